@@ -1,0 +1,40 @@
+# numpy_ae: every target creates .venv and installs the package if needed.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: all venv demo test bench tutorials gradcheck lint clean
+
+all: test
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) setup.cfg pyproject.toml
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m numpy_ae sparse-patches --out out/sparse-patches
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+gradcheck: $(STAMP)
+	$(PY) -m numpy_ae gradcheck
+
+tutorials: $(STAMP)
+	for f in tutorials/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+bench: $(STAMP)
+	for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+lint: $(STAMP)
+	$(PY) -m pyflakes numpy_ae tests tutorials benchmarks 2>/dev/null || $(PY) -m compileall -q numpy_ae
+
+clean:
+	rm -rf $(VENV) out .pytest_cache build *.egg-info

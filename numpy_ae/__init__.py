@@ -1,0 +1,1 @@
+"""numpy_ae: reference NumPy autoencoders."""

@@ -1,0 +1,105 @@
+"""Checks at the library's boundary.
+
+Every check raises a ``ValueError`` whose message names the argument, the rule
+it broke, the offending value, and where possible a fix. Nothing here is on a
+hot path: models call these once per public call, never per L-BFGS step.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "check_array",
+    "check_in_open_interval",
+    "check_positive_int",
+    "check_non_negative",
+    "check_random_state",
+]
+
+
+def check_array(X, name="X", *, n_features=None, ndim=2, dtype=np.float64,
+                unit_interval=False, unit_interval_hint=""):
+    r"""Return ``X`` as a finite C-contiguous float array of ``ndim`` dimensions.
+
+    Parameters
+    ----------
+    X : array_like
+        Input, shape ``(N, D)`` when ``ndim == 2``.
+    name : str
+        Name used in error messages.
+    n_features : int or None
+        Required size of the last axis.
+    dtype : numpy dtype
+        Floating dtype of the result (copied only if needed).
+    unit_interval : bool
+        Require every value to lie in ``[0, 1]``.
+    unit_interval_hint : str
+        Extra advice appended to the ``[0, 1]`` error message.
+    """
+    try:
+        X = np.asarray(X)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} must be convertible to a numeric array; got {type(X).__name__}: {exc}") from exc
+    if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+        raise ValueError(f"{name} must be numeric; got an array of dtype {X.dtype}")
+    if X.ndim != ndim:
+        hint = ""
+        if ndim == 2 and X.ndim == 1:
+            hint = (" Reshape it with X.reshape(1, -1) for a single example "
+                    "or X.reshape(-1, 1) for a single feature.")
+        raise ValueError(f"{name} must be a {ndim}-D array (rows are examples); "
+                         f"got a {X.ndim}-D array of shape {X.shape}.{hint}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} must contain at least one example; got shape {X.shape}")
+    if n_features is not None and X.shape[-1] != n_features:
+        raise ValueError(f"{name} must have {n_features} features (columns) as in fit; "
+                         f"got shape {X.shape} with {X.shape[-1]}")
+    X = np.ascontiguousarray(X, dtype=dtype)
+    if not np.isfinite(X).all():
+        bad = np.argwhere(~np.isfinite(X))[0]
+        raise ValueError(f"{name} must be finite (no NaN or inf); "
+                         f"found {X[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+    if unit_interval:
+        lo, hi = float(X.min()), float(X.max())
+        if lo < 0.0 or hi > 1.0:
+            raise ValueError(f"{name} must lie in [0, 1] for this model; got values in "
+                             f"[{lo:.4g}, {hi:.4g}].{(' ' + unit_interval_hint) if unit_interval_hint else ''}")
+    return X
+
+
+def check_in_open_interval(value, name, low=0.0, high=1.0):
+    """Require ``low < value < high`` for a real ``value``; return it as float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) \
+            or not (low < value < high):
+        raise ValueError(f"{name} must be a number strictly between {low} and {high}; got {value!r}")
+    return float(value)
+
+
+def check_positive_int(value, name, minimum=1):
+    """Require an integer ``value >= minimum``; return it as int."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def check_non_negative(value, name):
+    """Require a finite real ``value >= 0``; return it as float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+    return float(value)
+
+
+def check_random_state(random_state):
+    """Return a ``numpy.random.Generator`` from None, an int seed or a Generator.
+
+    There is no global seeding anywhere in numpy_ae: every random draw goes
+    through a Generator obtained here.
+    """
+    if random_state is None or isinstance(random_state, (numbers.Integral, np.random.SeedSequence)):
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    raise ValueError("random_state must be None, an int seed or a numpy.random.Generator; "
+                     f"got {type(random_state).__name__}")
