@@ -1,0 +1,120 @@
+r"""The catalogue of registered gradient checks.
+
+``python -m numpy_ae gradcheck`` and ``tests/test_gradcheck.py`` run every
+check registered here; each variant added to the library registers its own.
+All run in float64 on small random problems (a few examples, a few units), so
+the whole catalogue takes about a second.
+
+Step size. UFLDL's :math:`\epsilon = 10^{-4}` (the default of
+:func:`numpy_ae.gradcheck.numerical_gradient`) leaves a truncation error of
+about :math:`\epsilon^2 |f'''| / (12 |f'|)` in the norm-relative difference:
+near 1.7e-9 for ``tanh`` (:math:`f'''(0)/f'(0) = -2`), above the 1e-9 target.
+The catalogue uses :math:`\epsilon = 10^{-5}`: truncation near 1e-11 and
+rounding near :math:`10^{-16} |J| / \epsilon \approx 10^{-10}`, both well below
+the 1e-9 tolerance, so a check fails only for a wrong gradient. The sparse
+autoencoder check also passes at UFLDL's own 1e-4 (see the tests).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import layers
+from .gradcheck import check_function, check_layer, check_loss, check_model, register
+from .losses import BinaryCrossEntropy, MeanSquaredError, SquaredError
+from .model import Sequential
+from .regularizers import KLSparsity
+
+EPS = 1e-5
+N, D, H = 6, 5, 4  # a small random problem: 6 examples, 5 inputs, 4 hidden units
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+def _away_from_zero(X, margin=1e-2):
+    """Move entries away from the kink of ReLU/ELU at 0, where a centred difference straddles it."""
+    X = np.array(X)
+    X[np.abs(X) < margin] = margin
+    return X
+
+
+@register("ufldl_self_test")
+def _ufldl_self_test():
+    r"""UFLDL's ``checkNumericalGradient``: :math:`h(x) = x_1^2 + 3 x_1 x_2` at (4, 10); diff about 2e-12."""
+    def h(x):
+        return x[0] ** 2 + 3 * x[0] * x[1], np.array([2 * x[0] + 3 * x[1], 3 * x[0]])
+    return check_function(h, [4.0, 10.0], eps=1e-4)
+
+
+def _register_layer(name, make, scale=1.0, seed=0):
+    @register(f"layer_{name}")
+    def _check():
+        rng = _rng(seed)
+        return check_layer(make(), _away_from_zero(scale * rng.standard_normal((N, D))), random_state=seed, eps=EPS)
+
+
+_register_layer("dense", lambda: layers.Dense(D, H))
+_register_layer("sigmoid", layers.Sigmoid, scale=2.0)
+_register_layer("tanh", layers.Tanh, scale=2.0)
+_register_layer("relu", layers.ReLU)
+_register_layer("elu", layers.ELU)
+_register_layer("identity", layers.Identity)
+_register_layer("softplus", layers.Softplus, scale=2.0)
+
+
+@register("layer_kl_sparsity")
+def _kl_layer():
+    A = _rng(1).uniform(0.05, 0.95, (N, H))  # KL sparsity acts on activations in (0, 1)
+    return check_layer(KLSparsity(sparsity=0.1, beta=3.0), A, random_state=1, eps=EPS)
+
+
+@register("layer_tied_dense")
+def _tied():
+    r"""Tied weights: ``dense0.W`` gets the sum of the encoder's and the decoder's contributions."""
+    enc = layers.Dense(D, H)
+    net = Sequential([enc, layers.Sigmoid(), layers.TiedDense(enc)], SquaredError(), random_state=2)
+    X = _rng(2).standard_normal((N, D))
+    return check_model(net, X, eps=EPS)
+
+
+def _register_loss(name, make, targets_in_unit=False, logit_scale=1.0):
+    @register(f"loss_{name}")
+    def _check():
+        rng = _rng(3)
+        Y = logit_scale * rng.standard_normal((N, D))
+        T = rng.uniform(0, 1, (N, D)) if targets_in_unit else rng.standard_normal((N, D))
+        return check_loss(make(), Y, T, eps=EPS)
+
+
+_register_loss("squared_error", SquaredError)
+_register_loss("mean_squared_error", MeanSquaredError)
+_register_loss("cross_entropy_logits", BinaryCrossEntropy, targets_in_unit=True, logit_scale=3.0)
+
+
+@register("weight_decay")
+def _weight_decay():
+    r"""A 2-layer linear network with only :math:`\frac{\lambda}{2}\sum W^2` added to the squared error."""
+    net = Sequential([layers.Dense(D, H), layers.Dense(H, D)], SquaredError(), weight_decay=0.1, random_state=4)
+    return check_model(net, _rng(4).standard_normal((N, D)), eps=EPS)
+
+
+@register("sparse_autoencoder")
+def _sparse_autoencoder():
+    r"""UFLDL's full cost: reconstruction + weight decay (:math:`\lambda=10^{-3}`) + KL sparsity (:math:`\beta=3`)."""
+    from .autoencoders import SparseAutoencoder
+
+    ae = SparseAutoencoder(n_hidden=H, sparsity=0.1, beta=3.0, weight_decay=1e-3, random_state=5).initialize(D)
+    X = _rng(5).uniform(0.1, 0.9, (N, D))
+    return check_model(ae.network_, X, eps=EPS)
+
+
+@register("sparse_autoencoder_linear_decoder")
+def _linear_decoder():
+    r"""UFLDL's linear decoder: sigmoid hidden layer, identity output, inputs not in [0, 1]."""
+    from .autoencoders import SparseAutoencoder
+
+    ae = SparseAutoencoder(n_hidden=H, sparsity=0.035, beta=5.0, weight_decay=3e-3, decoder="linear",
+                           random_state=6).initialize(D)
+    X = _rng(6).standard_normal((N, D))
+    return check_model(ae.network_, X, eps=EPS)
