@@ -1,0 +1,2 @@
+"""Data: natural images and their patches (UFLDL), and MNIST-format loaders."""
+from .images import load_images, load_color_images, sample_patches

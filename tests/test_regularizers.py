@@ -1,0 +1,56 @@
+"""KL sparsity: value, the UFLDL delta term, and no NaN at rho_hat = 0 or 1."""
+import warnings
+
+import numpy as np
+import pytest
+
+from numpy_ae.regularizers import KLSparsity, kl_divergence_bernoulli
+
+
+def test_kl_value_matches_the_formula():
+    A = np.array([[0.2, 0.5], [0.4, 0.1]])  # rho_hat = [0.3, 0.3]
+    layer = KLSparsity(sparsity=0.1, beta=2.0)
+    assert layer.forward(A) is A  # identity in the forward pass
+    kl = 0.1 * np.log(0.1 / 0.3) + 0.9 * np.log(0.9 / 0.7)
+    assert layer.penalty == pytest.approx(2.0 * 2 * kl, rel=1e-14)
+    assert kl_divergence_bernoulli(0.1, 0.1) == 0.0
+
+
+def test_backward_adds_ufldl_term_divided_by_n():
+    A = np.array([[0.2, 0.5], [0.4, 0.1]])
+    layer = KLSparsity(sparsity=0.1, beta=2.0)
+    layer.forward(A)
+    term = 2.0 * (-0.1 / 0.3 + 0.9 / 0.7) / 2
+    np.testing.assert_allclose(layer.backward(np.ones((2, 2))), 1.0 + term, rtol=1e-14)
+
+
+@pytest.mark.parametrize("value", [0.0, 1.0])
+def test_saturated_units_give_finite_penalty_and_gradient(value):
+    A = np.full((4, 3), value)
+    layer = KLSparsity(sparsity=0.05, beta=3.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layer.forward(A)
+        d = layer.backward(np.zeros((4, 3)))
+    assert np.isfinite(layer.penalty) and layer.penalty > 0
+    assert np.all(np.isfinite(d))
+
+
+def test_saturated_gradient_points_back_towards_rho():
+    """At rho_hat = 1 the penalty decreases when activations decrease: dJ/dA > 0."""
+    layer = KLSparsity(sparsity=0.05, beta=3.0)
+    layer.forward(np.full((4, 3), 1.0))
+    assert np.all(layer.backward(np.zeros((4, 3))) > 0)
+    layer.forward(np.full((4, 3), 0.0))
+    assert np.all(layer.backward(np.zeros((4, 3))) < 0)
+
+
+@pytest.mark.parametrize("rho", [0.0, 1.0, -0.1, 1.5, float("nan")])
+def test_sparsity_outside_open_unit_interval(rho):
+    with pytest.raises(ValueError, match="sparsity must be a number strictly between 0.0 and 1.0"):
+        KLSparsity(sparsity=rho)
+
+
+def test_negative_beta():
+    with pytest.raises(ValueError, match="beta must be a finite number >= 0; got -1"):
+        KLSparsity(beta=-1)
