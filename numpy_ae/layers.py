@@ -19,6 +19,12 @@ A layer declares what it needs with :meth:`Layer.param_shapes`.
 
 Conventions (fixed letters): ``N`` examples, ``D`` inputs, ``H`` hidden units.
 Rows are examples, ``X`` has shape ``(N, D)``.
+
+Speed. In a training pass (``training=True``) layers write their outputs into
+scratch arrays they keep from one pass to the next (:func:`scratch`): a fresh
+5 MB array per layer per L-BFGS step costs page faults that measured as much
+as the arithmetic. So a training pass's outputs are overwritten by the next
+training pass; inference (``training=False``) always returns fresh arrays.
 """
 from __future__ import annotations
 
@@ -30,6 +36,23 @@ __all__ = [
     "Layer", "Dense", "TiedDense", "Sigmoid", "Tanh", "ReLU", "ELU", "Identity",
     "Softplus", "ACTIVATIONS", "make_activation", "sigmoid", "init_weights",
 ]
+
+
+def scratch(owner, key, shape, dtype):
+    """An uninitialised array ``owner`` keeps under ``key`` and reuses while shape and dtype match."""
+    bufs = owner.__dict__.setdefault("_scratch", {})
+    buf = bufs.get(key)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = bufs[key] = np.empty(shape, dtype=dtype)
+    return buf
+
+
+def ones(owner, n, dtype):
+    """A cached vector of ``n`` ones: ``ones @ dZ`` sums the rows of ``dZ`` (a BLAS GEMV,
+    measured 2-3x faster than ``dZ.sum(axis=0)`` for tall ``dZ``)."""
+    buf = scratch(owner, "ones", (n,), dtype)
+    buf.fill(1.0)
+    return buf
 
 
 class Layer:
@@ -145,14 +168,17 @@ class Dense(Layer):
 
     def forward(self, X, training=True):
         self.X = X
-        Z = X @ self.W
+        out = scratch(self, "Z", (X.shape[0], self.n_out), X.dtype) if training else None
+        Z = np.matmul(X, self.W, out=out)
         Z += self.b
         return Z
 
     def backward(self, dZ):
         self.dW += self.X.T @ dZ
-        self.db += dZ.sum(axis=0)
-        return dZ @ self.W.T if self.input_grad else None
+        self.db += ones(self, dZ.shape[0], dZ.dtype) @ dZ  # sum over the N rows
+        if not self.input_grad:
+            return None
+        return np.matmul(dZ, self.W.T, out=scratch(self, "dX", self.X.shape, dZ.dtype))
 
     def __repr__(self):
         return f"Dense({self.n_in}, {self.n_out}, init={self.init!r})"
@@ -180,14 +206,15 @@ class TiedDense(Layer):
 
     def forward(self, X, training=True):
         self.X = X
-        Z = X @ self.source.W.T
+        out = scratch(self, "Z", (X.shape[0], self.source.n_in), X.dtype) if training else None
+        Z = np.matmul(X, self.source.W.T, out=out)
         Z += self.b
         return Z
 
     def backward(self, dZ):
         self.source.dW += dZ.T @ self.X
-        self.db += dZ.sum(axis=0)
-        return dZ @ self.source.W
+        self.db += ones(self, dZ.shape[0], dZ.dtype) @ dZ
+        return np.matmul(dZ, self.source.W, out=scratch(self, "dX", self.X.shape, dZ.dtype))
 
     def __repr__(self):
         return f"TiedDense(source={self.source.name or self.source!r})"
@@ -198,56 +225,67 @@ class TiedDense(Layer):
 # --------------------------------------------------------------------------
 
 def sigmoid(Z, out=None):
-    r""":math:`\sigma(z) = 1/(1+e^{-z}) = \tfrac12(1 + \tanh(z/2))`.
+    r""":math:`\sigma(z) = 1/(1+e^{-z})`, written in place into ``out`` when given.
 
-    The tanh form never overflows (``np.exp(-z)`` warns for z < -709) and
-    measured several times faster than ``1/(1+np.exp(-z))`` here. Written in
-    place into ``out`` when given.
+    Two in-place forms, chosen by speed measured on this project's machines
+    (10,000 x 64 arrays): in float32, :math:`\tfrac12(1 + \tanh(z/2))` (NumPy's
+    float32 tanh is vectorised and 5x faster than its float64 one); in float64,
+    ``1/(1 + exp(-z))`` computed in place (1.4 ms against 1.8 ms for the tanh
+    form, and 3.5x faster than ``scipy.special.expit``). ``exp(-z)`` overflows to
+    ``inf`` for z < -709, giving the correct 0; that overflow is expected, so its
+    warning is silenced.
     """
-    out = np.multiply(Z, 0.5, out=out)
-    np.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
-    return out
+    if Z.dtype == np.float32:
+        out = np.multiply(Z, 0.5, out=out)
+        np.tanh(out, out=out)
+        out *= 0.5
+        out += 0.5
+        return out
+    out = np.negative(Z, out=out)
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1.0
+    return np.reciprocal(out, out=out)
 
 
 class Sigmoid(Layer):
     r""":math:`A = \sigma(Z)`; backward :math:`\partial J/\partial Z = \partial J/\partial A \odot A (1 - A)`."""
 
     def forward(self, Z, training=True):
-        self.A = sigmoid(Z)
+        self.A = sigmoid(Z, out=scratch(self, "A", Z.shape, Z.dtype) if training else None)
         return self.A
 
     def backward(self, dA):
-        dZ = 1.0 - self.A
-        dZ *= self.A
-        dZ *= dA
-        return dZ
+        slope = np.subtract(1.0, self.A, out=scratch(self, "slope", dA.shape, dA.dtype))
+        slope *= self.A
+        dA *= slope  # dZ overwrites dA (allowed by the protocol)
+        return dA
 
 
 class Tanh(Layer):
     r""":math:`A = \tanh(Z)`; backward :math:`\partial J/\partial Z = \partial J/\partial A \odot (1 - A^2)`."""
 
     def forward(self, Z, training=True):
-        self.A = np.tanh(Z)
+        self.A = np.tanh(Z, out=scratch(self, "A", Z.shape, Z.dtype) if training else None)
         return self.A
 
     def backward(self, dA):
-        dZ = np.square(self.A)
-        np.subtract(1.0, dZ, out=dZ)
-        dZ *= dA
-        return dZ
+        slope = np.square(self.A, out=scratch(self, "slope", dA.shape, dA.dtype))
+        np.subtract(1.0, slope, out=slope)
+        dA *= slope
+        return dA
 
 
 class ReLU(Layer):
     r""":math:`A = \max(Z, 0)`; backward passes the gradient where :math:`Z > 0`."""
 
     def forward(self, Z, training=True):
-        self.mask = Z > 0
-        return np.maximum(Z, 0.0)
+        self.mask = np.greater(Z, 0.0, out=scratch(self, "mask", Z.shape, bool) if training else None)
+        return np.maximum(Z, 0.0, out=scratch(self, "A", Z.shape, Z.dtype) if training else None)
 
     def backward(self, dA):
-        return dA * self.mask
+        dA *= self.mask
+        return dA
 
 
 class ELU(Layer):
@@ -261,18 +299,19 @@ class ELU(Layer):
         self.alpha = float(alpha)
 
     def forward(self, Z, training=True):
-        self.mask = Z > 0
-        A = np.expm1(np.minimum(Z, 0.0))
+        self.mask = np.greater(Z, 0.0, out=scratch(self, "mask", Z.shape, bool) if training else None)
+        A = np.minimum(Z, 0.0, out=scratch(self, "A", Z.shape, Z.dtype) if training else None)
+        np.expm1(A, out=A)
         A *= self.alpha
         np.copyto(A, Z, where=self.mask)
         self.A = A
         return A
 
     def backward(self, dA):
-        slope = self.A + self.alpha
+        slope = np.add(self.A, self.alpha, out=scratch(self, "slope", dA.shape, dA.dtype))
         np.copyto(slope, 1.0, where=self.mask)
-        slope *= dA
-        return slope
+        dA *= slope
+        return dA
 
     def __repr__(self):
         return f"ELU(alpha={self.alpha})"

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layers import sigmoid
+from .layers import scratch, sigmoid
 
 __all__ = ["Loss", "SquaredError", "MeanSquaredError", "BinaryCrossEntropy", "LOSSES", "make_loss"]
 
@@ -44,7 +44,7 @@ class SquaredError(Loss):
     :math:`\partial J/\partial Y = (Y - T)/N`."""
 
     def forward(self, Y, T):
-        self.diff = Y - T
+        self.diff = np.subtract(Y, T, out=scratch(self, "diff", Y.shape, Y.dtype))
         flat = self.diff.ravel()
         return 0.5 * float(flat @ flat) / Y.shape[0]
 
@@ -59,7 +59,7 @@ class MeanSquaredError(Loss):
     :math:`\partial J/\partial Y = 2 (Y - T)/(ND)`."""
 
     def forward(self, Y, T):
-        self.diff = Y - T
+        self.diff = np.subtract(Y, T, out=scratch(self, "diff", Y.shape, Y.dtype))
         flat = self.diff.ravel()
         return float(flat @ flat) / Y.size
 

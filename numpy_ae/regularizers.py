@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_in_open_interval, check_non_negative
-from .layers import Layer
+from .layers import Layer, ones
 
 __all__ = ["KLSparsity", "kl_divergence_bernoulli"]
 
@@ -58,7 +58,9 @@ class KLSparsity(Layer):
     def forward(self, A, training=True):
         if training:
             eps = np.finfo(A.dtype).eps
-            self.rho_hat = np.clip(A.mean(axis=0), eps, 1.0 - eps)
+            rho_hat = ones(self, A.shape[0], A.dtype) @ A  # column sums as a GEMV: faster than A.mean(0)
+            rho_hat /= A.shape[0]
+            self.rho_hat = np.clip(rho_hat, eps, 1.0 - eps)
             self.n = A.shape[0]
             self.penalty = self.beta * float(kl_divergence_bernoulli(self.sparsity, self.rho_hat).sum())
         return A
