@@ -21,7 +21,7 @@ from .model import Sequential
 from .optim import lbfgs
 from .regularizers import KLSparsity
 
-__all__ = ["Autoencoder", "SparseAutoencoder", "load"]
+__all__ = ["Autoencoder", "SparseAutoencoder", "LinearAutoencoder", "load"]
 
 _FORMAT = "numpy_ae.model.v1"
 _CLASSES = {}
@@ -100,7 +100,7 @@ class Autoencoder:
     def _needs_unit_inputs(self):
         return False
 
-    def fit(self, X, max_iter=400, verbose=0, callback=None):
+    def fit(self, X, max_iter=400, verbose=0, callback=None, gtol=1e-5):
         r"""Train with L-BFGS (scipy's L-BFGS-B) on all of ``X (N, D)``; return self.
 
         Parameters
@@ -112,6 +112,8 @@ class Autoencoder:
             Print the cost every ``verbose`` iterations (0: silent).
         callback : callable or None
             ``callback(iteration, cost)`` after every iteration.
+        gtol : float
+            Stop when the largest gradient component falls below this (scipy's ``gtol``).
 
         Sets ``cost_`` (final objective), ``cost_history_`` (objective after
         each iteration), ``n_iter_`` and ``fit_seconds_``.
@@ -123,7 +125,7 @@ class Autoencoder:
         net = self.initialize(X.shape[1])._network()
         start = time.perf_counter()
         res = lbfgs(lambda theta: net.loss_and_grad(theta, X), net.theta, max_iter=max_iter,
-                    callback=callback, verbose=verbose)
+                    callback=callback, verbose=verbose, gtol=gtol)
         net.set_theta(res.x)
         self.fit_seconds_ = time.perf_counter() - start
         self.cost_ = float(res.fun)
@@ -272,3 +274,49 @@ class SparseAutoencoder(Autoencoder):
     def mean_activation(self, X):
         r"""Mean hidden activation over ``X``, averaged over units: compare with :math:`\rho`."""
         return float(self.transform(X).mean())
+
+
+class LinearAutoencoder(Autoencoder):
+    r"""An autoencoder with no non-linearity: it learns the PCA subspace.
+
+    Network: ``X (N, D) -> Dense(D, K) -> Dense(K, D) -> X_hat`` with identity
+    activations and UFLDL's squared error
+    :math:`J = \frac{1}{2N}\sum_n \lVert \hat x_n - x_n \rVert^2` (plus
+    :math:`\frac{\lambda}{2}\sum W^2` if ``weight_decay > 0``).
+
+    With no weight decay the minimum of :math:`J` is reached exactly when the
+    decoder's rows span the top-K principal subspace of the (centred) data
+    (Baldi & Hornik, 1989; Hands-On ML, "Performing PCA with an Undercomplete
+    Linear Autoencoder"): the reconstruction error then equals PCA's. The
+    weights themselves are any basis of that subspace, not the principal
+    components: they need be neither orthogonal nor sorted by variance.
+
+    Parameters
+    ----------
+    n_components : int
+        K, the size of the code.
+    weight_decay : float >= 0
+    dtype : {"float64", "float32"}
+    random_state : None, int or numpy.random.Generator
+    """
+
+    def __init__(self, n_components=2, weight_decay=0.0, dtype="float64", random_state=None):
+        self.n_components = check_positive_int(n_components, "n_components")
+        self.weight_decay = check_non_negative(weight_decay, "weight_decay")
+        if np.dtype(dtype) not in (np.float32, np.float64):
+            raise ValueError(f"dtype must be float32 or float64; got {dtype!r}")
+        self.dtype = np.dtype(dtype).name
+        self.random_state = random_state
+
+    def _make_network(self, n_features):
+        if self.n_components > n_features:
+            raise ValueError(f"n_components must be <= the number of features ({n_features}); "
+                             f"got {self.n_components}")
+        encoder = [Dense(n_features, self.n_components, init="glorot"), make_activation("identity")]
+        decoder = [Dense(self.n_components, n_features, init="glorot"), make_activation("identity")]
+        return encoder, decoder, make_loss("squared_error")
+
+    @property
+    def components_(self):
+        """The decoder's weight rows, shape ``(K, D)``: a (non-orthogonal) basis of the learned subspace."""
+        return self.decoder_layers[0].W

@@ -118,3 +118,32 @@ def _linear_decoder():
                            random_state=6).initialize(D)
     X = _rng(6).standard_normal((N, D))
     return check_model(ae.network_, X, eps=EPS)
+
+
+@register("loss_softmax_cross_entropy")
+def _softmax_loss():
+    from .softmax import SoftmaxCrossEntropy
+
+    rng = _rng(3)
+    return check_loss(SoftmaxCrossEntropy(), 3.0 * rng.standard_normal((N, D)), rng.integers(0, D, N), eps=EPS)
+
+
+@register("softmax_regression")
+def _softmax_regression():
+    r"""UFLDL's softmax cost: cross-entropy of softmax(X W + b) + (lambda/2) sum W^2, b not decayed."""
+    from .softmax import SoftmaxRegression
+
+    rng = _rng(7)
+    model = SoftmaxRegression(weight_decay=0.1, random_state=7).initialize(D, np.arange(H))  # H = 4 classes
+    model.theta[...] = rng.standard_normal(model.theta.shape)  # away from the 0.005 init: every term counts
+    X, y = rng.standard_normal((N, D)), rng.integers(0, H, N)
+    return check_model(model.network_, X, y, eps=EPS)
+
+
+@register("linear_autoencoder")
+def _linear_autoencoder():
+    r"""Identity activations, squared error: the autoencoder that learns the PCA subspace."""
+    from .autoencoders import LinearAutoencoder
+
+    ae = LinearAutoencoder(n_components=2, weight_decay=1e-2, random_state=8).initialize(D)
+    return check_model(ae.network_, _rng(8).standard_normal((N, D)), eps=EPS)

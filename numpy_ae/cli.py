@@ -3,12 +3,14 @@ r"""Command-line entry points: ``python -m numpy_ae <command> [options]``.
 Each experiment command prints progress while it runs and, with ``--json``,
 prints one JSON object as its LAST line (the figures a script or a test reads).
 Figures and saved models go to ``--out``.
+
+The experiments live in :mod:`numpy_ae.experiments`, one module each; a module
+registers its command with :func:`command` and gives it a ``configure(parser)``.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 
@@ -27,7 +29,8 @@ def command(name, help):
 
 def _emit(args, result, human):
     """Print the human summary, then the JSON line last when asked."""
-    print(human, flush=True)
+    if human:
+        print(human, flush=True)
     if getattr(args, "json", False):
         print(json.dumps(result), flush=True)
 
@@ -60,58 +63,20 @@ def _configure_gradcheck(p):
 cmd_gradcheck.configure = _configure_gradcheck
 
 
-# ------------------------------------------------------------ sparse-patches
-@command("sparse-patches", "UFLDL's sparse autoencoder on 8x8 natural-image patches, with L-BFGS")
-def cmd_sparse_patches(args):
-    import numpy as np
-
-    from .autoencoders import SparseAutoencoder
-    from .data import load_images, sample_patches
-    from .plotting import save_tiles
-
-    os.makedirs(args.out, exist_ok=True)
-    rng = np.random.default_rng(args.seed)
-    images = load_images(args.images)
-    X = sample_patches(images, n=args.patches, size=8, random_state=rng)
-    print(f"{X.shape[0]} patches of 8x8 from {images.shape[0]} whitened images "
-          f"({'IMAGES.mat: ' + args.images if args.images else 'matplotlib sample photographs'})", flush=True)
-    ae = SparseAutoencoder(n_hidden=args.hidden, sparsity=args.sparsity, beta=args.beta,
-                           weight_decay=args.weight_decay, random_state=rng)
-    print(f"training {X.shape[1]}-{args.hidden}-{X.shape[1]} with L-BFGS, {args.iterations} iterations", flush=True)
-    ae.fit(X, max_iter=args.iterations, verbose=0 if args.quiet else 10)
-    mean_act = ae.mean_activation(X)
-    filters = ae.network_.layers[0].W.T  # one row per hidden unit: its 64 input weights
-    fig_path = save_tiles(filters, os.path.join(args.out, "filters.png"),
-                          title=f"{args.hidden} filters learned from 8x8 whitened patches")
-    model_path = ae.save(os.path.join(args.out, "sparse_autoencoder.npz"))
-    result = {"cost": ae.cost_, "mean_activation": mean_act, "seconds": ae.fit_seconds_,
-              "iterations": ae.n_iter_, "n_patches": int(X.shape[0]), "n_hidden": args.hidden}
-    _emit(args, result,
-          f"cost {ae.cost_:.6f} after {ae.n_iter_} iterations in {ae.fit_seconds_:.2f} s; "
-          f"mean hidden activation {mean_act:.4f} (target rho {args.sparsity})\n"
-          f"wrote {fig_path} and {model_path}")
-    return 0
-
-
-def _configure_sparse_patches(p):
-    p.add_argument("--out", default="out/sparse-patches", help="folder for filters.png and the model")
-    p.add_argument("--iterations", type=int, default=400, help="L-BFGS iterations (UFLDL: 400)")
-    p.add_argument("--hidden", type=int, default=25, help="hidden units (UFLDL: 25)")
-    p.add_argument("--patches", type=int, default=10000, help="number of patches (UFLDL: 10000)")
-    p.add_argument("--images", default=None, help="path to UFLDL's IMAGES.mat (default: built-in images)")
-    p.add_argument("--sparsity", type=float, default=0.01, help="target activation rho (UFLDL: 0.01)")
-    p.add_argument("--beta", type=float, default=3.0, help="sparsity weight beta (UFLDL: 3)")
-    p.add_argument("--weight-decay", type=float, default=1e-4, help="lambda (UFLDL: 1e-4)")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--quiet", action="store_true", help="no per-iteration progress")
-    p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
-
-
-cmd_sparse_patches.configure = _configure_sparse_patches
-
-
 # ----------------------------------------------------------------------- main
+def _load_experiments():
+    """Import the experiment modules: each registers its commands with :func:`command`."""
+    import importlib
+    import pkgutil
+
+    from . import experiments
+
+    for info in sorted(pkgutil.iter_modules(experiments.__path__), key=lambda m: m.name):
+        importlib.import_module(f"{experiments.__name__}.{info.name}")
+
+
 def build_parser():
+    _load_experiments()
     parser = argparse.ArgumentParser(prog="python -m numpy_ae",
                                      description="Reference NumPy autoencoders: experiments and checks.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
