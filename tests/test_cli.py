@@ -1,0 +1,58 @@
+"""The command line: gradcheck's table and JSON, sparse-patches' files and JSON, errors."""
+import json
+import subprocess
+import sys
+
+import matplotlib.image
+
+from numpy_ae.cli import main
+
+
+def test_gradcheck_json_and_exit_code(capsys):
+    assert main(["gradcheck", "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(out[-1])
+    assert summary["all_ok"] is True
+    names = {c["name"] for c in summary["checks"]}
+    assert {"sparse_autoencoder", "layer_kl_sparsity", "ufldl_self_test"} <= names
+    assert all(c["rel_diff"] < c["tol"] <= 1e-9 and c["ok"] for c in summary["checks"])
+    assert any(line.startswith("check") for line in out)  # the table header
+
+
+def test_gradcheck_fails_with_nonzero_exit(capsys, monkeypatch):
+    from numpy_ae import gradcheck
+
+    gradcheck.run_checks([])
+    monkeypatch.setitem(gradcheck.REGISTRY, "broken",
+                        (lambda: gradcheck.CheckResult("broken", 0.5, blocks={"w": 0.5}), 1e-9))
+    assert main(["gradcheck", "--json", "--only", "broken", "ufldl_self_test"]) == 1
+    out = capsys.readouterr().out
+    assert json.loads(out.strip().splitlines()[-1])["all_ok"] is False
+    assert "wrong gradient here" in out
+
+
+def test_sparse_patches_small_run(tmp_path, capsys):
+    code = main(["sparse-patches", "--out", str(tmp_path), "--iterations", "30", "--patches", "2000", "--json"])
+    assert code == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(lines[-1])
+    assert set(result) == {"cost", "mean_activation", "seconds", "iterations", "n_patches", "n_hidden"}
+    assert result["iterations"] == 30 and result["n_patches"] == 2000 and result["n_hidden"] == 25
+    assert any("iter    10" in line for line in lines)  # progress while it runs
+    image = matplotlib.image.imread(tmp_path / "filters.png")
+    assert image.ndim == 3 and min(image.shape[:2]) > 100
+    assert (tmp_path / "sparse_autoencoder.npz").exists()
+
+
+def test_bad_argument_gives_one_line_error(tmp_path, capsys):
+    assert main(["sparse-patches", "--out", str(tmp_path), "--sparsity", "1.5", "--iterations", "1",
+                 "--patches", "100"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: sparsity must be a number strictly between 0.0 and 1.0; got 1.5")
+
+
+def test_python_dash_m_entry_point():
+    proc = subprocess.run([sys.executable, "-m", "numpy_ae", "gradcheck", "--only", "ufldl_self_test", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["all_ok"] is True
