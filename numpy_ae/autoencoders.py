@@ -14,7 +14,8 @@ import zipfile
 
 import numpy as np
 
-from ._validation import check_array, check_in_open_interval, check_non_negative, check_positive_int
+from ._validation import (check_array, check_in_open_interval, check_non_negative, check_positive_int,
+                          check_random_state)
 from .layers import Dense, make_activation
 from .losses import make_loss
 from .model import Sequential
@@ -47,8 +48,9 @@ class Autoencoder:
         """
         n_features = check_positive_int(n_features, "n_features")
         encoder, decoder, loss = self._make_network(n_features)
+        self.rng_ = check_random_state(self.random_state)  # initialisation, then shuffling and noise
         self.network_ = Sequential(encoder + decoder, loss, weight_decay=self.weight_decay,
-                                   dtype=getattr(self, "dtype", np.float64), random_state=self.random_state)
+                                   dtype=getattr(self, "dtype", np.float64), random_state=self.rng_)
         self.n_encoder_layers_ = len(encoder)
         self.n_features_in_ = n_features
         return self
@@ -100,37 +102,79 @@ class Autoencoder:
     def _needs_unit_inputs(self):
         return False
 
-    def fit(self, X, max_iter=400, verbose=0, callback=None, gtol=1e-5):
-        r"""Train with L-BFGS (scipy's L-BFGS-B) on all of ``X (N, D)``; return self.
+    def fit(self, X, max_iter=400, verbose=0, callback=None, gtol=1e-5, method="lbfgs", epochs=10,
+            batch_size=128, learning_rate=None, momentum=0.9, nesterov=False, validation_data=None,
+            patience=None, warm_start=False):
+        r"""Train on ``X (N, D)``; return self.
+
+        ``method="lbfgs"`` (the default, UFLDL's choice) runs scipy's L-BFGS-B on
+        the whole data set for ``max_iter`` iterations. ``method="adam"`` or
+        ``"sgd"`` runs the minibatch loop of :mod:`numpy_ae.training` for
+        ``epochs`` epochs of ``batch_size`` examples.
 
         Parameters
         ----------
         X : array of shape (N, D)
         max_iter : int
             L-BFGS iterations (UFLDL: 400).
-        verbose : int
-            Print the cost every ``verbose`` iterations (0: silent).
+        verbose : int or bool
+            L-BFGS: print the cost every ``verbose`` iterations (0: silent).
+            Minibatch: print one line per epoch when true.
         callback : callable or None
-            ``callback(iteration, cost)`` after every iteration.
+            L-BFGS: ``callback(iteration, cost)``; minibatch: ``callback(epoch, history)``.
         gtol : float
-            Stop when the largest gradient component falls below this (scipy's ``gtol``).
+            L-BFGS: stop when the largest gradient component falls below this.
+        method : {"lbfgs", "adam", "sgd"}
+        epochs, batch_size : int
+            Minibatch settings (``1 <= batch_size <= N``).
+        learning_rate : float or None
+            Adam: 1e-3 by default; SGD: 0.01.
+        momentum, nesterov :
+            SGD only.
+        validation_data : array (N_val, D) or None
+            Scored after every epoch (minibatch methods).
+        patience : int or None
+            Early stopping after this many epochs without improvement.
+        warm_start : bool
+            Continue from the current parameters instead of re-initialising
+            (greedy layer-wise training in phases needs it).
 
-        Sets ``cost_`` (final objective), ``cost_history_`` (objective after
-        each iteration), ``n_iter_`` and ``fit_seconds_``.
+        Sets ``cost_`` (final objective) and, for L-BFGS, ``cost_history_``
+        (objective after each iteration) and ``n_iter_``; for minibatch methods
+        ``history_`` (per-epoch ``loss``, ``val_loss``, ``seconds``) and
+        ``n_epochs_``; always ``fit_seconds_``.
         """
         import time
 
-        max_iter = check_positive_int(max_iter, "max_iter")
+        from .optim import make_optimizer
+        from .training import train_minibatch
+
+        if method not in ("lbfgs", "adam", "sgd"):
+            raise ValueError(f"method must be 'lbfgs', 'adam' or 'sgd'; got {method!r}")
         X = self._check_X(X, fitting=True)
-        net = self.initialize(X.shape[1])._network()
+        if not (warm_start and getattr(self, "network_", None) is not None
+                and self.n_features_in_ == X.shape[1]):
+            self.initialize(X.shape[1])
+        net = self.network_
         start = time.perf_counter()
-        res = lbfgs(lambda theta: net.loss_and_grad(theta, X), net.theta, max_iter=max_iter,
-                    callback=callback, verbose=verbose, gtol=gtol)
-        net.set_theta(res.x)
+        if method == "lbfgs":
+            max_iter = check_positive_int(max_iter, "max_iter")
+            res = lbfgs(lambda theta: net.loss_and_grad(theta, X), net.theta, max_iter=max_iter,
+                        callback=callback, verbose=verbose, gtol=gtol)
+            net.set_theta(res.x)
+            self.cost_ = float(res.fun)
+            self.cost_history_ = list(res.history)
+            self.n_iter_ = int(res.nit)
+        else:
+            if validation_data is not None:
+                validation_data = self._check_X(validation_data)
+            optimizer = make_optimizer(method, learning_rate, momentum=momentum, nesterov=nesterov)
+            self.history_ = train_minibatch(net, X, optimizer=optimizer, epochs=epochs, batch_size=batch_size,
+                                            rng=self.rng_, validation_data=validation_data, patience=patience,
+                                            verbose=bool(verbose), callback=callback)
+            self.cost_ = self.history_["loss"][-1]
+            self.n_epochs_ = len(self.history_["loss"])
         self.fit_seconds_ = time.perf_counter() - start
-        self.cost_ = float(res.fun)
-        self.cost_history_ = list(res.history)
-        self.n_iter_ = int(res.nit)
         return self
 
     # ------------------------------------------------------------ inference

@@ -147,3 +147,56 @@ def _linear_autoencoder():
 
     ae = LinearAutoencoder(n_components=2, weight_decay=1e-2, random_state=8).initialize(D)
     return check_model(ae.network_, _rng(8).standard_normal((N, D)), eps=EPS)
+
+
+def _frozen_noise(net):
+    """Hold every corruption layer's noise fixed, so each evaluation sees the same function."""
+    for layer in net.layers:
+        if hasattr(layer, "freeze_noise"):
+            layer.freeze_noise()
+    return net
+
+
+def _register_stacked(name, seed, **params):
+    @register(name)
+    def _check():
+        from .stacked import StackedAutoencoder
+
+        ae = StackedAutoencoder(layer_sizes=[D, H, 3], random_state=seed, **params).initialize(D)
+        X = _rng(seed).uniform(0.0, 1.0, (N, D))
+        return check_model(_frozen_noise(ae.network_), _away_from_zero(X), eps=EPS)
+
+
+_register_stacked("stacked_autoencoder", 9, activation="elu", weight_decay=1e-2)
+_register_stacked("stacked_autoencoder_tied", 10, activation="elu", tied=True, weight_decay=1e-2)
+_register_stacked("denoising_gaussian", 11, activation="sigmoid", corruption="gaussian", corruption_level=0.2)
+_register_stacked("denoising_masking_cross_entropy", 12, activation="sigmoid", tied=True, loss="cross_entropy",
+                  corruption="masking", corruption_level=0.3)
+_register_stacked("denoising_salt_pepper", 13, activation="tanh", corruption="salt-pepper", corruption_level=0.3)
+
+
+@register("encoder_classifier")
+def _encoder_classifier():
+    r"""Fine-tuning: two pretrained sigmoid encoder layers + softmax, with weight decay on all weights."""
+    from .classifier import EncoderClassifier, encoder_layers_of
+    from .stacked import StackedAutoencoder
+
+    ae = StackedAutoencoder(layer_sizes=[D, H, 3], activation="sigmoid", random_state=14).initialize(D)
+    clf = EncoderClassifier.from_encoders(encoder_layers_of(ae), n_classes=3, weight_decay=1e-2, random_state=14)
+    clf.network_.theta[...] = _rng(14).standard_normal(clf.network_.n_params)
+    rng = _rng(15)
+    return check_model(clf.network_, rng.uniform(0, 1, (N, D)), rng.integers(0, 3, N), eps=EPS)
+
+
+def _register_corruption(kind, level):
+    @register(f"layer_{kind.replace('-', '_')}_noise")
+    def _check():
+        from .regularizers import make_corruption
+
+        layer = make_corruption(kind, level)
+        layer.freeze_noise()
+        return check_layer(layer, _rng(16).uniform(0, 1, (N, D)), random_state=16, eps=EPS)
+
+
+for _kind in ("gaussian", "masking", "salt-pepper"):
+    _register_corruption(_kind, 0.3)

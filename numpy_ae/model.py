@@ -104,26 +104,25 @@ class Sequential:
         rng = check_random_state(random_state)
         for layer in self.layers:
             layer.init_params(rng)
-        # The first layer with parameters need not compute the gradient for its input.
-        self._first_param_layer = next((i for i, l in enumerate(self.layers) if l.param_shapes()), 0)
         self.frozen = np.zeros(self.n_params, dtype=bool)
 
     # ------------------------------------------------------------------ passes
-    def forward(self, X, training=False):
-        """Run every layer; return the last layer's output (logits for a logit loss)."""
-        for layer in self.layers:
+    def forward(self, X, training=False, layers=None):
+        """Run every layer (or those in ``layers``, in order); return the last output (logits for a logit loss)."""
+        for layer in self.layers if layers is None else layers:
             X = layer.forward(X, training=training)
         return X
 
-    def backward(self, dY, input_grad=False):
-        """Backpropagate ``dY`` through every layer, accumulating into ``grad``.
+    def backward(self, dY, input_grad=False, layers=None):
+        """Backpropagate ``dY`` through every layer (or ``layers``), accumulating into ``grad``.
 
         Returns the gradient for the input ``X`` when ``input_grad`` is True
         (activation maximisation needs it), else None: training skips that product.
         """
-        stop = 0 if input_grad else self._first_param_layer
-        for i in range(len(self.layers) - 1, stop - 1, -1):
-            layer = self.layers[i]
+        layers = self.layers if layers is None else layers
+        stop = 0 if input_grad else next((i for i, l in enumerate(layers) if l.param_shapes()), 0)
+        for i in range(len(layers) - 1, stop - 1, -1):
+            layer = layers[i]
             if i == stop and hasattr(layer, "input_grad"):
                 layer.input_grad = input_grad
             dY = layer.backward(dY)
@@ -142,21 +141,28 @@ class Sequential:
                 raise ValueError(f"theta must have shape {self.theta.shape}; got {theta.shape}")
             self.theta[...] = theta
 
-    def compute(self, X, T=None):
+    def compute(self, X, T=None, layers=None, loss=None):
         r"""Evaluate :math:`J` at the current ``theta`` and fill ``self.grad``; return :math:`J`.
 
         ``X`` is the input ``(N, D)``, ``T`` the target (``X`` itself when None,
         as an autoencoder reconstructs its clean input). The hot path of every
         optimiser: no copies of ``theta`` or ``grad``.
+
+        ``layers`` and ``loss`` evaluate a sub-network of this model instead
+        (greedy layer-wise training in phases): its parameters keep their
+        place in ``theta``; the parameters of the layers left out get a zero
+        gradient, and only penalties of the layers on the path count.
         """
         if T is None:
             T = X
+        path = self.layers if layers is None else layers
+        loss = self.loss if loss is None else loss
         self.grad.fill(0.0)
-        Y = self.forward(X, training=True)
-        J = self.loss.forward(Y, T)
-        for layer in self.layers:
+        Y = self.forward(X, training=True, layers=path)
+        J = loss.forward(Y, T)
+        for layer in path:
             J += layer.penalty
-        self.backward(self.loss.backward())
+        self.backward(loss.backward(), layers=path)
         if self.weight_decay:
             w = self.theta[:self.n_decayed]
             J += 0.5 * self.weight_decay * float(w @ w)
@@ -174,6 +180,19 @@ class Sequential:
         self.set_theta(theta)
         J = self.compute(X, T)
         return J, self.grad.copy()
+
+    def evaluate(self, X, T=None, batch_size=2000):
+        """The loss alone (no noise, no penalties, no weight decay) on ``X``, in batches of ``batch_size``.
+
+        Averaged over examples the way the loss reduces, so it is comparable
+        across data sets of different sizes (validation curves, test error).
+        """
+        T = X if T is None else T
+        total = 0.0
+        for start in range(0, X.shape[0], batch_size):
+            Y = self.forward(X[start:start + batch_size], training=False)
+            total += self.loss.forward(Y, T[start:start + batch_size]) * Y.shape[0]
+        return total / X.shape[0]
 
     # ------------------------------------------------------------ bookkeeping
     def block(self, name):
