@@ -10,7 +10,7 @@ weight by backpropagation from the classification cost
 
 :class:`EncoderClassifier` is that network: copies of the encoder's layers,
 then ``Dense(H, K)`` and :class:`~numpy_ae.softmax.SoftmaxCrossEntropy`, all in
-one flat ``theta``. Corruption layers are left out (noise is for pretraining).
+one flat ``theta``. Corruption and sparsity layers are left out (they are for pretraining).
 """
 from __future__ import annotations
 
@@ -23,18 +23,22 @@ from ._validation import check_array, check_non_negative, check_random_state
 from .layers import Dense, Layer
 from .model import Sequential
 from .optim import lbfgs, make_optimizer
-from .regularizers import Corruption
+from .regularizers import Corruption, KLSparsity
 from .softmax import INIT_SCALE, SoftmaxCrossEntropy, SoftmaxRegression, _check_labels
 
 __all__ = ["EncoderClassifier", "encoder_layers_of"]
 
 
 def encoder_layers_of(models):
-    """The encoder layers of one autoencoder or of a list of them (stacked in order), noise left out."""
+    """The encoder layers of one autoencoder or of a list of them (stacked in order).
+
+    Noise and sparsity layers are left out: they shape pretraining, and UFLDL's
+    fine-tuning cost has neither.
+    """
     models = models if isinstance(models, (list, tuple)) else [models]
     layers = []
     for m in models:
-        layers += [l for l in m.encoder_layers if not isinstance(l, Corruption)]
+        layers += [l for l in m.encoder_layers if not isinstance(l, (Corruption, KLSparsity))]
     return layers
 
 

@@ -123,8 +123,8 @@ class Sequential:
         stop = 0 if input_grad else next((i for i, l in enumerate(layers) if l.param_shapes()), 0)
         for i in range(len(layers) - 1, stop - 1, -1):
             layer = layers[i]
-            if i == stop and hasattr(layer, "input_grad"):
-                layer.input_grad = input_grad
+            if hasattr(layer, "input_grad"):  # only the first layer with parameters may skip it
+                layer.input_grad = input_grad or i != stop
             dY = layer.backward(dY)
         return dY if input_grad else None
 
