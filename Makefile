@@ -34,7 +34,8 @@ bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 lint: $(STAMP)
-	$(PY) -m pyflakes numpy_ae tests tutorials benchmarks 2>/dev/null || $(PY) -m compileall -q numpy_ae
+	$(PY) -m pip install --quiet pyflakes
+	$(PY) -m pyflakes numpy_ae tests tutorials benchmarks
 
 clean:
 	rm -rf $(VENV) out .pytest_cache build *.egg-info

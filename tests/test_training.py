@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from numpy_ae import SparseAutoencoder
-from numpy_ae.layers import Dense, Identity
+from numpy_ae.layers import Dense
 from numpy_ae.losses import MeanSquaredError
 from numpy_ae.model import Sequential
 from numpy_ae.optim import SGD
@@ -87,6 +87,7 @@ def test_without_patience_all_epochs_run():
     np.testing.assert_array_equal(net.theta, [-8.0, -8.0])  # two minibatches per epoch
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the divergence itself
 def test_divergence_stops_with_the_epoch_named(data):
     X, _ = data
     ae = StackedAutoencoder([12, 6], activation="relu", random_state=0)
