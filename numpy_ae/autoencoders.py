@@ -152,6 +152,8 @@ class Autoencoder:
         if method not in ("lbfgs", "adam", "sgd"):
             raise ValueError(f"method must be 'lbfgs', 'adam' or 'sgd'; got {method!r}")
         X = self._check_X(X, fitting=True)
+        for stale in ("history_", "cost_history_", "n_iter_", "n_epochs_"):  # from an earlier fit
+            self.__dict__.pop(stale, None)
         if not (warm_start and getattr(self, "network_", None) is not None
                 and self.n_features_in_ == X.shape[1]):
             self.initialize(X.shape[1])

@@ -126,3 +126,104 @@ def test_save_loss_curve(tmp_path):
         save_loss_curve({"train": [1.0, 0.0]}, tmp_path / "bad.png", logy=True)
     with pytest.raises(ValueError, match="history must be a non-empty dict"):
         save_loss_curve({}, tmp_path / "bad.png")
+
+
+# --- lazy import --------------------------------------------------------------------
+def test_importing_plotting_does_not_import_matplotlib():
+    import subprocess
+    import sys
+    code = ("import sys, numpy_ae.plotting, numpy_ae.visualize; "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] == 'matplotlib'); "
+            "assert not bad, bad")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+# --- pictures of a fitted model -----------------------------------------------------
+@pytest.fixture(scope="module")
+def sae():
+    """A 16-5-16 sparse autoencoder on 4 x 4 'images', briefly trained."""
+    from numpy_ae import SparseAutoencoder
+    X = np.random.default_rng(0).random((80, 16))
+    return SparseAutoencoder(n_hidden=5, sparsity=0.1, random_state=0).fit(X, max_iter=10), X
+
+
+@pytest.fixture(scope="module")
+def deep_adam():
+    from numpy_ae.stacked import StackedAutoencoder
+    X = np.random.default_rng(1).random((60, 16))
+    ae = StackedAutoencoder([16, 6, 3], activation="sigmoid", random_state=0)
+    return ae.fit(X, method="adam", epochs=4, batch_size=20, validation_data=X[:20]), X
+
+
+def _readable_png(path):
+    image = matplotlib.image.imread(path)
+    assert image.ndim == 3 and image.shape[2] == 4 and image.dtype == np.float32
+    assert image[..., :3].std() > 0.05                     # not a blank canvas
+    return image
+
+
+def test_save_reconstructions(tmp_path, sae):
+    from numpy_ae.plotting import save_reconstructions
+    ae, X = sae
+    path = save_reconstructions(ae, X, tmp_path / "rec.png", n=6, image_shape=(4, 4))
+    assert path == tmp_path / "rec.png"
+    image = _readable_png(path)
+    # save_image_grid: 4 x 4 images at scale ceil(48 / 4) = 12, six in a row with 1-pixel borders,
+    # after a 140-pixel label column; two rows of (4 + 2) * 12 pixels, a 30-pixel title, 8-pixel gaps.
+    assert image.shape[:2] == (30 + 2 * 6 * 12 + 3 * 8, 140 + (1 + 6 * 5) * 12)
+    image = _readable_png(save_reconstructions(ae, X, tmp_path / "worst.png", indices=[3, 1], title="two"))
+    assert image.shape[1] == 140 + (1 + 2 * 5) * 12
+    with pytest.raises(ValueError, match="indices must be a non-empty 1-D list of row numbers of X"):
+        save_reconstructions(ae, X, tmp_path / "bad.png", indices=[80])
+
+
+def test_save_filters_first_and_deeper_layers(tmp_path, sae, deep_adam):
+    from numpy_ae.plotting import save_filters
+    image = _readable_png(save_filters(sae[0], tmp_path / "f.png"))
+    # 5 tiles of 4 x 4: 3 columns, 2 rows -> 11 x 16 pixels, scaled by ceil(512 / 16) = 32, plus a title
+    assert image.shape[:2] == (11 * 32 + 30, 16 * 32)
+    image = _readable_png(save_filters(deep_adam[0], tmp_path / "f1.png", layer=1, scale=10))
+    assert image.shape[:2] == ((1 + 2 * 5) * 10 + 30, (1 + 2 * 5) * 10)   # 3 tiles: 2 x 2 grid
+    with pytest.raises(ValueError, match=r"units must lie in \[0, 5\)"):
+        save_filters(sae[0], tmp_path / "bad.png", units=[7])
+    with pytest.raises(ValueError, match=r"layer must be an integer in \[-1, 1\)"):
+        save_filters(sae[0], tmp_path / "bad.png", layer=1)
+
+
+def test_save_top_activating(tmp_path, sae):
+    from numpy_ae.plotting import save_top_activating
+    ae, X = sae
+    image = _readable_png(save_top_activating(ae, X, tmp_path / "top.png", units=[0, 2, 4], k=4))
+    # three labelled rows of four 4 x 4 images at scale 12
+    assert image.shape[:2] == (30 + 3 * 6 * 12 + 4 * 8, 140 + (1 + 4 * 5) * 12)
+    image = _readable_png(save_top_activating(ae, X, tmp_path / "all.png", k=2))
+    assert image.shape[0] == 30 + 5 * 6 * 12 + 6 * 8                       # default: all 5 (<= 10) units
+    with pytest.raises(ValueError, match=r"k must be at most the number of examples N = 80"):
+        save_top_activating(ae, X, tmp_path / "bad.png", k=81)
+
+
+def test_save_activation_maximisation(tmp_path, sae, deep_adam):
+    from numpy_ae.plotting import save_activation_maximisation
+    image = _readable_png(save_activation_maximisation(sae[0], tmp_path / "am.png", layer=0, norm=2.0,
+                                                       random_state=0, steps=50))
+    assert image.shape[:2] == (11 * 32 + 30, 16 * 32)
+    image = _readable_png(save_activation_maximisation(deep_adam[0], tmp_path / "am1.png", units=[1, 2],
+                                                       layer=-1, steps=20, random_state=0))
+    assert image.shape[:2] == (6 * 47 + 30, 11 * 47)            # 2 tiles in a row: 6 x 11, scale ceil(512 / 11)
+    with pytest.raises(ValueError, match=r"norm must be a finite number > 0"):
+        save_activation_maximisation(sae[0], tmp_path / "bad.png", norm=-1.0)
+    with pytest.raises(ValueError, match=r"unit must lie in \[0, 5\)"):
+        save_activation_maximisation(sae[0], tmp_path / "bad.png", units=[5])
+
+
+def test_save_loss_curve_from_models_and_training_histories(tmp_path, sae, deep_adam):
+    ae, _ = deep_adam
+    assert set(ae.history_) == {"loss", "val_loss", "seconds", "best_epoch"}
+    for source in (ae, ae.history_, sae[0]):                    # minibatch model, its history_, an L-BFGS model
+        _readable_png(save_loss_curve(source, tmp_path / "loss.png"))
+    # a training history without validation data: the empty val_loss list is skipped, not an error
+    history = {"loss": [3.0, 2.0, 1.0], "val_loss": [], "seconds": [0.1, 0.1, 0.1], "best_epoch": 3}
+    assert matplotlib.image.imread(save_loss_curve(history, tmp_path / "h.png", logy=True)).shape == (420, 640, 4)
+    with pytest.raises(ValueError, match="fitted model with history_"):
+        save_loss_curve(object(), tmp_path / "bad.png")
