@@ -362,6 +362,23 @@ class LinearAutoencoder(Autoencoder):
         decoder = [Dense(self.n_components, n_features, init="glorot"), make_activation("identity")]
         return encoder, decoder, make_loss("squared_error")
 
+    def fit(self, X, **kwargs):
+        r"""As :meth:`Autoencoder.fit`, but trains on ``X - mean`` and then folds the mean into the
+        biases (``b1 -= mean @ W1``, ``b2 += mean``): the same function of ``X``, the same
+        objective (biases are not decayed), while an uncentred input makes L-BFGS need about
+        twice the iterations (MNIST: ``|mean|^2 = 36`` against a top eigenvalue of 6)."""
+        X = self._check_X(X, fitting=True)
+        enc, dec = (self.encoder_layers[0], self.decoder_layers[0]) if kwargs.get("warm_start") and \
+            getattr(self, "network_", None) is not None else (None, None)
+        if enc is not None:  # undo the previous fold before training on centred data again
+            enc.b += self.mean_ @ enc.W
+            dec.b -= self.mean_
+        self.mean_ = X.mean(axis=0)
+        super().fit(X - self.mean_, **kwargs)
+        self.encoder_layers[0].b -= self.mean_ @ self.encoder_layers[0].W
+        self.decoder_layers[0].b += self.mean_
+        return self
+
     @property
     def components_(self):
         """The decoder's weight rows, shape ``(K, D)``: a (non-orthogonal) basis of the learned subspace."""
