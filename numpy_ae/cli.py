@@ -80,7 +80,8 @@ def build_parser():
                                      description="Reference NumPy autoencoders: experiments and checks.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     for name, (fn, help) in COMMANDS.items():
-        p = sub.add_parser(name, help=help, description=help)
+        text = help.replace("%", "%%")  # argparse expands %-formats in help strings
+        p = sub.add_parser(name, help=text, description=text)
         fn.configure(p)
         p.set_defaults(func=fn)
     return parser

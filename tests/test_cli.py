@@ -56,3 +56,15 @@ def test_python_dash_m_entry_point():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1])["all_ok"] is True
+
+
+def test_help_lists_every_command(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for name in ("gradcheck", "sparse-patches", "pca-demo", "mnist-sparse", "self-taught", "linear-decoder",
+                 "deep-ae", "stacked", "denoising"):
+        assert name in out
