@@ -24,9 +24,11 @@ five products; the rest of the run is L-BFGS and noise). Targets: at most
 1.5x the floor in float64; float32 close to its own floor. ``--breakdown``
 also times every layer's forward and backward pass.
 
-The machine is shared and its 2 cores are often busy: ``--repeat`` runs each
-dtype several times and keeps the fastest; the floor is the best of
-``--floor-repeat`` runs before and after.
+The machine is shared and its 2 cores are often busy: the load average is
+printed before and after (a busy machine inflates everything, two-thread
+BLAS most), ``--repeat`` runs each dtype several times and keeps the fastest,
+the floor is the best of ``--floor-repeat`` runs before and after, and
+``--threads 1`` compares floor and run on one core each.
 
 Run: ``.venv/bin/python benchmarks/bench_mnist_sparse.py [--iterations 50] [--dataset fashion-mnist]``
 with ``NUMPY_AE_DATA`` pointing at the data (the 10k MNIST subset has 8,000
@@ -35,6 +37,7 @@ training images; Fashion-MNIST gives the full 10,000 x 784 shape).
 import argparse
 import contextlib
 import json
+import os
 import time
 from collections import defaultdict
 
@@ -128,19 +131,16 @@ def breakdown(ae, X, repeat):
     return {name: min(t[1:]) for name, t in times.items()}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
-    parser.add_argument("--examples", type=int, default=10000, help="first N training images (fewer if absent)")
-    parser.add_argument("--iterations", type=int, default=400, help="L-BFGS iterations (UFLDL: 400)")
-    parser.add_argument("--dtypes", nargs="+", choices=["float64", "float32"], default=["float64", "float32"])
-    parser.add_argument("--repeat", type=int, default=1, help="runs of fit per dtype; the fastest is kept")
-    parser.add_argument("--floor-repeat", type=int, default=5, help="runs of the five products, before and after")
-    parser.add_argument("--breakdown", action="store_true", help="also time each layer's forward and backward")
-    parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
-    args = parser.parse_args()
+def load_note():
+    """The 1-minute load average against the core count: timings on a busy machine mean little."""
+    load, cores = os.getloadavg()[0], os.cpu_count()
+    busy = "  BUSY: other processes compete for the cores, times are inflated" if load > cores else ""
+    return f"load average {load:.1f} on {cores} cores{busy}"
 
+
+def run(args):
     X_train, _, _, _ = load_mnist(args.dataset)
+    print(load_note())
     print(f"sparse autoencoder 784-{HIDDEN}-784 on the first {min(args.examples, len(X_train))} {args.dataset} "
           f"training images, {args.iterations} L-BFGS iterations (rho {RHO}, beta {BETA}, lambda {LAMBDA})")
     result = {"dataset": args.dataset, "iterations_asked": args.iterations}
@@ -184,8 +184,31 @@ def main():
                          "evaluation_seconds": evaluation, "evaluation_ratio": evaluation / floor}
         if layers:
             result[dtype]["breakdown"] = layers
+    print(load_note())
     if args.json:
         print(json.dumps(result))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
+    parser.add_argument("--examples", type=int, default=10000, help="first N training images (fewer if absent)")
+    parser.add_argument("--iterations", type=int, default=400, help="L-BFGS iterations (UFLDL: 400)")
+    parser.add_argument("--dtypes", nargs="+", choices=["float64", "float32"], default=["float64", "float32"])
+    parser.add_argument("--repeat", type=int, default=1, help="runs of fit per dtype; the fastest is kept")
+    parser.add_argument("--floor-repeat", type=int, default=5, help="runs of the five products, before and after")
+    parser.add_argument("--breakdown", action="store_true", help="also time each layer's forward and backward")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="limit NumPy's BLAS to this many threads for floor and run alike (default: all)")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    args = parser.parse_args()
+
+    limit = contextlib.nullcontext()
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+        limit = threadpool_limits(args.threads, user_api="blas")
+    with limit:
+        run(args)
 
 
 if __name__ == "__main__":

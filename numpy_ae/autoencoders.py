@@ -140,7 +140,7 @@ class Autoencoder:
             (greedy layer-wise training in phases needs it).
 
         Sets ``cost_`` (final objective) and, for L-BFGS, ``cost_history_``
-        (objective after each iteration) and ``n_iter_``; for minibatch methods
+        (objective after each iteration), ``n_iter_`` and ``n_fev_`` (evaluations); for minibatch methods
         ``history_`` (per-epoch ``loss``, ``val_loss``, ``seconds``) and
         ``n_epochs_``; always ``fit_seconds_``.
         """
@@ -152,7 +152,7 @@ class Autoencoder:
         if method not in ("lbfgs", "adam", "sgd"):
             raise ValueError(f"method must be 'lbfgs', 'adam' or 'sgd'; got {method!r}")
         X = self._check_X(X, fitting=True)
-        for stale in ("history_", "cost_history_", "n_iter_", "n_epochs_"):  # from an earlier fit
+        for stale in ("history_", "cost_history_", "n_iter_", "n_fev_", "n_epochs_"):  # from an earlier fit
             self.__dict__.pop(stale, None)
         if not (warm_start and getattr(self, "network_", None) is not None
                 and self.n_features_in_ == X.shape[1]):
@@ -167,6 +167,7 @@ class Autoencoder:
             self.cost_ = float(res.fun)
             self.cost_history_ = list(res.history)
             self.n_iter_ = int(res.nit)
+            self.n_fev_ = int(res.nfev)
         else:
             if validation_data is not None:
                 validation_data = self._check_X(validation_data)

@@ -16,7 +16,10 @@ optimiser              400 L-BFGS iterations
 =====================  ==========================================
 
 Expected: first-layer filters that look like pen strokes (pieces of digits),
-and a mean hidden activation near :math:`\rho`.
+and a mean hidden activation near :math:`\rho`. Measured with the defaults
+(float64, seed 0): on the 10k MNIST subset (all 8,000 training images) cost
+12.11, mean activation 0.106; on the first 10,000 Fashion-MNIST images cost
+11.33, mean activation 0.105 (filters: outlines of shoes, shirts, trousers).
 
 Writes ``filters.png`` (the 196 rows of ``W.T``, UFLDL's ``W1``, as 28x28 tiles),
 ``reconstructions.png``, ``cost.png`` and the model ``sparse_autoencoder.npz``
@@ -30,8 +33,6 @@ N = 10,000), so 400 iterations take minutes, not seconds:
 from __future__ import annotations
 
 import os
-
-import numpy as np
 
 from .._validation import check_positive_int
 from ..autoencoders import SparseAutoencoder

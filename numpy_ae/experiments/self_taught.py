@@ -21,6 +21,12 @@ same softmax regression on the raw pixels of the same split. For Fashion-MNIST
 the same idea: classes 5-9 (sandal, shirt, sneaker, bag, ankle boot)
 unlabelled, 0-4 (T-shirt, trouser, pullover, dress, coat) labelled.
 
+Measured with the defaults (400 + 400 iterations, seed 0): on the 10k MNIST
+subset (3,933 unlabelled, 2,034 / 2,033 labelled) features 0.9715 against
+raw pixels 0.9587; on Fashion-MNIST (30,000 unlabelled, 15,000 / 15,000)
+features 0.8469 against 0.8832: features of shoes and bags do not help to
+tell tops from trousers.
+
 The split uses the training files only; it is drawn with a seeded
 ``numpy.random.Generator`` (UFLDL takes the first half in file order).
 """
@@ -41,60 +47,6 @@ __all__ = ["self_taught_split", "self_taught_learning", "glyph_digits", "run", "
 
 #: Classes whose examples serve as unlabelled data (UFLDL: digits 5-9).
 UNLABELLED_CLASSES = (5, 6, 7, 8, 9)
-
-
-def _glyph_templates(size=64):
-    """Digits 0-9 drawn in three of matplotlib's bundled fonts, normal and bold: (60, size, size) in [0, 1], labels (60,)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    styles = [(family, weight) for family in ("DejaVu Sans", "DejaVu Serif", "DejaVu Sans Mono")
-              for weight in ("normal", "bold")]
-    fig = Figure(figsize=(10 * size / 100, len(styles) * size / 100), dpi=100, facecolor="black")
-    canvas = FigureCanvasAgg(fig)
-    for r, (family, weight) in enumerate(styles):
-        for digit in range(10):
-            fig.text((digit + 0.5) / 10, 1 - (r + 0.5) / len(styles), str(digit), color="white",
-                     fontsize=0.55 * size, family=family, weight=weight, ha="center", va="center")
-    canvas.draw()
-    grey = np.asarray(canvas.buffer_rgba())[..., 0].astype(np.float64) / 255.0
-    cells = grey[:len(styles) * size, :10 * size].reshape(len(styles), size, 10, size).transpose(0, 2, 1, 3)
-    return cells.reshape(-1, size, size), np.tile(np.arange(10), len(styles))
-
-
-def glyph_digits(n, random_state=None):
-    r"""A synthetic, digit-like stand-in for MNIST when the real files are absent: ``X (n, 784)``, ``y (n,)``.
-
-    Each image is one of the digits 0-9 as drawn by a font bundled with
-    matplotlib (three families, normal and bold), white on black like MNIST,
-    randomly rotated (up to 15 degrees), sheared, scaled to a box of about
-    20x20 pixels, centred by its centre of mass in a 28x28 frame and shifted
-    by up to 1.5 pixels (MNIST's own normalisation). The labels are uniform
-    over 0-9. These are NOT handwritten digits: results on them only show
-    that code runs, not how well it works on MNIST.
-    """
-    from scipy import ndimage
-
-    n = check_positive_int(n, "n")
-    rng = check_random_state(random_state)
-    templates, template_labels = _glyph_templates()
-    extents, centres = [], []  # of each template: side of its bounding box, centre of mass
-    for glyph in templates:
-        rows, cols = np.nonzero(glyph > 0.1)
-        extents.append(max(np.ptp(rows), np.ptp(cols)) + 1)
-        centres.append(np.array(ndimage.center_of_mass(glyph)))
-    pick = rng.integers(0, len(templates), n)
-    X = np.empty((n, 28, 28))
-    for k, t in enumerate(pick):
-        angle, shear = np.deg2rad(rng.uniform(-15, 15)), rng.uniform(-0.25, 0.25)
-        scale = 20.0 * rng.uniform(0.8, 1.05) / extents[t]
-        c, s = np.cos(angle), np.sin(angle)
-        M = scale * np.array([[c, -s], [s, c]]) @ np.array([[1.0, shear], [0.0, 1.0]])  # glyph -> frame
-        inverse = np.linalg.inv(M)
-        centre_out = 13.5 + rng.uniform(-1.5, 1.5, 2)
-        X[k] = ndimage.affine_transform(templates[t], inverse, offset=centres[t] - inverse @ centre_out,
-                                        output_shape=(28, 28), order=1)
-    return np.clip(X, 0.0, 1.0).reshape(n, 784), template_labels[pick].astype(np.int64)
 
 
 def self_taught_split(y, unlabelled_classes=UNLABELLED_CLASSES, random_state=None):
@@ -231,6 +183,62 @@ def run(dataset="mnist", out="out/self-taught", iterations=400, softmax_iteratio
     print(f"features: test accuracy {result['accuracy']:.4f}, raw pixels: {result['raw_pixel_accuracy']:.4f}"
           f"; wrote {fig}", flush=True)
     return result, ae
+
+
+# ------------------------------------------------ a stand-in when MNIST is absent
+
+def _glyph_templates(size=64):
+    """Digits 0-9 drawn in three of matplotlib's bundled fonts, normal and bold: (60, size, size) in [0, 1], labels (60,)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    styles = [(family, weight) for family in ("DejaVu Sans", "DejaVu Serif", "DejaVu Sans Mono")
+              for weight in ("normal", "bold")]
+    fig = Figure(figsize=(10 * size / 100, len(styles) * size / 100), dpi=100, facecolor="black")
+    canvas = FigureCanvasAgg(fig)
+    for r, (family, weight) in enumerate(styles):
+        for digit in range(10):
+            fig.text((digit + 0.5) / 10, 1 - (r + 0.5) / len(styles), str(digit), color="white",
+                     fontsize=0.55 * size, family=family, weight=weight, ha="center", va="center")
+    canvas.draw()
+    grey = np.asarray(canvas.buffer_rgba())[..., 0].astype(np.float64) / 255.0
+    cells = grey[:len(styles) * size, :10 * size].reshape(len(styles), size, 10, size).transpose(0, 2, 1, 3)
+    return cells.reshape(-1, size, size), np.tile(np.arange(10), len(styles))
+
+
+def glyph_digits(n, random_state=None):
+    r"""A synthetic, digit-like stand-in for MNIST when the real files are absent: ``X (n, 784)``, ``y (n,)``.
+
+    Each image is one of the digits 0-9 as drawn by a font bundled with
+    matplotlib (three families, normal and bold), white on black like MNIST,
+    randomly rotated (up to 15 degrees), sheared, scaled to a box of about
+    20x20 pixels, centred by its centre of mass in a 28x28 frame and shifted
+    by up to 1.5 pixels (MNIST's own normalisation). The labels are uniform
+    over 0-9. These are NOT handwritten digits: results on them only show
+    that code runs, not how well it works on MNIST.
+    """
+    from scipy import ndimage
+
+    n = check_positive_int(n, "n")
+    rng = check_random_state(random_state)
+    templates, template_labels = _glyph_templates()
+    extents, centres = [], []  # of each template: side of its bounding box, centre of mass
+    for glyph in templates:
+        rows, cols = np.nonzero(glyph > 0.1)
+        extents.append(max(np.ptp(rows), np.ptp(cols)) + 1)
+        centres.append(np.array(ndimage.center_of_mass(glyph)))
+    pick = rng.integers(0, len(templates), n)
+    X = np.empty((n, 28, 28))
+    for k, t in enumerate(pick):
+        angle, shear = np.deg2rad(rng.uniform(-15, 15)), rng.uniform(-0.25, 0.25)
+        scale = 20.0 * rng.uniform(0.8, 1.05) / extents[t]
+        c, s = np.cos(angle), np.sin(angle)
+        M = scale * np.array([[c, -s], [s, c]]) @ np.array([[1.0, shear], [0.0, 1.0]])  # glyph -> frame
+        inverse = np.linalg.inv(M)
+        centre_out = 13.5 + rng.uniform(-1.5, 1.5, 2)
+        X[k] = ndimage.affine_transform(templates[t], inverse, offset=centres[t] - inverse @ centre_out,
+                                        output_shape=(28, 28), order=1)
+    return np.clip(X, 0.0, 1.0).reshape(n, 784), template_labels[pick].astype(np.int64)
 
 
 @command("self-taught", "UFLDL's self-taught learning: features from digits 5-9, softmax on digits 0-4")
