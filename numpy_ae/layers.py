@@ -293,23 +293,32 @@ class ELU(Layer):
 
     Backward: :math:`\partial A/\partial z = 1` for :math:`z > 0`, else
     :math:`\alpha e^z = A + \alpha`.
+
+    Written without masks: forward :math:`A = \alpha\,\mathrm{expm1}(\min(z, 0)) + \max(z, 0)`
+    (each branch is exactly 0 where the other one applies), and since
+    :math:`A > 0` exactly where :math:`z > 0`, the slope for :math:`\alpha = 1` is
+    :math:`\min(A, 0) + 1`. ``np.copyto(..., where=mask)`` cost 126 us on a
+    150 x 300 float32 batch, more than the ``expm1`` (16 us): forward plus
+    backward went from 250 us to 80 us.
     """
 
     def __init__(self, alpha=1.0):
         self.alpha = float(alpha)
 
     def forward(self, Z, training=True):
-        self.mask = np.greater(Z, 0.0, out=scratch(self, "mask", Z.shape, bool) if training else None)
         A = np.minimum(Z, 0.0, out=scratch(self, "A", Z.shape, Z.dtype) if training else None)
         np.expm1(A, out=A)
-        A *= self.alpha
-        np.copyto(A, Z, where=self.mask)
+        if self.alpha != 1.0:
+            A *= self.alpha
+        A += np.maximum(Z, 0.0, out=scratch(self, "positive", Z.shape, Z.dtype) if training else None)
         self.A = A
         return A
 
     def backward(self, dA):
-        slope = np.add(self.A, self.alpha, out=scratch(self, "slope", dA.shape, dA.dtype))
-        np.copyto(slope, 1.0, where=self.mask)
+        slope = np.minimum(self.A, 0.0, out=scratch(self, "slope", dA.shape, dA.dtype))
+        slope += self.alpha  # A + alpha = alpha e^z where z <= 0
+        if self.alpha != 1.0:
+            np.copyto(slope, 1.0, where=self.A > 0)
         dA *= slope
         return dA
 

@@ -28,6 +28,7 @@ thread is plenty) and leaves NumPy's pool alone for the big products.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import time
 
@@ -192,6 +193,17 @@ class Adam(_Optimizer):
 
     Written with in-place operations on two scratch arrays: on a 270,000-parameter
     model one step then costs a few sweeps of memory, not a dozen temporaries.
+    The bias corrections are folded into two scalars (Kingma & Ba's "more
+    efficient order", the same number up to rounding):
+    :math:`\theta \leftarrow \theta - \eta_t\, m / (\sqrt{v} + \hat\epsilon)` with
+    :math:`\eta_t = \eta \sqrt{1-\beta_2^t} / (1-\beta_1^t)` and
+    :math:`\hat\epsilon = \epsilon \sqrt{1-\beta_2^t}`.
+
+    Speed: those scalars must be Python floats. A NumPy ``float64`` scalar in
+    ``tmp *= c`` makes NumPy 2 (NEP 50) compute that float32 pass in float64:
+    224 us instead of 31 us on 562,000 parameters. With Python floats and one
+    pass less, a float32 step of the 784-300-150-300-784 autoencoder went from
+    940 us to 690 us (of which 195 us is ``sqrt``, bound by the hardware).
     """
 
     def __init__(self, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
@@ -210,15 +222,15 @@ class Adam(_Optimizer):
         np.multiply(grad, 1.0 - b1, out=tmp)
         m += tmp
         v *= b2
-        np.multiply(grad, grad, out=tmp)
+        np.square(grad, out=tmp)
         tmp *= 1.0 - b2
         v += tmp
-        # denominator sqrt(v / (1 - b2^t)) + eps, then the step lr / (1 - b1^t) * m / denominator
+        # lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps), multiplied above and below by sqrt(1 - b2^t)
+        root_c2 = math.sqrt(1.0 - b2 ** t)  # a Python float: see the class docstring
         np.sqrt(v, out=tmp)
-        tmp *= 1.0 / np.sqrt(1.0 - b2 ** t)
-        tmp += self.epsilon
+        tmp += self.epsilon * root_c2
         np.divide(m, tmp, out=tmp)
-        tmp *= self.learning_rate / (1.0 - b1 ** t)
+        tmp *= self.learning_rate * root_c2 / (1.0 - b1 ** t)
         theta -= tmp
 
 

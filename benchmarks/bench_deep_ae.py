@@ -1,0 +1,312 @@
+r"""Benchmark: one epoch of the 784-300-150-300-784 ELU autoencoder, ours against PyTorch on the CPU.
+
+The deep autoencoder of Hands-On ML's autoencoder chapter (and of
+``python -m numpy_ae deep-ae``): Dense 784-300-150-300-784, ELU hidden units,
+He-normal weights, zero biases, a linear output, mean squared error over all
+pixels, Adam (learning rate 1e-3), minibatches of 150, float32, trained on the
+60,000 Fashion-MNIST training images. One epoch is 400 steps.
+
+Both sides get the same problem, in one process, epochs interleaved
+(ours, PyTorch, ours, PyTorch, ...), so a change in the machine's load hits
+both alike:
+
+* the same initial parameters: PyTorch's ``nn.Linear`` weights are OUR
+  initial ``W.T`` (``nn.Linear`` stores ``(D_out, D_in)``), biases 0;
+* the same minibatches: each side shuffles with its own
+  ``numpy.random.Generator`` built from the same seed;
+* the same number of threads: NumPy's BLAS (set through threadpoolctl) and
+  ``torch.set_num_threads`` (``--threads``; default what NumPy's BLAS has);
+* the same Adam (:math:`\beta = (0.9, 0.999)`, :math:`\epsilon = 10^{-8}`), in
+  PyTorch's default implementation for CPU tensors (one parameter at a time).
+  ``--torch-adam fused`` uses PyTorch's fused CPU kernel instead (one pass over
+  memory; measured about 0.4 ms less per step than the default here):
+  a stronger baseline than PyTorch as most people run it.
+
+Ours is :func:`numpy_ae.training.train_minibatch`, the loop ``fit(method="adam")``
+runs, called one epoch at a time with one persistent optimiser. After
+``--epochs`` epochs it prints, for each side, seconds per epoch and both test
+MSEs (mean squared error per pixel on the 10,000 test images), and the ratio
+ours / PyTorch. Targets (numpy_ae issue 4): our epoch no slower than
+PyTorch's, test MSE within 5% of PyTorch's.
+
+Timing on a shared machine. Other jobs share the 2 cores; an OpenBLAS thread
+that loses its core makes its partner wait, so wall-clock times can swing
+several-fold. Three figures per side:
+
+``wall``
+    the fastest epoch's wall-clock time (what the issue quotes);
+``cpu``
+    the CPU time of that process during the fastest epoch (robust to load with
+    ``--threads 1``; with 2 threads it also counts threads spinning while they wait);
+``steady``
+    the number of steps times the 10th percentile of the step times: an
+    estimate of an epoch on a quiet machine, much less sensitive to the load;
+``fastest``
+    the number of steps times the fastest step: a lower bound, what an epoch
+    would take if every step ran undisturbed.
+
+The load average before and after is printed: compare runs only at similar load.
+
+``--profile`` times every part of one of our steps (each layer's forward and
+backward pass, the loss, the Adam step, cutting the minibatch out, zeroing
+the gradient) over ``--profile-steps`` steps and prints the fastest and the
+median time of each, scaled to one epoch.
+
+PyTorch is never a dependency of numpy_ae; without it the PyTorch half is
+skipped with a message. To install it into the project's venv, CPU only::
+
+    .venv/bin/pip install torch==2.13.0
+
+(on the project's machines pip finds the CPU wheel on local disk; elsewhere
+install the ``+cpu`` build from PyTorch's CPU wheel index: the default build
+pulls in gigabytes of CUDA libraries this benchmark does not use).
+
+Run: ``NUMPY_AE_DATA=../shared/data .venv/bin/python benchmarks/bench_deep_ae.py [--epochs 3] [--threads 1]``
+"""
+import argparse
+import json
+import os
+import time
+from collections import defaultdict
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+
+from numpy_ae.data import load_mnist
+from numpy_ae.optim import Adam
+from numpy_ae.stacked import StackedAutoencoder
+from numpy_ae.training import train_minibatch
+
+LAYER_SIZES = [784, 300, 150]
+
+
+def numpy_blas_threads():
+    """Threads of the BLAS NumPy uses (before PyTorch brings its own libraries)."""
+    numpy_dir = os.path.dirname(np.__file__)
+    counts = [lib["num_threads"] for lib in threadpool_info()
+              if lib["user_api"] == "blas" and os.path.dirname(lib["filepath"]).startswith(numpy_dir)]
+    return max(counts) if counts else 1
+
+
+class StepTimer:
+    """Wraps ``fn``: records the wall time of every call in ``times``."""
+
+    def __init__(self, fn, times):
+        self.fn, self.times = fn, times
+
+    def __call__(self, *args, **kwargs):
+        start = time.perf_counter()
+        out = self.fn(*args, **kwargs)
+        self.times.append(time.perf_counter() - start)
+        return out
+
+
+def summarize(epochs, n_batches):
+    """``epochs``: list of (wall, cpu, step_times); return the three figures of the docstring."""
+    wall, cpu, _ = min(epochs, key=lambda e: e[0])
+    all_steps = np.concatenate([e[2] for e in epochs])
+    return {"wall": wall, "cpu": cpu, "steady": n_batches * float(np.percentile(all_steps, 10)),
+            "fastest": n_batches * float(all_steps.min()), "wall_all": [e[0] for e in epochs]}
+
+
+# ------------------------------------------------------------------ ours
+def ours_model(seed):
+    ae = StackedAutoencoder(layer_sizes=LAYER_SIZES, activation="elu", loss="mse", dtype="float32",
+                            random_state=seed).initialize(LAYER_SIZES[0])
+    return ae.network_
+
+
+def ours_epoch(net, optimizer, X, batch_size, rng):
+    """One epoch of the library's own loop; returns (wall, cpu, per-step seconds)."""
+    clock = _SteppingClock(optimizer)
+    start, cpu = time.perf_counter(), time.process_time()
+    clock.last = start
+    train_minibatch(net, X, optimizer=clock, epochs=1, batch_size=batch_size, rng=rng, verbose=False)
+    return time.perf_counter() - start, time.process_time() - cpu, np.array(clock.steps)
+
+
+class _SteppingClock:
+    """Stands in for the optimiser in the training loop: steps it, and records the time of every
+    whole step (minibatch, forward, backward, update) from the end of one to the end of the next."""
+
+    def __init__(self, optimizer):
+        self.optimizer, self.learning_rate = optimizer, optimizer.learning_rate
+        self.steps, self.last = [], time.perf_counter()
+
+    def step(self, theta, grad, frozen=None):
+        self.optimizer.step(theta, grad, frozen)
+        now = time.perf_counter()
+        self.steps.append(now - self.last)
+        self.last = now
+
+
+def profile_ours(net, X, batch_size, n_steps, seed):
+    """Fastest and median seconds of every part of one step, over ``n_steps`` steps."""
+    times = defaultdict(list)
+    patched = [(layer, m) for layer in net.layers for m in ("forward", "backward")] + \
+              [(net.loss, "forward"), (net.loss, "backward")]
+    for obj, method in patched:
+        name = f"{getattr(obj, 'name', None) or type(obj).__name__}.{method}"
+        setattr(obj, method, StepTimer(getattr(obj, method), times[name]))
+    optimizer = Adam(1e-3)
+    order = np.random.default_rng(seed).permutation(X.shape[0])
+    n_batches = -(-X.shape[0] // batch_size)
+    try:
+        for b in range(n_steps):
+            start = time.perf_counter()
+            batch = X[order[(b % n_batches) * batch_size:(b % n_batches + 1) * batch_size]]
+            times["minibatch X[idx]"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            net.grad.fill(0.0)
+            times["grad.fill(0)"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            net.compute(batch)
+            times["compute (all of it)"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            optimizer.step(net.theta, net.grad)
+            times["Adam step"].append(time.perf_counter() - start)
+    finally:
+        for obj, method in patched:
+            del obj.__dict__[method]  # back to the class's method
+    return {name: (min(t[1:]), float(np.median(t[1:]))) for name, t in times.items()}
+
+
+# --------------------------------------------------------------- PyTorch
+def torch_model(torch, net):
+    """The same network in PyTorch, starting from OUR initial parameters."""
+    dense = [layer for layer in net.layers if hasattr(layer, "W")]
+    modules = []
+    for k, layer in enumerate(dense):
+        linear = torch.nn.Linear(layer.n_in, layer.n_out)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(layer.W.T.copy()))
+            linear.bias.copy_(torch.from_numpy(layer.b.copy()))
+        modules.append(linear)
+        if k < len(dense) - 1:
+            modules.append(torch.nn.ELU())
+    return torch.nn.Sequential(*modules)
+
+
+def torch_epoch(torch, model, optimizer, X, batch_size, rng):
+    """One epoch in PyTorch, the same shuffling as ours; returns (wall, cpu, per-step seconds)."""
+    N = X.shape[0]
+    n_batches = -(-N // batch_size)
+    steps = []
+    start, cpu = time.perf_counter(), time.process_time()
+    last = start
+    order = torch.from_numpy(rng.permutation(N))
+    total = 0.0
+    for b in range(n_batches):
+        batch = X[order[b * batch_size:(b + 1) * batch_size]]
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(batch), batch)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * batch.shape[0]  # as ours: the epoch's mean training loss
+        now = time.perf_counter()
+        steps.append(now - last)
+        last = now
+    return time.perf_counter() - start, time.process_time() - cpu, np.array(steps)
+
+
+def torch_test_mse(torch, model, X_test):
+    with torch.no_grad():
+        return float(torch.nn.functional.mse_loss(model(X_test), X_test).item())
+
+
+# ------------------------------------------------------------------ main
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3, help="epochs for each side (default 3)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS and PyTorch threads (default: what NumPy's BLAS has now)")
+    parser.add_argument("--dataset", choices=["fashion-mnist", "mnist"], default="fashion-mnist")
+    parser.add_argument("--examples", type=int, default=None, help="first N training images (default: all)")
+    parser.add_argument("--batch-size", type=int, default=150)
+    parser.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the shuffling")
+    parser.add_argument("--no-torch", action="store_true", help="time ours only")
+    parser.add_argument("--torch-adam", choices=["default", "foreach", "fused"], default="default",
+                        help="PyTorch's Adam implementation (default: what torch.optim.Adam picks)")
+    parser.add_argument("--profile", action="store_true", help="also time every part of one of our steps")
+    parser.add_argument("--profile-steps", type=int, default=200)
+    parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    args = parser.parse_args()
+
+    threads = args.threads or numpy_blas_threads()
+    torch = None
+    if not args.no_torch:
+        try:
+            import torch
+        except ImportError:
+            print("PyTorch is not installed: timing ours only (see this script's docstring to install it)")
+    X_train, _, X_test, _ = load_mnist(args.dataset, dtype=np.float32)
+    X = np.ascontiguousarray(X_train[:args.examples])
+    N, batch = X.shape[0], args.batch_size
+    n_batches = -(-N // batch)
+
+    net = ours_model(args.seed)
+    optimizer = Adam(1e-3)
+    print(f"784-300-150-300-784 ELU autoencoder, {net.n_params} parameters, {args.dataset}: {N} training "
+          f"images, batch {batch} ({n_batches} steps per epoch), Adam lr 1e-3, float32, {threads} thread(s)")
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    rng_ours = np.random.default_rng(args.seed + 1)
+    runs = {"numpy_ae": []}
+    if torch is not None:
+        torch.set_num_threads(threads)
+        model = torch_model(torch, net)  # before any training: both start from the same parameters
+        impl = {"default": {}, "foreach": {"foreach": True}, "fused": {"fused": True}}[args.torch_adam]
+        torch_opt = torch.optim.Adam(model.parameters(), lr=1e-3, **impl)
+        X_torch, X_test_torch = torch.from_numpy(X), torch.from_numpy(X_test)
+        rng_torch = np.random.default_rng(args.seed + 1)
+        runs["pytorch"] = []
+        print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} thread(s), Adam: {args.torch_adam}")
+
+    with threadpool_limits(limits=threads, user_api="blas"):
+        for epoch in range(1, args.epochs + 1):
+            runs["numpy_ae"].append(ours_epoch(net, optimizer, X, batch, rng_ours))
+            line = f"  epoch {epoch}: numpy_ae {runs['numpy_ae'][-1][0]:6.2f} s"
+            if torch is not None:
+                runs["pytorch"].append(torch_epoch(torch, model, torch_opt, X_torch, batch, rng_torch))
+                line += f"   pytorch {runs['pytorch'][-1][0]:6.2f} s"
+            print(line, flush=True)
+        profile = profile_ours(ours_model(args.seed), X, batch, args.profile_steps, args.seed) \
+            if args.profile else None
+
+    result = {"n_params": net.n_params, "epochs": args.epochs, "threads": threads, "n_examples": N,
+              "load_average": os.getloadavg()}
+    result["numpy_ae"] = summarize(runs["numpy_ae"], n_batches)
+    result["numpy_ae"]["test_mse"] = net.evaluate(X_test)
+    if torch is not None:
+        result["pytorch"] = summarize(runs["pytorch"], n_batches)
+        result["pytorch"]["test_mse"] = torch_test_mse(torch, model, X_test_torch)
+        result["pytorch"]["version"] = torch.__version__
+        result["pytorch"]["adam"] = args.torch_adam
+
+    print(f"\nseconds per epoch (best of {args.epochs}; steady = {n_batches} x 10th-percentile step, "
+          f"fastest = {n_batches} x fastest step):")
+    print(f"  {'':10s} {'wall':>7s} {'cpu':>7s} {'steady':>7s} {'fastest':>7s}   test MSE after {args.epochs} epochs")
+    for name in runs:
+        r = result[name]
+        print(f"  {name:10s} {r['wall']:7.2f} {r['cpu']:7.2f} {r['steady']:7.2f} {r['fastest']:7.2f}   "
+              f"{r['test_mse']:.6f}")
+    if torch is not None:
+        ours, theirs = result["numpy_ae"], result["pytorch"]
+        result["ratio"] = {k: ours[k] / theirs[k] for k in ("wall", "cpu", "steady", "fastest")}
+        result["mse_ratio"] = ours["test_mse"] / theirs["test_mse"]
+        print(f"  {'ratio':10s} {result['ratio']['wall']:7.2f} {result['ratio']['cpu']:7.2f} "
+              f"{result['ratio']['steady']:7.2f} {result['ratio']['fastest']:7.2f}   {result['mse_ratio']:.3f}   "
+              "(numpy_ae / PyTorch; targets: time <= 1, MSE within 5%)")
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+    if profile:
+        print(f"\none step of ours, {args.profile_steps} steps: fastest and median, and x{n_batches} (one epoch)")
+        for name, (fast, median) in profile.items():
+            print(f"  {name:22s} {fast * 1e6:8.0f} us {median * 1e6:8.0f} us   {fast * n_batches:6.3f} s "
+                  f"{median * n_batches:6.3f} s")
+        result["profile"] = {name: {"fastest": f, "median": m} for name, (f, m) in profile.items()}
+    if args.json:
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
