@@ -16,6 +16,7 @@ __all__ = [
     "check_positive_int",
     "check_non_negative",
     "check_random_state",
+    "check_float_dtype",
 ]
 
 
@@ -103,3 +104,14 @@ def check_random_state(random_state):
         return random_state
     raise ValueError("random_state must be None, an int seed or a numpy.random.Generator; "
                      f"got {type(random_state).__name__}")
+
+
+def check_float_dtype(dtype):
+    """Require float32 or float64; return the dtype's name (``"float32"``/``"float64"``)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.float32, np.float64):
+        raise ValueError(f"dtype must be float32 or float64; got {dtype!r}")
+    return dt.name

@@ -14,8 +14,8 @@ import zipfile
 
 import numpy as np
 
-from ._validation import (check_array, check_in_open_interval, check_non_negative, check_positive_int,
-                          check_random_state)
+from ._validation import (check_array, check_float_dtype, check_in_open_interval, check_non_negative,
+                          check_positive_int, check_random_state)
 from .layers import Dense, make_activation
 from .losses import make_loss
 from .model import Sequential
@@ -304,9 +304,7 @@ class SparseAutoencoder(Autoencoder):
         self.decoder = decoder
         Dense(1, 1, init=init)  # raises ValueError for an unknown init
         self.init = init
-        if np.dtype(dtype) not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64; got {dtype!r}")
-        self.dtype = np.dtype(dtype).name
+        self.dtype = check_float_dtype(dtype)
         self.random_state = random_state
 
     def _make_network(self, n_features):
@@ -350,9 +348,7 @@ class LinearAutoencoder(Autoencoder):
     def __init__(self, n_components=2, weight_decay=0.0, dtype="float64", random_state=None):
         self.n_components = check_positive_int(n_components, "n_components")
         self.weight_decay = check_non_negative(weight_decay, "weight_decay")
-        if np.dtype(dtype) not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64; got {dtype!r}")
-        self.dtype = np.dtype(dtype).name
+        self.dtype = check_float_dtype(dtype)
         self.random_state = random_state
 
     def _make_network(self, n_features):

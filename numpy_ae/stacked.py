@@ -25,9 +25,8 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
 
-from ._validation import check_array, check_non_negative
+from ._validation import check_array, check_float_dtype, check_non_negative
 from .autoencoders import Autoencoder
 from .layers import Dense, TiedDense, make_activation
 from .losses import MeanSquaredError, make_loss
@@ -112,9 +111,7 @@ class StackedAutoencoder(Autoencoder):
             init = "he" if activation in ("relu", "elu") else "glorot"
         Dense(1, 1, init=init)
         self.init = init
-        if np.dtype(dtype) not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64; got {dtype!r}")
-        self.dtype = np.dtype(dtype).name
+        self.dtype = check_float_dtype(dtype)
         self.random_state = random_state
 
     # ------------------------------------------------------------ structure

@@ -13,22 +13,12 @@ import numpy as np
 import pytest
 
 from numpy_ae.cli import main
-from numpy_ae.data import find_mnist
 from numpy_ae.experiments.denoising import corrupt, denoising_errors, filter_locality
 from numpy_ae.regularizers import MaskingNoise
 from numpy_ae.stacked import DenoisingAutoencoder
 
 
-def _mnist_dir():
-    try:
-        return find_mnist("mnist", download=False)
-    except FileNotFoundError:
-        return None
-
-
-MNIST = _mnist_dir()
-needs_mnist = pytest.mark.skipif(MNIST is None, reason="MNIST files not found: set NUMPY_AE_DATA "
-                                 "(e.g. NUMPY_AE_DATA=../shared/data) to run the denoising experiment on real data")
+from _data import MNIST, needs_mnist  # noqa: E402  (tests/ is on sys.path under pytest)
 
 KEYS = {"corruption", "level", "test_loss", "noisy_mse", "denoised_mse", "twin_test_loss", "twin_denoised_mse",
         "filter_locality", "localised_filters", "twin_filter_locality", "twin_localised_filters", "seconds",

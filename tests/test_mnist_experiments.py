@@ -13,20 +13,11 @@ import pytest
 
 from numpy_ae import SparseAutoencoder
 from numpy_ae.cli import main
-from numpy_ae.data import find_mnist, load_mnist
+from numpy_ae.data import load_mnist
 from numpy_ae.experiments.self_taught import UNLABELLED_CLASSES, glyph_digits, self_taught_split
 
 
-def _mnist_dir():
-    try:
-        return find_mnist("mnist", download=False)
-    except FileNotFoundError:
-        return None
-
-
-MNIST = _mnist_dir()
-needs_mnist = pytest.mark.skipif(MNIST is None, reason="MNIST files not found: set NUMPY_AE_DATA "
-                                 "(e.g. NUMPY_AE_DATA=../shared/data) to run the experiments on real data")
+from _data import MNIST, needs_mnist  # noqa: E402  (tests/ is on sys.path under pytest)
 
 # Class counts of the training split of the 10k MNIST subset (shared/data/README.md).
 SUBSET_TRAIN_COUNTS = [808, 885, 800, 794, 780, 684, 815, 875, 775, 784]

@@ -9,25 +9,15 @@ import json
 
 import matplotlib.image
 import numpy as np
-import pytest
 
 from numpy_ae import SparseAutoencoder
 from numpy_ae.cli import main
-from numpy_ae.data import find_mnist, load_mnist
+from numpy_ae.data import load_mnist
 from numpy_ae.experiments.stacked import stack_of, stacked_classification
 from numpy_ae.visualize import encoder_filters
 
 
-def _mnist_dir():
-    try:
-        return find_mnist("mnist", download=False)
-    except FileNotFoundError:
-        return None
-
-
-MNIST = _mnist_dir()
-needs_mnist = pytest.mark.skipif(MNIST is None, reason="MNIST files not found: set NUMPY_AE_DATA "
-                                 "(e.g. NUMPY_AE_DATA=../shared/data) to run the stacked experiment on real data")
+from _data import MNIST, needs_mnist  # noqa: E402  (tests/ is on sys.path under pytest)
 
 
 def last_json(capsys):
