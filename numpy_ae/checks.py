@@ -200,3 +200,10 @@ def _register_corruption(kind, level):
 
 for _kind in ("gaussian", "masking", "salt-pepper"):
     _register_corruption(_kind, 0.3)
+
+
+@register("layer_elu_alpha_2")
+def _elu_alpha_2():
+    r"""ELU with :math:`\alpha \ne 1`, whose backward takes the masked branch."""
+    return check_layer(layers.ELU(alpha=2.0), _away_from_zero(_rng(17).standard_normal((N, D))),
+                       random_state=17, eps=EPS)
