@@ -3,7 +3,8 @@
 The end-to-end test reads the real MNIST files (CI: ``NUMPY_AE_DATA=../shared/data``,
 the 10k subset: 8,000 train / 2,000 test) and skips without them. It trains on
 2,000 images with 30 L-BFGS iterations per stage (UFLDL: all 60,000 and 400),
-about 20 s of CPU. The other tests need no data.
+about 6 s on an idle 2-core machine (up to a minute when it is busy). The other
+tests need no data.
 """
 import json
 

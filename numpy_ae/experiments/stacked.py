@@ -79,18 +79,20 @@ evaluation (no input gradient for the first layer).
 Measured (defaults: 400 L-BFGS iterations per stage, float64, seed 0; wall
 time on a shared, busy 2-core machine, so only a rough guide):
 
-==============================================  ======  ======  =============================
+==============================================  ======  ======  ==============================
 data                                            before  after   seconds (layer 1, 2, fine-tune)
-==============================================  ======  ======  =============================
+==============================================  ======  ======  ==============================
 MNIST 10k subset: 8,000 train / 2,000 test      0.9055  0.9545  805 (412, 188, 201)
-Fashion-MNIST, first 20,000 train / 10,000 test 0.7785  0.8666  956 (691, 75, 185)
-==============================================  ======  ======  =============================
+Fashion-MNIST, all 60,000 train / 10,000 test   0.7815  0.8887  3089 (1814, 853, 405)
+Fashion-MNIST, first 20,000 train (--examples)  0.7785  0.8666  956 (691, 75, 185)
+==============================================  ======  ======  ==============================
 
-UFLDL's 87.7% / 97.6% are for all 60,000 MNIST digits (10,000 test), so the
-subset's figures are not comparable with them. On Fashion-MNIST one
-evaluation of layer 1's objective on all 60,000 images took 10 s here, so
-400 iterations per stage on the full set take about an hour; ``--examples
-20000`` gives the figures above in a quarter of an hour.
+UFLDL's 87.7% / 97.6% are for all 60,000 MNIST digits (10,000 test): the
+subset's figures are not comparable with them (8,000 training and 2,000
+test digits). On Fashion-MNIST the full run takes about 50 minutes
+here; ``--examples 20000`` gives most of its accuracy in a third of the time.
+Fashion-MNIST's training accuracy after fine-tuning (0.964 on 60,000, 0.999
+on 20,000) shows fine-tuning overfits the smaller set more.
 """
 from __future__ import annotations
 
