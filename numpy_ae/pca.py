@@ -38,15 +38,9 @@ import numbers
 import numpy as np
 
 from ._validation import check_array, check_in_open_interval, check_non_negative, check_positive_int
+from .exceptions import NotFittedError
 
 __all__ = ["PCA", "ZCAWhitening", "NotFittedError", "pca_whiten", "zca_whiten", "remove_example_mean"]
-
-
-class NotFittedError(ValueError, AttributeError):
-    """Raised when ``transform`` or ``inverse_transform`` is called before ``fit``.
-
-    A subclass of both ``ValueError`` and ``AttributeError``, as in scikit-learn.
-    """
 
 
 def _centred_eigh(X):
