@@ -79,3 +79,96 @@ def test_float32_state_follows_theta():
 def test_bad_settings(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+# ---------------------------------------------------------------- lbfgs: why it stopped
+import warnings  # noqa: E402
+
+from numpy_ae.exceptions import ConvergenceWarning  # noqa: E402
+from numpy_ae.optim import lbfgs  # noqa: E402
+
+SCALES = np.logspace(0, 3, 10)  # an ill-conditioned quadratic: L-BFGS needs tens of iterations
+
+
+def quadratic(theta):
+    """:math:`\\sum_i s_i (\\theta_i - 3)^2` in float64 and its exact gradient; minimum 0 at theta = 3."""
+    d = theta - 3.0
+    return float(d @ (SCALES * d)), 2.0 * SCALES * d
+
+
+def noisy_quadratic(theta):
+    """The quadratic plus 1, rounded to float32: the objective has steps of 1.2e-7 (one float32 ulp at 1).
+
+    Once L-BFGS is so close that every decrease it asks for is below that step,
+    no step passes the line search. scipy (1.17) then reports "CONVERGENCE:
+    RELATIVE REDUCTION OF F" with success=True although the objective did not
+    decrease: the false convergence a float32 sparse autoencoder showed.
+    """
+    d = theta - 3.0
+    return float(np.float32(1.0) + (SCALES * d * d).astype(np.float32).sum(dtype=np.float32)), 2.0 * SCALES * d
+
+
+def wrong_sign_gradient(theta):
+    """:math:`\\lVert\\theta - 3\\rVert^2` with the gradient's sign flipped: every direction L-BFGS tries goes uphill."""
+    return float((theta - 3.0) @ (theta - 3.0)), -2.0 * (theta - 3.0)
+
+
+@pytest.mark.parametrize("fun", [noisy_quadratic, wrong_sign_gradient])
+def test_lbfgs_warns_and_says_so_when_the_line_search_fails(fun):
+    with pytest.warns(ConvergenceWarning) as record:
+        res = lbfgs(fun, np.zeros(10), max_iter=200)
+    assert res.stopped_early and not res.converged
+    assert res.nit < 200 and isinstance(res.message, str) and res.message
+    (w,) = record
+    text = str(w.message)
+    for part in (f"{res.nit} of max_iter=200 iterations", f"{res.nfev} evaluations", res.message, "gradcheck"):
+        assert part in text
+    assert w.filename == __file__  # stacklevel points at the caller of lbfgs
+
+
+def test_lbfgs_float32_hint_names_the_dtype():
+    def noisy32(theta):
+        J, g = noisy_quadratic(theta)
+        return J, g.astype(np.float32)
+
+    with pytest.warns(ConvergenceWarning, match="dtype='float64'"):
+        lbfgs(noisy32, np.zeros(10), max_iter=200)
+
+
+def test_lbfgs_converging_quadratic_is_converged_and_silent():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = lbfgs(quadratic, np.zeros(10), max_iter=200)
+    assert res.converged and not res.stopped_early
+    assert res.nit < 200
+    np.testing.assert_allclose(res.x, 3.0, atol=1e-6)  # gtol 1e-5 on a gradient 2 s_i d_i, s_i >= 1
+
+
+def test_lbfgs_reaching_max_iter_is_not_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = lbfgs(quadratic, np.zeros(10), max_iter=3)
+    assert res.nit == 3 and len(res.history) == 3
+    assert not res.converged and not res.stopped_early
+
+
+def test_lbfgs_evaluation_cap_is_an_early_stop():
+    with pytest.warns(ConvergenceWarning, match="max_fun=5 was reached"):
+        res = lbfgs(quadratic, np.zeros(10), max_iter=200, max_fun=5)
+    assert res.stopped_early and not res.converged and res.nit < 200
+
+
+def test_lbfgs_stop_asked_by_the_callback_is_not_an_early_stop():
+    def stop_at_3(k, cost):
+        if k == 3:
+            raise StopIteration
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = lbfgs(quadratic, np.zeros(10), max_iter=200, callback=stop_at_3)
+    assert res.nit == 3 and not res.converged and not res.stopped_early
+
+
+def test_lbfgs_bad_max_fun():
+    with pytest.raises(ValueError, match="max_fun"):
+        lbfgs(quadratic, np.zeros(10), max_fun=0)
