@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_non_negative, check_random_state
-from .layers import Layer
+from .layers import Layer, accurate_sum_of_squares
 
 __all__ = ["Sequential", "ParamBlock"]
 
@@ -165,7 +165,7 @@ class Sequential:
         self.backward(loss.backward(), layers=path)
         if self.weight_decay:
             w = self.theta[:self.n_decayed]
-            J += 0.5 * self.weight_decay * float(w @ w)
+            J += 0.5 * self.weight_decay * accurate_sum_of_squares(w)  # accumulated in float64
             self.grad[:self.n_decayed] += self.weight_decay * w
         if self.frozen.any():
             self.grad[self.frozen] = 0.0
