@@ -17,7 +17,11 @@ line search asked for.
 Prints per seed: iterations, cost (float64-evaluated) and seconds of both
 runs, and a summary; a run that fails gets no seconds and the script exits 1.
 
-Run: ``.venv/bin/python benchmarks/bench_float32_seeds.py [--seeds 10] [--iterations 400]``
+Run: ``.venv/bin/python benchmarks/bench_float32_seeds.py [--seeds 10] [--iterations 400] [--threads 1]``
+
+The failure showed on AVX2 machines; on an AVX-512 machine it can be
+reproduced with ``NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL" OPENBLAS_CORETYPE=Haswell``
+(NumPy's AVX2 kernels and OpenBLAS's Haswell kernels).
 """
 import argparse
 
@@ -36,7 +40,12 @@ def main():
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--iterations", type=int, default=400)
     parser.add_argument("--patches", type=int, default=10000)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="limit NumPy's BLAS to this many threads (a busy machine makes 2 threads wait)")
     args = parser.parse_args()
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(args.threads, user_api="blas")
 
     images = load_images()
     print(f"sparse autoencoder 64-25-64, {args.patches} patches, {args.iterations} L-BFGS iterations, "
