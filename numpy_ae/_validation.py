@@ -21,7 +21,7 @@ __all__ = [
 
 
 def check_array(X, name="X", *, n_features=None, ndim=2, dtype=np.float64,
-                unit_interval=False, unit_interval_hint=""):
+                unit_interval=False, unit_interval_hint="", estimator="the model"):
     r"""Return ``X`` as a finite C-contiguous float array of ``ndim`` dimensions.
 
     Parameters
@@ -38,25 +38,44 @@ def check_array(X, name="X", *, n_features=None, ndim=2, dtype=np.float64,
         Require every value to lie in ``[0, 1]``.
     unit_interval_hint : str
         Extra advice appended to the ``[0, 1]`` error message.
+    estimator : str
+        Who checks, for the feature-count message (scikit-learn's wording:
+        "X has 3 features, but PCA is expecting 4 features as input").
     """
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):  # a scipy.sparse matrix or array
+        raise TypeError(f"{name} is a scipy.sparse {type(X).__name__}; sparse input is not supported "
+                        f"(every layer works on dense arrays): convert it with {name}.toarray()")
     try:
         X = np.asarray(X)
     except Exception as exc:  # ragged lists and the like
         raise ValueError(f"{name} must be convertible to a numeric array; got {type(X).__name__}: {exc}") from exc
-    if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+    if np.iscomplexobj(X):
+        raise ValueError(f"{name} must be real: complex data is not supported (Complex data not supported); got "
+                         f"dtype {X.dtype}. Take X.real or np.abs(X) first, whichever your data means")
+    if X.dtype == object:  # numbers held in an object array convert; anything else is a TypeError
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must hold numbers; converting its object array failed: {exc} "
+                            "(float() argument must be a string or a real number)") from exc
+    if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
         raise ValueError(f"{name} must be numeric; got an array of dtype {X.dtype}")
     if X.ndim != ndim:
         hint = ""
         if ndim == 2 and X.ndim == 1:
-            hint = (" Reshape it with X.reshape(1, -1) for a single example "
+            hint = (" Reshape your data with X.reshape(1, -1) for a single example "
                     "or X.reshape(-1, 1) for a single feature.")
         raise ValueError(f"{name} must be a {ndim}-D array (rows are examples); "
                          f"got a {X.ndim}-D array of shape {X.shape}.{hint}")
     if X.shape[0] == 0:
-        raise ValueError(f"{name} must contain at least one example; got shape {X.shape}")
+        raise ValueError(f"{name} must contain at least one example; got shape {X.shape} "
+                         f"(0 sample(s) (shape={X.shape}) while a minimum of 1 is required)")
+    if X.ndim == 2 and X.shape[1] == 0:
+        raise ValueError(f"{name} must have at least one feature (column): found 0 feature(s) "
+                         f"(shape={X.shape}) while a minimum of 1 is required.")
     if n_features is not None and X.shape[-1] != n_features:
-        raise ValueError(f"{name} must have {n_features} features (columns) as in fit; "
-                         f"got shape {X.shape} with {X.shape[-1]}")
+        raise ValueError(f"{name} has {X.shape[-1]} features, but {estimator} is expecting {n_features} "
+                         f"features as input (as in fit); got shape {X.shape}")
     X = np.ascontiguousarray(X, dtype=dtype)
     if not np.isfinite(X).all():
         bad = np.argwhere(~np.isfinite(X))[0]

@@ -208,6 +208,26 @@ class Sequential:
             if any(b.layer is layer for layer in layers):
                 self.frozen[b.slice] = frozen
 
+    # ------------------------------------------------------------- pickling
+    def __getstate__(self):
+        """What pickle and deepcopy store (layers drop their scratch buffers: :meth:`Layer.__getstate__`)."""
+        return dict(self.__dict__)
+
+    def __setstate__(self, state):
+        """Make every layer's parameters views into ``theta`` and ``grad`` again.
+
+        Pickle stores each view as an array of its own: without this step a
+        loaded model's layers would no longer read ``theta`` (an optimiser
+        would move nothing) and tied weights would come apart.
+        """
+        self.__dict__.update(state)
+        for layer in self.layers:
+            mine = [b for b in self.blocks if b.layer is layer]
+            if mine:
+                layer.bind({b.key: self.theta[b.slice].reshape(b.shape) for b in mine},
+                           {b.key: self.grad[b.slice].reshape(b.shape) for b in mine})
+
     def __repr__(self):
         inner = ",\n  ".join(repr(l) for l in self.layers)
         return f"Sequential([\n  {inner}\n], loss={self.loss!r}, weight_decay={self.weight_decay}, n_params={self.n_params})"
+
