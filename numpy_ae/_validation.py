@@ -21,7 +21,7 @@ __all__ = [
 
 
 def check_array(X, name="X", *, n_features=None, ndim=2, dtype=np.float64,
-                unit_interval=False, unit_interval_hint="", estimator="the model"):
+                unit_interval=False, unit_interval_hint="", estimator=None):
     r"""Return ``X`` as a finite C-contiguous float array of ``ndim`` dimensions.
 
     Parameters
@@ -38,7 +38,7 @@ def check_array(X, name="X", *, n_features=None, ndim=2, dtype=np.float64,
         Require every value to lie in ``[0, 1]``.
     unit_interval_hint : str
         Extra advice appended to the ``[0, 1]`` error message.
-    estimator : str
+    estimator : str or None
         Who checks, for the feature-count message (scikit-learn's wording:
         "X has 3 features, but PCA is expecting 4 features as input").
     """
@@ -74,6 +74,8 @@ def check_array(X, name="X", *, n_features=None, ndim=2, dtype=np.float64,
         raise ValueError(f"{name} must have at least one feature (column): found 0 feature(s) "
                          f"(shape={X.shape}) while a minimum of 1 is required.")
     if n_features is not None and X.shape[-1] != n_features:
+        if estimator is None:
+            raise ValueError(f"{name} must have {n_features} features (columns); got shape {X.shape}")
         raise ValueError(f"{name} has {X.shape[-1]} features, but {estimator} is expecting {n_features} "
                          f"features as input (as in fit); got shape {X.shape}")
     X = np.ascontiguousarray(X, dtype=dtype)

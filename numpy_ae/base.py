@@ -104,6 +104,10 @@ class BaseEstimator:
     def _validate_params(self):
         """Raise ValueError for a bad hyperparameter (subclasses override)."""
 
+    def _needs_unit_inputs(self):
+        """True when ``fit`` requires inputs in [0, 1] (a sigmoid or cross-entropy reconstruction)."""
+        return False
+
     def __repr__(self):
         defaults = {name: p.default for name, p in inspect.signature(type(self).__init__).parameters.items()}
         shown = []
@@ -139,7 +143,7 @@ class BaseEstimator:
             target_tags=TargetTags(required=classifier),
             transformer_tags=None if classifier else TransformerTags(),
             classifier_tags=ClassifierTags(multi_class=True) if classifier else None,
-            input_tags=InputTags(two_d_array=True, allow_nan=False),
+            input_tags=InputTags(two_d_array=True, allow_nan=False, positive_only=self._needs_unit_inputs()),
             non_deterministic=False,
         )
 

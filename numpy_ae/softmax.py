@@ -145,7 +145,7 @@ def _check_labels(y, n_examples=None):
     if y.dtype.kind == "f":
         bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
         if bad.size == 0:
-            return y
+            return y.astype(np.int64)  # 0.0, 1.0, 2.0 are the labels 0, 1, 2
         raise ValueError(f"Unknown label type: y must hold class labels (integers or strings); got the continuous "
                          f"value {y[bad[0]].item()!r} at index {bad[0]} (a classifier cannot fit a regression target)")
     if y.dtype == object and all(isinstance(v, (str, int, np.integer)) for v in y.tolist()):

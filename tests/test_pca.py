@@ -194,10 +194,34 @@ def test_n_components_limited_by_examples():
         PCA(n_components=4).fit(np.random.default_rng(0).standard_normal((3, 5)))
 
 
-@pytest.mark.parametrize("est", [PCA(epsilon=-1.0), ZCAWhitening(epsilon=-1.0), ZCAWhitening(epsilon=np.nan)])
-def test_bad_epsilon(X, est):
+@pytest.mark.parametrize("make", [lambda: PCA(epsilon=-1.0), lambda: ZCAWhitening(epsilon=-1.0),
+                                  lambda: ZCAWhitening(epsilon=np.nan)])
+def test_bad_epsilon_fails_in_init(make):
     with pytest.raises(ValueError, match="epsilon must be a finite number >= 0"):
-        est.fit(X)
+        make()
+
+
+def test_bad_hyperparameters_set_later_fail_in_fit(X):
+    pca = PCA()
+    pca.epsilon = -1.0  # plain assignment bypasses set_params' check; fit checks again
+    with pytest.raises(ValueError, match="epsilon must be a finite number >= 0"):
+        pca.fit(X)
+    with pytest.raises(ValueError, match="epsilon must be a finite number >= 0"):
+        ZCAWhitening().set_params(epsilon=-2.0)
+
+
+def test_whiten_must_be_a_bool():
+    """PCA(whiten="no") used to whiten (a non-empty string is true)."""
+    with pytest.raises(ValueError, match=r"whiten must be True or False; got 'no'"):
+        PCA(whiten="no")
+
+
+@pytest.mark.parametrize("shape, match", [((5, 0), r"0 feature\(s\) \(shape=\(5, 0\)\)"),
+                                          ((0, 3), "at least one example"),
+                                          ((1, 3), "n_samples=1")])
+def test_degenerate_shapes_are_named(shape, match):
+    with pytest.raises(ValueError, match=match):
+        PCA().fit(np.ones(shape))
 
 
 @pytest.mark.parametrize("est", [PCA(), ZCAWhitening()])
@@ -211,9 +235,9 @@ def test_bad_inputs(X, est):
     with pytest.raises(NotFittedError, match="not fitted yet; call fit"):
         est.transform(X)
     est.fit(X)
-    with pytest.raises(ValueError, match="must have 6 features"):
+    with pytest.raises(ValueError, match="X has 5 features, but .* is expecting 6 features"):
         est.transform(X[:, :5])
-    with pytest.raises(ValueError, match="Z must have"):
+    with pytest.raises(ValueError, match="Z has 9 features"):
         est.inverse_transform(np.ones((2, 9)))
 
 

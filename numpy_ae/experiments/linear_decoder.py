@@ -162,10 +162,10 @@ def run(out="out/linear-decoder", iterations=400, hidden=400, patches=PATCHES, s
           f"{n_white} of {Xw.shape[1]} directions have variance > epsilon; values in "
           f"[{Xw.min():.2f}, {Xw.max():.2f}]", flush=True)
     ae = SparseAutoencoder(n_hidden=hidden, sparsity=sparsity, beta=beta, weight_decay=weight_decay,
-                           decoder="linear", dtype=dtype, random_state=rng)
+                           decoder="linear", max_iter=iterations, verbose=verbose, dtype=dtype, random_state=rng)
     print(f"training {Xw.shape[1]}-{hidden}-{Xw.shape[1]} linear decoder ({dtype}) with L-BFGS, "
           f"{iterations} iterations", flush=True)
-    ae.fit(Xw, max_iter=iterations, verbose=verbose)
+    ae.fit(Xw)
     mean_act = ae.mean_activation(Xw)
     rec, var = reconstruction_error(ae, Xw), float(0.5 * np.einsum("ij,ij->", Xw, Xw) / Xw.shape[0])
 

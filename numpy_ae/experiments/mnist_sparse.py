@@ -121,7 +121,7 @@ def run(dataset="mnist", out="out/mnist-sparse", iterations=400, examples=10000,
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
     # Built (and its hyperparameters checked) before the data is read.
     ae = SparseAutoencoder(n_hidden=hidden, sparsity=sparsity, beta=beta, weight_decay=weight_decay,
-                           dtype=dtype, random_state=seed)
+                           max_iter=iterations, verbose=verbose, dtype=dtype, random_state=seed)
     X_train, _, _, _, path = load_dataset(dataset, data_home=data_home, download=download, dtype=dtype)
     X = X_train[:examples]
     print(f"using the first {X.shape[0]} of {X_train.shape[0]} training images"
@@ -132,7 +132,7 @@ def run(dataset="mnist", out="out/mnist-sparse", iterations=400, examples=10000,
     print(f"training {X.shape[1]}-{hidden}-{X.shape[1]} ({dtype}), rho {sparsity}, beta {beta}, "
           f"lambda {weight_decay}, with L-BFGS for {iterations} iterations "
           f"(mean hidden activation at the start: {initial_act:.3f})", flush=True)
-    ae.fit(X, max_iter=iterations, verbose=verbose)
+    ae.fit(X)
     mean_act = ae.mean_activation(X)
 
     os.makedirs(out, exist_ok=True)

@@ -28,9 +28,9 @@ def run(out="out/sparse-patches", iterations=400, hidden=25, patches=10000, imag
     source = f"IMAGES.mat at {images}" if images else "the photograph shipped with matplotlib"
     print(f"{X.shape[0]} patches of 8x8 from {imgs.shape[0]} whitened images ({source})", flush=True)
     ae = SparseAutoencoder(n_hidden=hidden, sparsity=sparsity, beta=beta, weight_decay=weight_decay,
-                           dtype=dtype, random_state=rng)
+                           max_iter=iterations, verbose=verbose, dtype=dtype, random_state=rng)
     print(f"training {X.shape[1]}-{hidden}-{X.shape[1]} ({dtype}) with L-BFGS, {iterations} iterations", flush=True)
-    ae.fit(X, max_iter=iterations, verbose=verbose)
+    ae.fit(X)
     mean_act = ae.mean_activation(X)
     filters = ae.network_.layers[0].W.T  # one row per hidden unit: its 64 input weights
     fig = save_tiles(filters, os.path.join(out, "filters.png"),
