@@ -185,7 +185,7 @@ warm_start, dtype, random_state :
         target_layers = [] if k == 1 else list(enc[:offset + 2 * (k - 1)])
         return path, trainable, target_layers
 
-    def fit_in_phases(self, X, y=None, *, epochs=None):
+    def fit_in_phases(self, X, y=None, *, epochs=None, callback=None):
         r"""Greedy layer-wise training of this one model, in phases (Hands-On ML's method (b)).
 
         Phase k (k = 1 .. K) trains encoder layer k and its mirror decoder
@@ -195,7 +195,8 @@ warm_start, dtype, random_state :
         to layer k followed by decoder layer k; only the penalties and weight
         decay of the layers on that path count. Each phase runs the model's
         ``method`` (L-BFGS for ``max_iter`` iterations, or ``epochs`` epochs of
-        Adam/SGD; ``epochs`` here may override it per phase: an int or a list).
+        Adam/SGD; ``epochs`` here may override it per phase: an int or a list;
+        ``callback`` as in :meth:`fit`, called in every phase).
         Returns self, with ``phase_history_`` (one entry per phase: the minibatch
         history, or the L-BFGS cost history).
         """
@@ -224,7 +225,7 @@ warm_start, dtype, random_state :
                 if self.verbose:
                     print(f"phase {k}/{n_phases}: training {trainable[0]!r} and its mirror", flush=True)
                 self.epochs = per_phase[k - 1]
-                self._train(_PhaseView(net, path, loss), X, T)
+                self._train(_PhaseView(net, path, loss), X, T, callback=callback)
                 self.phase_history_.append(self.history_ if self.method != "lbfgs" else self.cost_history_)
                 messages.append(f"phase {k}: {self.message_}")
                 converged.append(self.converged_)
