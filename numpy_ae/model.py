@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_non_negative, check_random_state
+from ._validation import check_float_dtype, check_non_negative, check_random_state
 from .layers import Layer
 
 __all__ = ["Sequential", "ParamBlock"]
@@ -59,8 +59,10 @@ class Sequential:
     loss : numpy_ae.losses.Loss
     weight_decay : float
         :math:`\lambda` in :math:`\frac{\lambda}{2}\sum W^2`.
-    dtype : numpy float dtype
+    dtype : float32 or float64
         Of ``theta``, ``grad`` and every computation (float64 for gradient checks).
+        Anything else is a ``ValueError``: an integer dtype would truncate the
+        initial weights to zero.
     random_state : None, int or numpy.random.Generator
         Used once, to initialise the parameters.
 
@@ -79,7 +81,7 @@ class Sequential:
         self.layers = list(layers)
         self.loss = loss
         self.weight_decay = check_non_negative(weight_decay, "weight_decay")
-        self.dtype = np.dtype(dtype)
+        self.dtype = np.dtype(check_float_dtype(dtype))
         for i, layer in enumerate(self.layers):
             if layer.name is None:
                 layer.name = f"{type(layer).__name__.lower()}{i}"

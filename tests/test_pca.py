@@ -171,8 +171,30 @@ def test_zca_with_fewer_examples_than_features():
 
 
 def test_remove_example_mean():
-    X = np.arange(12.0).reshape(3, 4)
-    np.testing.assert_allclose(remove_example_mean(X).mean(axis=1), 0.0, atol=1e-15)
+    """Each row loses its own mean, and only that: ``result + row mean == X``.
+
+    Rules out: ``np.zeros_like`` or any constant (first check: X - R must be
+    X's row means); subtracting the column means or the global mean; dividing
+    by the row's std as well; ``X.mean(axis=1)`` without ``keepdims`` (on a
+    non-square X it does not broadcast; on a square one it subtracts row i's
+    mean from column i); working in place on the caller's array.
+    """
+    # small integers and means that are exact in binary: exact equality is the right test
+    X = np.array([[1.0, 2.0, 3.0, 6.0],       # mean 3
+                  [10.0, 10.0, 10.0, 10.0],   # mean 10: a constant row becomes 0
+                  [-4.0, 0.0, 4.0, 8.0]])     # mean 2
+    before = X.copy()
+    np.testing.assert_array_equal(remove_example_mean(X), [[-2, -1, 0, 3], [0, 0, 0, 0], [-6, -2, 2, 6]])
+    np.testing.assert_array_equal(X, before)  # the input is not modified
+
+    # random rows with different offsets, square so that a missing keepdims still broadcasts
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 5)) + 10 * rng.standard_normal((5, 1))
+    R = remove_example_mean(X)
+    row_means = X.sum(axis=1, keepdims=True) / X.shape[1]
+    # |X| < 12 here: the mean and the subtraction round by a few ulps of 12 (~1e-14 in all)
+    np.testing.assert_allclose(X - R, np.broadcast_to(row_means, X.shape), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(R.mean(axis=1), 0.0, rtol=0, atol=1e-13)
 
 
 # ---------------------------------------------------------------- errors

@@ -43,6 +43,9 @@ def test_minibatch_fit_is_reproducible(data):
     a = StackedAutoencoder(hidden_layer_sizes=(4,), random_state=3, method="adam", epochs=2, batch_size=64).fit(X)
     b = StackedAutoencoder(hidden_layer_sizes=(4,), random_state=3, method="adam", epochs=2, batch_size=64).fit(X)
     np.testing.assert_array_equal(a.theta, b.theta)
+    # and the seed is used: a fit that ignored random_state would pass the line above too
+    c = StackedAutoencoder([12, 4], random_state=4).fit(X, method="adam", epochs=2, batch_size=64)
+    assert not np.array_equal(a.theta, c.theta)
 
 
 def test_progress_line_per_epoch(data):
