@@ -44,7 +44,7 @@ def test_minibatch_fit_is_reproducible(data):
     b = StackedAutoencoder(hidden_layer_sizes=(4,), random_state=3, method="adam", epochs=2, batch_size=64).fit(X)
     np.testing.assert_array_equal(a.theta, b.theta)
     # and the seed is used: a fit that ignored random_state would pass the line above too
-    c = StackedAutoencoder([12, 4], random_state=4).fit(X, method="adam", epochs=2, batch_size=64)
+    c = StackedAutoencoder(hidden_layer_sizes=(4,), random_state=4, method="adam", epochs=2, batch_size=64).fit(X)
     assert not np.array_equal(a.theta, c.theta)
 
 
