@@ -288,6 +288,9 @@ class _PhaseView:
     def compute(self, X, T=None):
         return self.net.compute(X, T, layers=self.path, loss=self.loss)
 
+    def set_theta(self, theta):
+        self.net.set_theta(theta)
+
     def loss_and_grad(self, theta, X, T=None):
         """The phase's objective and gradient at ``theta`` (for L-BFGS and gradient checks)."""
         self.net.set_theta(theta)
