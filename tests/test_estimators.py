@@ -236,3 +236,22 @@ def test_linear_autoencoder_defaults_reach_pca_on_an_unseen_9d_problem(seed):
     pca_mse = np.mean((pca.inverse_transform(pca.transform(X)) - X) ** 2)
     assert mse >= pca_mse * (1 - 1e-12)  # PCA is optimal: nothing beats it beyond round-off
     assert (mse - pca_mse) / pca_mse < 1e-6, (mse - pca_mse) / pca_mse
+
+
+def test_the_package_runs_without_scikit_learn():
+    """scikit-learn stays optional: with it made unimportable, the estimators fit, warn, save and load."""
+    import subprocess
+    import sys
+    code = (
+        "import sys; sys.modules['sklearn'] = None\n"  # any `import sklearn` now raises ImportError
+        "import numpy as np, numpy_ae, tempfile, os\n"
+        "X = np.random.default_rng(0).uniform(0.1, 0.9, (40, 5)); y = (X[:, 0] > 0.5).astype(int)\n"
+        "ae = numpy_ae.SparseAutoencoder(n_hidden=3, max_iter=5, random_state=0).fit(X)\n"
+        "clf = numpy_ae.EncoderClassifier(encoder=ae, max_iter=5, random_state=0).fit(X, y)\n"
+        "p = os.path.join(tempfile.mkdtemp(), 'c.npz'); clf.save(p)\n"
+        "assert np.array_equal(numpy_ae.load(p).predict_proba(X), clf.predict_proba(X))\n"
+        "assert numpy_ae.SparseAutoencoder().get_params()['n_hidden'] == 25\n"
+        "assert 'sklearn' not in {m.split('.')[0] for m in sys.modules if sys.modules[m] is not None}\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
