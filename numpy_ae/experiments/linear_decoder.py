@@ -177,7 +177,7 @@ def run(out="out/linear-decoder", iterations=400, hidden=400, patches=PATCHES, s
     result = {"cost": ae.cost_, "mean_activation": mean_act, "seconds": ae.fit_seconds_,
               "iterations": ae.n_iter_, "n_patches": int(Xw.shape[0]), "n_hidden": hidden,
               "reconstruction_error": rec, "data_variance": var}
-    print(f"cost {ae.cost_:.6f} after {ae.n_iter_} iterations in {ae.fit_seconds_:.2f} s; mean hidden "
+    print(f"cost {ae.cost_:.6f} after {ae.n_iter_} iterations (L-BFGS: {ae.message_.lower()}) in {ae.fit_seconds_:.2f} s; mean hidden "
           f"activation {mean_act:.4f} (target rho {sparsity}); reconstruction error {rec:.4f} against "
           f"{var:.4f} for x_hat = 0\nwrote {fig}, {path} and {zca_path}", flush=True)
     return ae, result

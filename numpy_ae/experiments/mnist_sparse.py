@@ -152,7 +152,7 @@ def run(dataset="mnist", out="out/mnist-sparse", iterations=400, examples=10000,
     result = {"cost": ae.cost_, "mean_activation": mean_act, "initial_mean_activation": initial_act,
               "seconds": ae.fit_seconds_, "iterations": ae.n_iter_, "n_examples": int(X.shape[0]),
               "n_hidden": hidden, "dtype": ae.dtype, "dataset": dataset, "data_path": str(path)}
-    print(f"cost {ae.cost_:.6f} after {ae.n_iter_} iterations in {ae.fit_seconds_:.1f} s; mean hidden "
+    print(f"cost {ae.cost_:.6f} after {ae.n_iter_} iterations (L-BFGS: {ae.message_.lower()}) in {ae.fit_seconds_:.1f} s; mean hidden "
           f"activation {mean_act:.4f} (target rho {sparsity})", flush=True)
     print("wrote " + ", ".join(str(f) for f in figs) + f" and {model_path}", flush=True)
     return ae, result

@@ -125,7 +125,7 @@ def self_taught_learning(X_unlabelled, X_train, y_train, X_test, y_test, iterati
           f"({iterations} L-BFGS iterations, {dtype})", flush=True)
     ae.fit(X_unlabelled)
     mean_act = ae.mean_activation(X_unlabelled)
-    print(f"  cost {ae.cost_:.4f} after {ae.n_iter_} iterations in {ae.fit_seconds_:.1f} s; "
+    print(f"  cost {ae.cost_:.4f} after {ae.n_iter_} iterations (L-BFGS: {ae.message_.lower()}) in {ae.fit_seconds_:.1f} s; "
           f"mean hidden activation {mean_act:.4f} (rho {sparsity})", flush=True)
 
     # Features: the hidden activations a = sigmoid(x W + b), shape (N, H).

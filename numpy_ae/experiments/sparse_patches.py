@@ -37,8 +37,9 @@ def run(out="out/sparse-patches", iterations=400, hidden=25, patches=10000, imag
                      title=f"{hidden} filters learned from 8x8 whitened patches")
     path = ae.save(os.path.join(out, "sparse_autoencoder.npz"))
     result = {"cost": ae.cost_, "mean_activation": mean_act, "seconds": ae.fit_seconds_,
-              "iterations": ae.n_iter_, "n_patches": int(X.shape[0]), "n_hidden": hidden}
-    print(f"cost {ae.cost_:.6f} after {ae.n_iter_} iterations in {ae.fit_seconds_:.2f} s; mean hidden "
+              "iterations": ae.n_iter_, "converged": ae.converged_, "message": ae.message_,
+              "n_patches": int(X.shape[0]), "n_hidden": hidden}
+    print(f"cost {ae.cost_:.6f} after {ae.n_iter_} iterations (L-BFGS: {ae.message_.lower()}) in {ae.fit_seconds_:.2f} s; mean hidden "
           f"activation {mean_act:.4f} (target rho {sparsity})\nwrote {fig} and {path}", flush=True)
     return ae, result
 

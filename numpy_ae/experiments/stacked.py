@@ -202,7 +202,7 @@ def stacked_classification(X_train, y_train, X_test, y_test, iterations=400, sof
         mean_acts.append(ae.mean_activation(codes))
         codes = ae.transform(codes)
         stage_seconds[f"layer{k}"] = ae.fit_seconds_
-        print(f"  layer {k}: cost {ae.cost_:.4f} after {ae.n_iter_} iterations in {ae.fit_seconds_:.1f} s; "
+        print(f"  layer {k}: cost {ae.cost_:.4f} after {ae.n_iter_} iterations (L-BFGS: {ae.message_.lower()}) in {ae.fit_seconds_:.1f} s; "
               f"mean hidden activation {mean_acts[-1]:.4f} (rho {sparsity})", flush=True)
 
     # Step 3: softmax on the last layer's features, the encoders fixed (their Dense and Sigmoid layers are
