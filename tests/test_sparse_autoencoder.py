@@ -97,6 +97,8 @@ def test_fit_is_reproducible_with_a_seed(patches):
     a = SparseAutoencoder(random_state=3, max_iter=20).fit(patches[:500])
     b = SparseAutoencoder(random_state=3, max_iter=20).fit(patches[:500])
     np.testing.assert_array_equal(a.theta, b.theta)
+    c = SparseAutoencoder(random_state=4, max_iter=20).fit(patches[:500])
+    assert not np.array_equal(a.theta, c.theta)  # the seed is used: ignoring it would pass the line above
 
 
 def test_save_load_round_trip(trained, patches, tmp_path):

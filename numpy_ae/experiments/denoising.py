@@ -262,7 +262,7 @@ def run(corruption="masking", level=0.3, dataset="mnist", out="out/denoising", e
               "twin_localised_filters": float(np.mean(twin_locality > 0.3)),
               "seconds": model.fit_seconds_, "twin_seconds": twin.fit_seconds_, "epochs": epochs,
               "n_train": int(X.shape[0]), "n_test": int(X_test.shape[0]), "hidden": hidden,
-              "batch_size": fit["batch_size"], "learning_rate": learning_rate, "momentum": momentum,
+              "batch_size": model.batch_size, "learning_rate": learning_rate, "momentum": momentum,
               "dtype": dtype, "dataset": dataset, "data_path": str(path)}
 
     os.makedirs(out, exist_ok=True)
