@@ -255,3 +255,20 @@ def test_the_package_runs_without_scikit_learn():
         "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_pickled_networks_keep_their_views_and_tied_weights(how):
+    """pickle stores each view as an array of its own; Sequential.__setstate__ must make them views again."""
+    import copy
+    import pickle
+
+    ae = _fit("StackedAutoencoder")
+    back = pickle.loads(pickle.dumps(ae)) if how == "pickle" else copy.deepcopy(ae)
+    net = back.network_
+    enc = back.encoder_dense()[0]
+    assert np.shares_memory(enc.W, net.theta) and np.shares_memory(enc.dW, net.grad)
+    assert back.decoder_dense()[-1].source is enc  # the tie survives
+    net.theta[net.block(enc.name + ".W").slice] += 1.0  # moving theta moves the layer, and the tied decoder
+    np.testing.assert_array_equal(enc.W, ae.encoder_dense()[0].W + 1.0)
+    assert not np.shares_memory(net.theta, ae.network_.theta)
