@@ -3,12 +3,19 @@ r"""numpy_ae: reference NumPy implementations of autoencoders.
 Every layer has a hand-written forward and backward pass, every gradient is
 checked numerically (``python -m numpy_ae gradcheck``), and all parameters of a
 model live in one flat vector that L-BFGS and the minibatch optimisers share.
+Every estimator follows scikit-learn's conventions (``Pipeline``, ``clone``,
+``GridSearchCV``) without needing scikit-learn.
 """
-from .autoencoders import Autoencoder, LinearAutoencoder, SparseAutoencoder, load
+from .autoencoders import Autoencoder, LinearAutoencoder, SparseAutoencoder
+from .base import BaseEstimator, load
+from .classifier import EncoderClassifier
+from .exceptions import ConvergenceWarning, NotFittedError
 from .model import Sequential
 from .pca import PCA, ZCAWhitening
 from .softmax import SoftmaxRegression
+from .stacked import DenoisingAutoencoder, StackedAutoencoder, pretrain_layerwise
 
 __version__ = "0.1.0"
-__all__ = ["Autoencoder", "LinearAutoencoder", "SparseAutoencoder", "Sequential", "PCA", "ZCAWhitening", "SoftmaxRegression",
-           "load", "__version__"]
+__all__ = ["Autoencoder", "LinearAutoencoder", "SparseAutoencoder", "StackedAutoencoder", "DenoisingAutoencoder",
+           "EncoderClassifier", "SoftmaxRegression", "PCA", "ZCAWhitening", "Sequential", "BaseEstimator",
+           "pretrain_layerwise", "load", "ConvergenceWarning", "NotFittedError", "__version__"]

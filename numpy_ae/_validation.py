@@ -7,6 +7,7 @@ hot path: models call these once per public call, never per L-BFGS step.
 from __future__ import annotations
 
 import numbers
+import reprlib
 
 import numpy as np
 
@@ -21,53 +22,102 @@ __all__ = [
 
 
 def check_array(X, name="X", *, n_features=None, ndim=2, dtype=np.float64,
-                unit_interval=False, unit_interval_hint=""):
+                unit_interval=False, unit_interval_hint="", estimator=None):
     r"""Return ``X`` as a finite C-contiguous float array of ``ndim`` dimensions.
+
+    Accepted element types: float, int and bool. Booleans count as 0 and 1
+    (binary images and masks are valid data, and ``True`` already equals 1 in
+    NumPy arithmetic). Refused, each with a ``ValueError`` that says how to
+    convert: complex numbers (NumPy would silently drop the imaginary part),
+    object arrays (``None``, mixed types, Python objects), strings, bytes,
+    datetimes, timedeltas and structured records.
 
     Parameters
     ----------
     X : array_like
-        Input, shape ``(N, D)`` when ``ndim == 2``.
+        Input, shape ``(N, D)`` when ``ndim == 2``; ``N >= 1`` and every other
+        axis non-empty.
     name : str
         Name used in error messages.
     n_features : int or None
         Required size of the last axis.
     dtype : numpy dtype
-        Floating dtype of the result (copied only if needed).
+        Floating dtype of the result (copied only if needed). A value finite
+        in ``X`` but too large for ``dtype`` (1e300 in float32) is refused.
     unit_interval : bool
         Require every value to lie in ``[0, 1]``.
     unit_interval_hint : str
         Extra advice appended to the ``[0, 1]`` error message.
+    estimator : str or None
+        Who checks, for the feature-count message (scikit-learn's wording:
+        "X has 3 features, but PCA is expecting 4 features as input").
     """
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):  # a scipy.sparse matrix or array
+        raise TypeError(f"{name} is a scipy.sparse {type(X).__name__}; sparse input is not supported "
+                        f"(every layer works on dense arrays): convert it with {name}.toarray()")
     try:
         X = np.asarray(X)
     except Exception as exc:  # ragged lists and the like
         raise ValueError(f"{name} must be convertible to a numeric array; got {type(X).__name__}: {exc}") from exc
-    if X.dtype == object or not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-        raise ValueError(f"{name} must be numeric; got an array of dtype {X.dtype}")
+    if X.dtype.kind == "c":
+        raise ValueError(f"{name} must be real; got a complex array (dtype {X.dtype}). Complex data not "
+                         f"supported: take {name}.real or np.abs({name}) first, whichever your data mean "
+                         "(NumPy would silently drop the imaginary part).")
+    if X.dtype == object:  # numbers held in an object array convert; anything else is a TypeError
+        try:
+            X = X.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must hold numbers; converting its object array failed: {exc} "
+                            "(float() argument must be a string or a real number)") from exc
+    if X.dtype.kind not in "biuf":
+        what = {"U": "string", "S": "bytes", "M": "datetime", "m": "timedelta",
+                "V": "structured"}.get(X.dtype.kind, "non-numeric")
+        raise ValueError(f"{name} must be numeric (float, int or bool); got a {what} array of dtype "
+                         f"{X.dtype}. Convert it with np.asarray({name}, dtype=float) if its entries are "
+                         "numbers, and remove any that are not.")
     if X.ndim != ndim:
         hint = ""
         if ndim == 2 and X.ndim == 1:
-            hint = (" Reshape it with X.reshape(1, -1) for a single example "
+            hint = (" Reshape your data with X.reshape(1, -1) for a single example "
                     "or X.reshape(-1, 1) for a single feature.")
         raise ValueError(f"{name} must be a {ndim}-D array (rows are examples); "
                          f"got a {X.ndim}-D array of shape {X.shape}.{hint}")
     if X.shape[0] == 0:
-        raise ValueError(f"{name} must contain at least one example; got shape {X.shape}")
+        raise ValueError(f"{name} must contain at least one example; got shape {X.shape} "
+                         f"(0 sample(s) (shape={X.shape}) while a minimum of 1 is required)")
+    if X.size == 0:
+        raise ValueError(f"{name} must have at least one feature in every axis after the first: found 0 "
+                         f"feature(s) (shape={X.shape}) while a minimum of 1 is required.")
     if n_features is not None and X.shape[-1] != n_features:
-        raise ValueError(f"{name} must have {n_features} features (columns) as in fit; "
-                         f"got shape {X.shape} with {X.shape[-1]}")
-    X = np.ascontiguousarray(X, dtype=dtype)
-    if not np.isfinite(X).all():
-        bad = np.argwhere(~np.isfinite(X))[0]
-        raise ValueError(f"{name} must be finite (no NaN or inf); "
-                         f"found {X[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+        if estimator is None:
+            raise ValueError(f"{name} must have {n_features} features (columns); got shape {X.shape}")
+        raise ValueError(f"{name} has {X.shape[-1]} features, but {estimator} is expecting {n_features} "
+                         f"features as input (as in fit); got shape {X.shape}")
+    bad = _first_non_finite(X)
+    if bad:
+        raise ValueError(f"{name} must be finite (no NaN or inf); found {bad[1]} at index {bad[0]}. "
+                         "Remove or impute those entries first.")
+    with np.errstate(over="ignore"):
+        X = np.ascontiguousarray(X, dtype=dtype)
+    bad = _first_non_finite(X)
+    if bad:
+        raise ValueError(f"{name} must fit in {X.dtype}; the value at index {bad[0]} overflows to {bad[1]}. "
+                         f"Rescale {name} first.")
     if unit_interval:
         lo, hi = float(X.min()), float(X.max())
         if lo < 0.0 or hi > 1.0:
             raise ValueError(f"{name} must lie in [0, 1] for this model; got values in "
                              f"[{lo:.4g}, {hi:.4g}].{(' ' + unit_interval_hint) if unit_interval_hint else ''}")
     return X
+
+
+def _first_non_finite(X):
+    """``(index, value)`` of the first NaN or inf in ``X`` in C order, or None."""
+    finite = np.isfinite(X)
+    if finite.all():
+        return None
+    index = tuple(int(i) for i in np.argwhere(~finite)[0])
+    return index, X[index]
 
 
 def check_in_open_interval(value, name, low=0.0, high=1.0):
@@ -93,25 +143,36 @@ def check_non_negative(value, name):
 
 
 def check_random_state(random_state):
-    """Return a ``numpy.random.Generator`` from None, an int seed or a Generator.
+    """Return a ``numpy.random.Generator`` from None, an int seed >= 0, a SeedSequence or a Generator.
 
     There is no global seeding anywhere in numpy_ae: every random draw goes
-    through a Generator obtained here.
+    through a Generator obtained here. A Generator is returned as is (shared,
+    not copied). ``True``/``False`` are refused: they are almost always a
+    mistake for a seed.
     """
-    if random_state is None or isinstance(random_state, (numbers.Integral, np.random.SeedSequence)):
+    if random_state is None or isinstance(random_state, np.random.SeedSequence):
+        return np.random.default_rng(random_state)
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool) and random_state >= 0:
         return np.random.default_rng(random_state)
     if isinstance(random_state, np.random.Generator):
         return random_state
-    raise ValueError("random_state must be None, an int seed or a numpy.random.Generator; "
-                     f"got {type(random_state).__name__}")
+    raise ValueError("random_state must be None, an int seed >= 0 or a numpy.random.Generator; "
+                     f"got {reprlib.repr(random_state)} ({type(random_state).__name__}). Pass an int such as 0 "
+                     "for reproducible results, or np.random.default_rng(seed).")
 
 
 def check_float_dtype(dtype):
-    """Require float32 or float64; return the dtype's name (``"float32"``/``"float64"``)."""
+    """Require float32 or float64; return the dtype's name (``"float32"``/``"float64"``).
+
+    ``None`` means float64, as in NumPy. Integer dtypes are refused because the
+    weights would be truncated (a uniform draw in (-0.3, 0.3) becomes all zeros),
+    float16 and longdouble because nothing here is written or tested for them.
+    """
     try:
         dt = np.dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError):
         dt = None
     if dt not in (np.float32, np.float64):
-        raise ValueError(f"dtype must be float32 or float64; got {dtype!r}")
+        raise ValueError(f"dtype must be float32 or float64; got {dtype!r}. Use np.float64 (the default, "
+                         "for gradient checks) or np.float32 (faster, half the memory).")
     return dt.name

@@ -162,7 +162,7 @@ def _register_stacked(name, seed, **params):
     def _check():
         from .stacked import StackedAutoencoder
 
-        ae = StackedAutoencoder(layer_sizes=[D, H, 3], random_state=seed, **params).initialize(D)
+        ae = StackedAutoencoder(hidden_layer_sizes=(H, 3), random_state=seed, **params).initialize(D)
         X = _rng(seed).uniform(0.0, 1.0, (N, D))
         return check_model(_frozen_noise(ae.network_), _away_from_zero(X), eps=EPS)
 
@@ -181,7 +181,7 @@ def _encoder_classifier():
     from .classifier import EncoderClassifier, encoder_layers_of
     from .stacked import StackedAutoencoder
 
-    ae = StackedAutoencoder(layer_sizes=[D, H, 3], activation="sigmoid", random_state=14).initialize(D)
+    ae = StackedAutoencoder(hidden_layer_sizes=(H, 3), activation="sigmoid", random_state=14).initialize(D)
     clf = EncoderClassifier.from_encoders(encoder_layers_of(ae), n_classes=3, weight_decay=1e-2, random_state=14)
     clf.network_.theta[...] = _rng(14).standard_normal(clf.network_.n_params)
     rng = _rng(15)

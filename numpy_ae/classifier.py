@@ -11,20 +11,29 @@ weight by backpropagation from the classification cost
 :class:`EncoderClassifier` is that network: copies of the encoder's layers,
 then ``Dense(H, K)`` and :class:`~numpy_ae.softmax.SoftmaxCrossEntropy`, all in
 one flat ``theta``. Corruption and sparsity layers are left out (they are for pretraining).
+
+As an estimator, ``EncoderClassifier(encoder=parts).fit(X, y)`` runs UFLDL's
+steps 3 and 4: the softmax layer alone on the fixed features (L-BFGS), then,
+with ``fine_tune=True``, every parameter. Encoders that are not fitted yet are
+pretrained on ``X`` first (greedily, one after the other), so the whole of
+UFLDL's recipe is one estimator that ``clone`` and ``GridSearchCV`` can use.
 """
 from __future__ import annotations
 
 import copy
+import numbers
 import time
 
 import numpy as np
 
 from ._validation import check_array, check_non_negative, check_random_state
-from .layers import Dense, Layer
+from .autoencoders import Autoencoder, TrainingMixin, _set_params_from_locals, check_training_params
+from .base import BaseEstimator
+from .exceptions import not_fitted_error
+from .layers import ACTIVATIONS, ELU, Dense, Layer, make_activation
 from .model import Sequential
-from .optim import lbfgs, make_optimizer
 from .regularizers import Corruption, KLSparsity
-from .softmax import INIT_SCALE, SoftmaxCrossEntropy, SoftmaxRegression, _check_labels
+from .softmax import INIT_SCALE, SoftmaxCrossEntropy, SoftmaxRegression, _check_labels, _encode_labels
 
 __all__ = ["EncoderClassifier", "encoder_layers_of"]
 
@@ -42,117 +51,236 @@ def encoder_layers_of(models):
     return layers
 
 
-class EncoderClassifier:
+def _layer_spec(layer):
+    """A JSON description of an encoder layer (Dense or an activation), to rebuild a saved model."""
+    if isinstance(layer, Dense):
+        return ["dense", layer.n_in, layer.n_out]
+    if isinstance(layer, ELU):
+        return ["elu", layer.alpha]
+    for name, cls in ACTIVATIONS.items():
+        if type(layer) is cls:
+            return [name]
+    raise ValueError(f"EncoderClassifier can hold Dense layers and activations; got {layer!r}")
+
+
+def _layer_from_spec(spec):
+    if spec[0] == "dense":
+        return Dense(int(spec[1]), int(spec[2]))
+    if spec[0] == "elu":
+        return ELU(alpha=float(spec[1]))
+    return make_activation(spec[0])
+
+
+def _check_n_classes(n_classes):
+    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral) or n_classes < 2:
+        raise ValueError(f"n_classes must be an integer >= 2 (a classifier needs two classes); got {n_classes!r}")
+    return int(n_classes)
+
+
+class EncoderClassifier(TrainingMixin, BaseEstimator):
     r"""Encoder layers followed by a softmax classifier, fine-tuned end to end.
 
-    Build with :meth:`from_encoders` (copies the pretrained weights, so the
-    autoencoders stay as they were); ``fit(X, y)`` trains every parameter
-    (``fine_tune=True``) or only the softmax layer on the fixed features
-    (``fine_tune=False``, UFLDL's "before fine-tuning" classifier).
+    ``fit(X, y)`` builds the network from ``encoder`` (copies of its layers:
+    the autoencoders stay as they are), trains the softmax layer alone on the
+    fixed features with L-BFGS (``softmax_max_iter`` iterations; UFLDL's
+    "before fine-tuning" classifier) and then, when ``fine_tune`` is True,
+    every parameter with ``method`` (UFLDL: L-BFGS).
 
     Parameters
     ----------
+    encoder : None, a fitted or unfitted autoencoder, or a list of them
+        The encoder(s) to put under the softmax, input side first. Unfitted ones
+        are first fitted on ``X`` (each on the codes of the one before: greedy
+        pretraining); fitted ones are used as they are. None: a randomly
+        initialised encoder of ``hidden_layer_sizes`` (an MLP, no pretraining).
+    hidden_layer_sizes : tuple of int
+        Widths of the random encoder when ``encoder`` is None.
+    activation : str
+        Its activation when ``encoder`` is None.
+    fine_tune : bool
+        Train every parameter after the softmax layer (True) or stop after it.
     weight_decay : float
         :math:`\lambda` on every weight matrix (UFLDL's stacked exercise: 3e-3).
-    random_state : None, int or numpy.random.Generator
-        For the softmax layer's initial weights and minibatch shuffling.
+    softmax_max_iter : int
+        L-BFGS iterations of the softmax stage.
+    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, \
+warm_start, random_state :
+        Fine-tuning, as the autoencoders' training hyperparameters. With
+        ``warm_start`` a fitted classifier skips the softmax stage and
+        fine-tunes from its current parameters.
+
+    Attributes
+    ----------
+    classes_, n_features_in_, network_, output_ (the softmax Dense layer),
+    encoder_spec_ (the encoder's layers, for saving), softmax_cost_, cost_,
+    n_iter_, converged_, message_, fit_seconds_.
     """
 
-    def __init__(self, weight_decay=1e-4, random_state=None):
-        self.weight_decay = check_non_negative(weight_decay, "weight_decay")
-        self.random_state = random_state
+    _estimator_type = "classifier"
+    _unsaved = ("output_",)
+
+    def __init__(self, encoder=None, *, hidden_layer_sizes=(100,), activation="sigmoid", fine_tune=True,
+                 weight_decay=1e-4, softmax_max_iter=400, method="lbfgs", max_iter=400, gtol=1e-5, epochs=10,
+                 batch_size=128, learning_rate=None, momentum=0.9, nesterov=False, patience=None, verbose=0,
+                 warm_start=False, random_state=None):
+        _set_params_from_locals(self, locals())
+        self._validate_params()
+
+    def _validate_params(self):
+        from .stacked import _check_layer_sizes
+
+        encoders = self.encoder if isinstance(self.encoder, (list, tuple)) else [self.encoder]
+        for i, e in enumerate(encoders):
+            if self.encoder is not None and not isinstance(e, Autoencoder):
+                raise ValueError(f"encoder must be None, an autoencoder or a list of autoencoders; "
+                                 f"got {type(e).__name__} at position {i}")
+        _check_layer_sizes(self.hidden_layer_sizes)
+        make_activation(self.activation)
+        if not isinstance(self.fine_tune, (bool, np.bool_)):
+            raise ValueError(f"fine_tune must be True or False; got {self.fine_tune!r}")
+        check_non_negative(self.weight_decay, "weight_decay")
+        from ._validation import check_positive_int
+        check_positive_int(self.softmax_max_iter, "softmax_max_iter")
+        check_training_params(self)
+
+    # ------------------------------------------------------------ building
+    def _encoder_layers(self, X):
+        """Copies of the encoder's layers (fitting unfitted encoders on ``X`` first)."""
+        if self.encoder is None:
+            from .stacked import _check_layer_sizes
+            sizes = [X.shape[1]] + _check_layer_sizes(self.hidden_layer_sizes)
+            layers = []
+            for a, b in zip(sizes[:-1], sizes[1:]):
+                layers += [Dense(a, b, init="glorot"), make_activation(self.activation)]
+            return layers, True
+        encoders = list(self.encoder) if isinstance(self.encoder, (list, tuple)) else [self.encoder]
+        codes, fitted = X, []
+        for k, e in enumerate(encoders):
+            if not e._is_fitted():
+                if self.verbose:
+                    print(f"pretraining encoder {k + 1}/{len(encoders)} ({type(e).__name__}) on "
+                          f"{codes.shape[0]} examples", flush=True)
+                e = copy.deepcopy(e).fit(codes)
+            fitted.append(e)
+            if k < len(encoders) - 1:
+                codes = e.transform(codes)
+        return _copy_layers(encoder_layers_of(fitted)), False
+
+    def _build(self, layers, n_features, classes, init_layers):
+        widths = [l.n_out for l in layers if isinstance(l, Dense)]
+        if not widths:
+            raise ValueError("the encoder must contain at least one Dense layer")
+        values = [] if init_layers else [{k: getattr(l, k).copy() for k in l.param_shapes()} for l in layers]
+        output = Dense(widths[-1], len(classes))
+        self.rng_ = check_random_state(self.random_state)
+        self.network_ = Sequential(layers + [output], SoftmaxCrossEntropy(), weight_decay=self.weight_decay,
+                                   random_state=self.rng_)
+        if not init_layers:  # keep the pretrained weights (Sequential initialised the views afresh)
+            for layer, vals in zip(layers, values):
+                for k, v in vals.items():
+                    getattr(layer, k)[...] = v
+        output.W[...] = INIT_SCALE * self.rng_.standard_normal(output.W.shape)
+        self.output_ = output
+        self.encoder_spec_ = [_layer_spec(l) for l in layers]
+        self.n_features_in_ = int(n_features)
+        self.classes_ = np.asarray(classes)
+        return self
+
+    def _rebuild(self, state):
+        saved = {k: v for k, v in vars(self).items() if k.endswith("_")}
+        layers = [_layer_from_spec(spec) for spec in state["encoder_spec_"]]
+        self._build(layers, state["n_features_in_"], state["classes_"], init_layers=True)
+        vars(self).update({k: v for k, v in saved.items() if k not in ("network_", "rng_", "output_")})
 
     @classmethod
-    def from_encoders(cls, encoder_layers, n_classes, weight_decay=1e-4, random_state=None, softmax=None):
-        """Copy ``encoder_layers`` (e.g. ``encoder_layers_of(autoencoders)``) and add a softmax output.
-
-        ``softmax``: an optional fitted :class:`~numpy_ae.softmax.SoftmaxRegression` on
-        these features whose weights start the output layer.
-        """
-        self = cls(weight_decay=weight_decay, random_state=random_state)
-        layers, values = [], []
+    def from_encoders(cls, encoder_layers, n_classes, **params):
+        """A classifier on copies of ``encoder_layers`` (e.g. ``encoder_layers_of(autoencoders)``) for labels
+        ``0..n_classes-1``, built but not trained: for gradient checks, or ``fit`` with ``warm_start=True``."""
+        n_classes = _check_n_classes(n_classes)
+        self = cls(**params)
         for i, layer in enumerate(encoder_layers):
             if not isinstance(layer, Layer):
                 raise ValueError(f"encoder_layers[{i}] must be a Layer; got {type(layer).__name__}")
-            values.append({k: getattr(layer, k).copy() for k in layer.param_shapes()})
-            clone = copy.copy(layer)
-            clone.__dict__.pop("_scratch", None)
-            clone.name = None
-            layers.append(clone)
-        widths = [l.n_out for l in layers if isinstance(l, Dense)]
-        if not widths:
+        layers = _copy_layers(encoder_layers)
+        n_features = next((l.n_in for l in layers if isinstance(l, Dense)), None)
+        if n_features is None:
             raise ValueError("encoder_layers must contain at least one Dense layer")
-        n_features = next(l.n_in for l in layers if isinstance(l, Dense))
-        output = Dense(widths[-1], int(n_classes))
-        self.rng_ = check_random_state(random_state)
-        self.network_ = Sequential(layers + [output], SoftmaxCrossEntropy(), weight_decay=weight_decay,
-                                   random_state=self.rng_)
-        for layer, vals in zip(layers, values):
-            for k, v in vals.items():
-                getattr(layer, k)[...] = v
-        if softmax is not None:
-            src = softmax.network_.layers[0]
-            output.W[...], output.b[...] = src.W, src.b
-        else:
-            output.W[...] = INIT_SCALE * self.rng_.standard_normal(output.W.shape)
-        self.output_ = output
-        self.n_features_in_, self.classes_ = n_features, np.arange(int(n_classes))
-        return self
+        return self._build(layers, n_features, np.arange(n_classes), init_layers=False)
 
-    def fit(self, X, y, fine_tune=True, method="lbfgs", max_iter=400, epochs=10, batch_size=128,
-            learning_rate=None, verbose=0):
-        """Train on ``X (N, D)`` and labels ``y`` in ``0..K-1``; return self."""
-        from .training import train_minibatch
+    # ------------------------------------------------------------- fitting
+    def _is_fitted(self):
+        return getattr(self, "network_", None) is not None
 
-        net = self._network()
-        X = check_array(X, "X", n_features=self.n_features_in_, dtype=net.dtype)
-        y = _check_labels(y, X.shape[0])
-        if y.min() < 0 or y.max() >= self.classes_.size:
-            raise ValueError(f"y must hold labels 0..{self.classes_.size - 1}; got values in [{y.min()}, {y.max()}]")
-        net.frozen[:] = not fine_tune
-        net.freeze([self.output_], frozen=False)
-        start = time.perf_counter()
-        if method == "lbfgs" and not fine_tune:
-            # The features are fixed: compute them once and fit the softmax layer alone on them.
-            H = net.forward(X, training=False, layers=net.layers[:-1])
-            sm = SoftmaxRegression(weight_decay=self.weight_decay, max_iter=max_iter, random_state=self.rng_)
-            sm.fit(H, y)
-            if sm.classes_.size != self.classes_.size:
-                raise ValueError(f"y must contain every class 0..{self.classes_.size - 1} to train the softmax "
-                                 f"layer; got only {sm.classes_.tolist()}")
-            self.output_.W[...], self.output_.b[...] = sm.network_.layers[0].W, sm.network_.layers[0].b
-            self.cost_, self.n_iter_ = sm.cost_, sm.n_iter_
-        elif method == "lbfgs":
-            res = lbfgs(lambda theta: net.loss_and_grad(theta, X, y), net.theta, max_iter=max_iter, verbose=verbose)
-            net.set_theta(res.x)
-            self.cost_, self.n_iter_ = float(res.fun), int(res.nit)
-        else:
-            self.history_ = train_minibatch(net, X, y, optimizer=make_optimizer(method, learning_rate),
-                                            epochs=epochs, batch_size=batch_size, rng=self.rng_,
-                                            verbose=bool(verbose))
-            self.cost_ = self.history_["loss"][-1]
-        net.frozen[:] = False
-        self.fit_seconds_ = time.perf_counter() - start
-        return self
-
-    # ------------------------------------------------------------------ use
     def _network(self):
         net = getattr(self, "network_", None)
         if net is None:
-            raise ValueError("this EncoderClassifier has no network: build it with EncoderClassifier.from_encoders")
+            raise not_fitted_error("this EncoderClassifier is not fitted yet: call fit(X, y) first")
         return net
 
+    def fit(self, X, y):
+        """Train on ``X (N, D)`` and class labels ``y (N,)``; return self."""
+        self._validate_params()
+        X = check_array(X, "X", estimator=type(self).__name__)
+        y = _check_labels(y, X.shape[0])
+        classes, y_index = _encode_labels(y)
+        start = time.perf_counter()
+        for stale in ("history_", "cost_history_", "n_iter_", "n_fev_", "n_epochs_", "converged_", "message_"):
+            self.__dict__.pop(stale, None)
+        warm = (self.warm_start and self._is_fitted() and self.n_features_in_ == X.shape[1]
+                and np.array_equal(self.classes_, classes))
+        if not warm:
+            layers, fresh = self._encoder_layers(X)
+            self._build(layers, X.shape[1], classes, init_layers=fresh)
+            self._fit_softmax(X, y_index)
+        net = self.network_
+        net.weight_decay = float(self.weight_decay)
+        if self.fine_tune:
+            self._train(net, X, y_index)
+        else:
+            self.cost_ = self.softmax_cost_
+        self.fit_seconds_ = time.perf_counter() - start
+        return self
+
+    def _fit_softmax(self, X, y_index):
+        """UFLDL's step 3: the softmax layer alone, on the fixed features, with L-BFGS."""
+        net = self.network_
+        H = net.forward(X, training=False, layers=net.layers[:-1])
+        sm = SoftmaxRegression(weight_decay=self.weight_decay, max_iter=self.softmax_max_iter, gtol=self.gtol,
+                               random_state=self.rng_).fit(H, y_index)
+        self.output_.W[...], self.output_.b[...] = sm.network_.layers[0].W, sm.network_.layers[0].b
+        self.softmax_cost_ = sm.cost_
+        self.n_iter_, self.converged_, self.message_ = sm.n_iter_, sm.converged_, sm.message_
+
+    # ------------------------------------------------------------------ use
+    def _check_X(self, X):
+        net = self._network()
+        return check_array(X, "X", n_features=self.n_features_in_, dtype=net.dtype, estimator=type(self).__name__)
+
     def loss_and_grad(self, theta, X, y):
-        """The fine-tuning objective and its gradient (for gradient checks)."""
+        """The fine-tuning objective and its gradient (labels ``y`` as positions in ``classes_``)."""
         return self._network().loss_and_grad(theta, X, y)
 
     def predict_proba(self, X):
-        net = self._network()
-        return net.predict(check_array(X, "X", n_features=self.n_features_in_, dtype=net.dtype))
+        """Class probabilities ``(N, K)``, columns in the order of ``classes_``."""
+        return self._network().predict(self._check_X(X))
 
     def predict(self, X):
-        return self.predict_proba(X).argmax(axis=1)
+        """The most probable label of each row of ``X (N, D)``, from ``classes_``."""
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
     def score(self, X, y):
         """Accuracy on ``X (N, D)`` and labels ``y (N,)``."""
-        return float(np.mean(self.predict(X) == _check_labels(y, np.shape(X)[0])))
+        X = self._check_X(X)
+        return float(np.mean(self.predict(X) == _check_labels(y, X.shape[0])))
+
+
+def _copy_layers(layers):
+    """Independent copies of ``layers`` (their parameter values are copied by the caller)."""
+    out = []
+    for layer in layers:
+        clone = copy.copy(layer)
+        clone.__dict__.pop("_scratch", None)
+        clone.name = None
+        out.append(clone)
+    return out

@@ -1,12 +1,18 @@
 """Warnings and errors raised by numpy_ae, in one place (as ``sklearn.exceptions``).
 
-They subclass the built-in categories scikit-learn uses for the same events,
-so code that filters scikit-learn's warnings filters ours the same way,
-without numpy_ae importing scikit-learn.
+They subclass the built-in categories scikit-learn uses for the same events.
+numpy_ae never imports scikit-learn; but when the user's program has imported
+it, :func:`not_fitted_error` and :func:`convergence_warning` give a class that
+is also a subclass of scikit-learn's own (``sklearn.exceptions.NotFittedError``,
+``ConvergenceWarning``), so scikit-learn's ``check_is_fitted`` conventions,
+its estimator checks and its warning filters see ours as theirs.
 """
 from __future__ import annotations
 
-__all__ = ["ConvergenceWarning", "NotFittedError"]
+import sys
+
+__all__ = ["ConvergenceWarning", "NotFittedError", "DataConversionWarning", "not_fitted_error",
+           "convergence_warning", "data_conversion_warning"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -22,3 +28,36 @@ class NotFittedError(ValueError, AttributeError):
 
     A subclass of both ``ValueError`` and ``AttributeError``, as in scikit-learn.
     """
+
+
+class DataConversionWarning(UserWarning):
+    """The input was converted to what the estimator needs (e.g. a column-vector ``y`` flattened)."""
+
+
+_JOINED = {}
+
+
+def _with_sklearn(ours, name):
+    """``ours``, or a subclass of ``ours`` and scikit-learn's class ``name`` when scikit-learn is loaded."""
+    sk = sys.modules.get("sklearn.exceptions")
+    theirs = getattr(sk, name, None)
+    if theirs is None:
+        return ours
+    if name not in _JOINED:
+        _JOINED[name] = type(ours.__name__, (ours, theirs), {"__module__": ours.__module__, "__doc__": ours.__doc__})
+    return _JOINED[name]
+
+
+def not_fitted_error(message):
+    """A :class:`NotFittedError` carrying ``message`` (also scikit-learn's, when it is loaded)."""
+    return _with_sklearn(NotFittedError, "NotFittedError")(message)
+
+
+def convergence_warning():
+    """The warning category to emit: :class:`ConvergenceWarning` (also scikit-learn's, when it is loaded)."""
+    return _with_sklearn(ConvergenceWarning, "ConvergenceWarning")
+
+
+def data_conversion_warning():
+    """The warning category for a converted input (also scikit-learn's, when it is loaded)."""
+    return _with_sklearn(DataConversionWarning, "DataConversionWarning")

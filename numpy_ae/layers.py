@@ -132,6 +132,10 @@ class Layer:
     def init_params(self, rng):
         """Fill the bound parameter views with initial values."""
 
+    def __getstate__(self):
+        """Pickle without the reusable scratch buffers (they are re-allocated on the next pass)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_scratch"}
+
     def forward(self, X, training=True):
         raise NotImplementedError
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_non_negative, check_random_state
+from ._validation import check_float_dtype, check_non_negative, check_random_state
 from .layers import Layer, accurate_sum_of_squares
 
 __all__ = ["Sequential", "ParamBlock"]
@@ -59,8 +59,10 @@ class Sequential:
     loss : numpy_ae.losses.Loss
     weight_decay : float
         :math:`\lambda` in :math:`\frac{\lambda}{2}\sum W^2`.
-    dtype : numpy float dtype
+    dtype : float32 or float64
         Of ``theta``, ``grad`` and every computation (float64 for gradient checks).
+        Anything else is a ``ValueError``: an integer dtype would truncate the
+        initial weights to zero.
     random_state : None, int or numpy.random.Generator
         Used once, to initialise the parameters.
 
@@ -79,7 +81,7 @@ class Sequential:
         self.layers = list(layers)
         self.loss = loss
         self.weight_decay = check_non_negative(weight_decay, "weight_decay")
-        self.dtype = np.dtype(dtype)
+        self.dtype = np.dtype(check_float_dtype(dtype))
         for i, layer in enumerate(self.layers):
             if layer.name is None:
                 layer.name = f"{type(layer).__name__.lower()}{i}"
@@ -208,6 +210,26 @@ class Sequential:
             if any(b.layer is layer for layer in layers):
                 self.frozen[b.slice] = frozen
 
+    # ------------------------------------------------------------- pickling
+    def __getstate__(self):
+        """What pickle and deepcopy store (layers drop their scratch buffers: :meth:`Layer.__getstate__`)."""
+        return dict(self.__dict__)
+
+    def __setstate__(self, state):
+        """Make every layer's parameters views into ``theta`` and ``grad`` again.
+
+        Pickle stores each view as an array of its own: without this step a
+        loaded model's layers would no longer read ``theta`` (an optimiser
+        would move nothing) and tied weights would come apart.
+        """
+        self.__dict__.update(state)
+        for layer in self.layers:
+            mine = [b for b in self.blocks if b.layer is layer]
+            if mine:
+                layer.bind({b.key: self.theta[b.slice].reshape(b.shape) for b in mine},
+                           {b.key: self.grad[b.slice].reshape(b.shape) for b in mine})
+
     def __repr__(self):
         inner = ",\n  ".join(repr(l) for l in self.layers)
         return f"Sequential([\n  {inner}\n], loss={self.loss!r}, weight_decay={self.weight_decay}, n_params={self.n_params})"
+

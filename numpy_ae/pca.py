@@ -38,7 +38,8 @@ import numbers
 import numpy as np
 
 from ._validation import check_array, check_in_open_interval, check_non_negative, check_positive_int
-from .exceptions import NotFittedError
+from .base import BaseEstimator
+from .exceptions import NotFittedError, not_fitted_error
 
 __all__ = ["PCA", "ZCAWhitening", "NotFittedError", "pca_whiten", "zca_whiten", "remove_example_mean"]
 
@@ -68,14 +69,17 @@ def _check_whitenable(lam, lam_max, epsilon, n_features, who):
                          "would divide by zero; use epsilon > 0 (UFLDL uses 1e-5 to 0.1) or fewer components")
 
 
-class _Fitted:
+class _Fitted(BaseEstimator):
     """Shared bookkeeping: the fitted check and ``fit_transform``."""
+
+    def _is_fitted(self):
+        return hasattr(self, "mean_")
 
     def _check_fitted(self):
         if not hasattr(self, "mean_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X) first.")
+            raise not_fitted_error(f"This {type(self).__name__} is not fitted yet; call fit(X) first.")
 
-    def fit_transform(self, X):
+    def fit_transform(self, X, y=None):
         """Fit on ``X`` ``(N, D)`` and return ``transform(X)``."""
         return self.fit(X).transform(X)
 
@@ -104,10 +108,25 @@ class PCA(_Fitted):
     n_components_ : int  the ``k`` that was kept.
     """
 
-    def __init__(self, n_components=None, whiten=False, epsilon=0.0):
+    def __init__(self, n_components=None, *, whiten=False, epsilon=0.0):
         self.n_components = n_components
         self.whiten = whiten
         self.epsilon = epsilon
+        self._validate_params()
+
+    def _validate_params(self):
+        n = self.n_components
+        if n is not None:
+            if isinstance(n, bool) or not isinstance(n, numbers.Real):
+                raise ValueError(f"n_components must be None, an int or a float in (0, 1); got {n!r}")
+            if isinstance(n, numbers.Integral):
+                check_positive_int(n, "n_components")
+            else:
+                check_in_open_interval(n, "n_components (a float is the fraction of variance to retain)")
+        if not isinstance(self.whiten, (bool, np.bool_)):
+            raise ValueError(f"whiten must be True or False; got {self.whiten!r} (a string such as 'no' "
+                             "would count as True)")
+        check_non_negative(self.epsilon, "epsilon")
 
     def _choose_k(self, ratio, limit):
         n = self.n_components
@@ -123,10 +142,13 @@ class PCA(_Fitted):
             return min(int(np.searchsorted(np.cumsum(ratio), p)) + 1, limit)
         raise ValueError(f"n_components must be None, an int or a float in (0, 1); got {n!r}")
 
-    def fit(self, X):
-        r"""Learn the mean and principal directions of ``X`` ``(N, D)``; return ``self``."""
-        X = check_array(X, "X")
+    def fit(self, X, y=None):
+        r"""Learn the mean and principal directions of ``X`` ``(N, D)``; return ``self`` (``y`` is ignored)."""
+        self._validate_params()
+        X = check_array(X, "X", estimator=type(self).__name__)
         epsilon = check_non_negative(self.epsilon, "epsilon")
+        if X.shape[0] < 2:
+            raise ValueError(f"PCA needs at least 2 examples to estimate a covariance; got n_samples={X.shape[0]}")
         mean, lam, V = _centred_eigh(X)
         if lam[0] == 0.0:
             raise ValueError(f"X has zero variance in every feature (all {X.shape[0]} rows are equal); "
@@ -138,8 +160,14 @@ class PCA(_Fitted):
         self.mean_, self.components_ = mean, V[:k]
         self.explained_variance_, self.explained_variance_ratio_ = lam[:k], ratio[:k]
         self.n_components_ = k
-        self._scale = np.sqrt(lam[:k] + epsilon) if self.whiten else np.ones(k)
+        self.n_features_in_ = X.shape[1]
         return self
+
+    @property
+    def _scale(self):
+        """Per-component divisor of :meth:`transform`: ``sqrt(lambda + epsilon)`` when whitening, else 1."""
+        return np.sqrt(self.explained_variance_ + self.epsilon) if self.whiten else \
+            np.ones_like(self.explained_variance_)
 
     def transform(self, X):
         r"""Project ``X`` ``(N, D)`` to ``Z`` ``(N, k)``: UFLDL's ``x_tilde`` (or ``x_PCAwhite``).
@@ -148,7 +176,7 @@ class PCA(_Fitted):
         ``sqrt(lambda_i + epsilon)`` when ``whiten``.
         """
         self._check_fitted()
-        X = check_array(X, "X", n_features=self.mean_.shape[0])
+        X = check_array(X, "X", n_features=self.mean_.shape[0], estimator=type(self).__name__)
         return (X - self.mean_) @ self.components_.T / self._scale
 
     def inverse_transform(self, Z):
@@ -157,7 +185,7 @@ class PCA(_Fitted):
         Exact when ``k = D``; otherwise the projection onto the kept directions.
         """
         self._check_fitted()
-        Z = check_array(Z, "Z", n_features=self.n_components_)
+        Z = check_array(Z, "Z", n_features=self.n_components_, estimator=type(self).__name__)
         return (Z * self._scale) @ self.components_ + self.mean_
 
 
@@ -186,10 +214,15 @@ class ZCAWhitening(_Fitted):
 
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
+        self._validate_params()
 
-    def fit(self, X):
-        r"""Learn ``mean_``, ``W_`` and ``W_inv_`` from ``X`` ``(N, D)``; return ``self``."""
-        X = check_array(X, "X")
+    def _validate_params(self):
+        check_non_negative(self.epsilon, "epsilon")
+
+    def fit(self, X, y=None):
+        r"""Learn ``mean_``, ``W_`` and ``W_inv_`` from ``X`` ``(N, D)``; return ``self`` (``y`` is ignored)."""
+        self._validate_params()
+        X = check_array(X, "X", estimator=type(self).__name__)
         epsilon = check_non_negative(self.epsilon, "epsilon")
         mean, lam, V = _centred_eigh(X)
         _check_whitenable(lam, lam[0], epsilon, X.shape[1], "ZCAWhitening")
@@ -197,18 +230,19 @@ class ZCAWhitening(_Fitted):
         self.mean_, self.components_, self.explained_variance_ = mean, V, lam
         self.W_ = (V.T / s) @ V                          # U diag(1/s) U^T
         self.W_inv_ = (V.T * s) @ V                      # U diag(s) U^T
+        self.n_features_in_ = X.shape[1]
         return self
 
     def transform(self, X):
         r"""Whiten ``X`` ``(N, D)``: ``(X - mean_) @ W_`` (``W_`` is symmetric), shape ``(N, D)``."""
         self._check_fitted()
-        X = check_array(X, "X", n_features=self.mean_.shape[0])
+        X = check_array(X, "X", n_features=self.mean_.shape[0], estimator=type(self).__name__)
         return (X - self.mean_) @ self.W_
 
     def inverse_transform(self, Z):
         r"""Unwhiten ``Z`` ``(N, D)``: ``Z @ W_inv_ + mean_``, shape ``(N, D)``."""
         self._check_fitted()
-        Z = check_array(Z, "Z", n_features=self.mean_.shape[0])
+        Z = check_array(Z, "Z", n_features=self.mean_.shape[0], estimator=type(self).__name__)
         return Z @ self.W_inv_ + self.mean_
 
 

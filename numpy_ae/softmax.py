@@ -24,10 +24,13 @@ Shapes: ``N`` examples, ``D`` inputs, ``K`` classes.
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 
 from ._validation import check_array, check_non_negative, check_positive_int, check_random_state
+from .base import BaseEstimator
+from .exceptions import data_conversion_warning
 from .layers import Dense
 from .losses import Loss
 from .model import Sequential
@@ -116,25 +119,56 @@ class SoftmaxCrossEntropy(Loss):
 
 
 def _check_labels(y, n_examples=None):
-    """Return ``y`` as a 1-D integer array (of ``n_examples`` labels when given); ValueError otherwise."""
+    """Return ``y`` as a 1-D array of class labels (of ``n_examples`` labels when given); ValueError otherwise.
+
+    Labels may be integers, strings or integral floats; a float array with a
+    non-integral value is a regression target, not labels ("Unknown label type").
+    """
+    if y is None:
+        raise ValueError("this classifier requires y to be passed, but the target y is None: fit(X, y) needs "
+                         "one class label per row of X")
     y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(f"A column-vector y was passed when a 1d array was expected (shape {y.shape}); "
+                      "flattened it: pass y.ravel() to silence this", data_conversion_warning(), stacklevel=3)
+        y = y.ravel()
+    if np.iscomplexobj(y):
+        raise ValueError(f"y must hold class labels: complex data is not supported (Complex data not supported); "
+                         f"got dtype {y.dtype}")
     if y.ndim != 1:
         hint = " Flatten it with y.ravel()." if y.ndim == 2 and 1 in y.shape else ""
         raise ValueError(f"y must be a 1-D array of class labels, one per row of X; got shape {y.shape}.{hint}")
     if n_examples is not None and y.shape[0] != n_examples:
         raise ValueError(f"y must have one label per row of X: X has {n_examples} rows, y has {y.shape[0]} labels")
-    if y.dtype.kind in "iu":
+    if y.dtype.kind in "iub" or y.dtype.kind in "US":
         return y
     if y.dtype.kind == "f":
         bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
         if bad.size == 0:
-            return y.astype(np.int64)
-        raise ValueError(f"y must hold integer class labels; got {y[bad[0]].item()!r} at index {bad[0]}")
-    raise ValueError(f"y must hold integer class labels; got an array of dtype {y.dtype} (map other labels "
-                     "to integers first, e.g. classes, y = np.unique(y, return_inverse=True))")
+            return y.astype(np.int64)  # 0.0, 1.0, 2.0 are the labels 0, 1, 2
+        raise ValueError(f"Unknown label type: y must hold class labels (integers or strings); got the continuous "
+                         f"value {y[bad[0]].item()!r} at index {bad[0]} (a classifier cannot fit a regression target)")
+    if y.dtype == object and all(isinstance(v, (str, int, np.integer)) for v in y.tolist()):
+        kinds = {type(v) is str for v in y.tolist()}
+        if len(kinds) == 1:
+            return y
+    raise ValueError(f"Unknown label type: y must hold integer or string class labels of one kind; got an array "
+                     f"of dtype {y.dtype} (map other labels to integers first, e.g. "
+                     "classes, y = np.unique(y, return_inverse=True))")
 
 
-class SoftmaxRegression:
+def _encode_labels(y):
+    """``(classes, index)``: the sorted distinct labels and each label's position among them.
+
+    ValueError when fewer than 2 classes are present (a classifier needs two).
+    """
+    classes, index = np.unique(y, return_inverse=True)
+    if classes.size < 2:
+        raise ValueError(f"y has 1 class ({classes.tolist()}); a classifier needs at least 2 classes to fit")
+    return classes, index.reshape(-1)
+
+
+class SoftmaxRegression(BaseEstimator):
     r"""Multinomial logistic regression trained with L-BFGS (UFLDL's softmax regression exercise).
 
     Network: ``X (N, D) -> Dense(D, K) -> SoftmaxCrossEntropy``; the objective is
@@ -148,31 +182,48 @@ class SoftmaxRegression:
         :math:`\lambda` (UFLDL: 1e-4), not divided by N.
     max_iter : int >= 1
         L-BFGS iterations (UFLDL's exercise uses 100).
+    gtol : float > 0
+        L-BFGS: stop when the largest gradient component falls below this.
+    verbose : int
+        Print the cost every ``verbose`` iterations (0: silent).
     random_state : None, int or numpy.random.Generator
         For the initial weights.
 
     Attributes
     ----------
     classes_ : ndarray (K,)
-        The sorted distinct labels seen in ``fit``; column ``k`` of
-        ``predict_proba`` is ``classes_[k]``.
+        The sorted distinct labels seen in ``fit`` (integers or strings); column
+        ``k`` of ``predict_proba`` is ``classes_[k]``.
     network_ : Sequential
     n_features_in_ : int
-    n_iter_, cost_, fit_seconds_ : L-BFGS iterations, final :math:`J`, training time.
+    n_iter_, cost_, converged_, message_, fit_seconds_ :
+        L-BFGS iterations, final :math:`J`, whether L-BFGS met its tolerances and
+        why it stopped, training time.
     """
 
-    def __init__(self, weight_decay=1e-4, max_iter=400, random_state=None):
-        self.weight_decay = check_non_negative(weight_decay, "weight_decay")
-        self.max_iter = check_positive_int(max_iter, "max_iter")
-        check_random_state(random_state)  # raises ValueError for anything but None, int, Generator
+    _estimator_type = "classifier"
+
+    def __init__(self, weight_decay=1e-4, *, max_iter=400, gtol=1e-5, verbose=0, random_state=None):
+        self.weight_decay = weight_decay
+        self.max_iter = max_iter
+        self.gtol = gtol
+        self.verbose = verbose
         self.random_state = random_state
+        self._validate_params()
+
+    def _validate_params(self):
+        check_non_negative(self.weight_decay, "weight_decay")
+        check_positive_int(self.max_iter, "max_iter")
+        if isinstance(self.gtol, bool) or not isinstance(self.gtol, (int, float)) or not self.gtol > 0:
+            raise ValueError(f"gtol must be a number > 0; got {self.gtol!r}")
+        check_positive_int(self.verbose, "verbose", minimum=0)
+        check_random_state(self.random_state)  # raises ValueError for anything but None, int, Generator
 
     def initialize(self, n_features, classes):
         """Build the network for ``n_features`` inputs and the labels ``classes``, freshly initialised; return self."""
+        self._validate_params()
         n_features = check_positive_int(n_features, "n_features")
-        classes = np.unique(_check_labels(classes))
-        if classes.size < 2:
-            raise ValueError(f"y must contain at least 2 classes to classify; got only {classes.tolist()}")
+        classes, _ = _encode_labels(_check_labels(classes))
         rng = check_random_state(self.random_state)
         dense = Dense(n_features, classes.size)
         self.network_ = Sequential([dense], SoftmaxCrossEntropy(), weight_decay=self.weight_decay,
@@ -181,29 +232,42 @@ class SoftmaxRegression:
         self.classes_, self.n_features_in_ = classes, n_features
         return self
 
+    def _rebuild(self, state):
+        saved = {k: v for k, v in vars(self).items() if k.endswith("_")}
+        self.initialize(int(state["n_features_in_"]), state["classes_"])
+        vars(self).update({k: v for k, v in saved.items() if k != "network_"})
+
+    def _is_fitted(self):
+        return getattr(self, "network_", None) is not None
+
     def fit(self, X, y):
-        """Train on ``X (N, D)`` and integer labels ``y (N,)``; return self."""
-        X = check_array(X, "X")
+        """Train on ``X (N, D)`` and class labels ``y (N,)``; return self."""
+        self._validate_params()
+        X = check_array(X, "X", estimator=type(self).__name__)
         y = _check_labels(y, X.shape[0])
-        net = self.initialize(X.shape[1], y).network_
-        y_index = np.searchsorted(self.classes_, y)  # labels -> 0..K-1
+        classes, y_index = _encode_labels(y)
+        net = self.initialize(X.shape[1], classes).network_
         start = time.perf_counter()
-        res = lbfgs(lambda theta: net.loss_and_grad(theta, X, y_index), net.theta, max_iter=self.max_iter)
+        res = lbfgs(lambda theta: net.loss_and_grad(theta, X, y_index), net.theta, max_iter=self.max_iter,
+                    gtol=self.gtol, verbose=int(self.verbose))
         net.set_theta(res.x)
         self.fit_seconds_ = time.perf_counter() - start
         self.n_iter_, self.cost_ = int(res.nit), float(res.fun)
+        self.converged_ = bool(getattr(res, "converged", res.success))
+        self.message_ = str(res.message)
         return self
 
     # ------------------------------------------------------------------ use
     def _network(self):
         net = getattr(self, "network_", None)
         if net is None:
-            raise ValueError("this SoftmaxRegression is not fitted yet: call fit(X, y) first")
+            from .exceptions import not_fitted_error
+            raise not_fitted_error("this SoftmaxRegression is not fitted yet: call fit(X, y) first")
         return net
 
     def _check_X(self, X):
         self._network()
-        return check_array(X, "X", n_features=self.n_features_in_)
+        return check_array(X, "X", n_features=self.n_features_in_, estimator=type(self).__name__)
 
     @property
     def theta(self):

@@ -4,8 +4,8 @@ Follows the stacked- and denoising-autoencoder sections of Hands-On ML's
 autoencoder chapter, UFLDL's "Building deep networks for classification"
 and the deeplearning.net dA/SdA tutorials.
 
-A :class:`StackedAutoencoder` with ``layer_sizes=[784, 300, 150]`` is the
-symmetric network ``784-300-150-300-784``: each encoder layer is ``Dense`` +
+A :class:`StackedAutoencoder` with ``hidden_layer_sizes=(300, 150)`` fitted on
+784-pixel images is the symmetric network ``784-300-150-300-784``: each encoder layer is ``Dense`` +
 activation, the decoder mirrors it. With ``tied=True`` each decoder layer is a
 :class:`~numpy_ae.layers.TiedDense` reusing its mirror encoder layer's weight
 matrix, transposed, with its own bias: the weights are stored once and both
@@ -24,44 +24,48 @@ Greedy layer-wise pretraining, both ways Hands-On ML describes:
 from __future__ import annotations
 
 import numbers
+import time
 
+import numpy as np
 
-from ._validation import check_array, check_float_dtype, check_non_negative
-from .autoencoders import Autoencoder
-from .layers import Dense, TiedDense, make_activation
+from ._validation import check_array, check_non_negative
+from .autoencoders import Autoencoder, _set_params_from_locals
+from .layers import ACTIVATIONS, Dense, TiedDense, make_activation
 from .losses import MeanSquaredError, make_loss
 from .regularizers import make_corruption
 
 __all__ = ["StackedAutoencoder", "DenoisingAutoencoder", "pretrain_layerwise"]
 
 
-def _check_layer_sizes(layer_sizes):
+def _check_layer_sizes(layer_sizes, name="hidden_layer_sizes", example="(300, 150)"):
+    if isinstance(layer_sizes, numbers.Integral) and not isinstance(layer_sizes, bool):
+        layer_sizes = (layer_sizes,)
     try:
         sizes = list(layer_sizes)
     except TypeError:
-        raise ValueError(f"layer_sizes must be a list of layer widths like [784, 300, 150]; got {layer_sizes!r}") \
+        raise ValueError(f"{name} must be a sequence of layer widths like {example}; got {layer_sizes!r}") \
             from None
-    if len(sizes) < 2:
-        raise ValueError("layer_sizes must list the input size and at least one code size, e.g. [784, 300, 150], "
-                         f"so the encoder can be mirrored into a decoder; got {sizes}")
+    if len(sizes) < 1:
+        raise ValueError(f"{name} must list at least one code size, e.g. {example}; got {sizes}")
     for i, n in enumerate(sizes):
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"layer_sizes[{i}] must be an integer >= 1; got {n!r} in {sizes}")
+            raise ValueError(f"{name}[{i}] must be an integer >= 1; got {n!r} in {sizes}")
     return [int(n) for n in sizes]
 
 
 class StackedAutoencoder(Autoencoder):
-    r"""A symmetric deep autoencoder: encoder ``layer_sizes``, decoder its mirror.
+    r"""A symmetric deep autoencoder: the encoder's widths ``hidden_layer_sizes``, the decoder its mirror.
 
-    Network for ``layer_sizes = [D, H1, H2]`` (rows are examples)::
+    Network for ``hidden_layer_sizes = (H1, H2)`` on ``D`` inputs (rows are examples)::
 
         X (N, D) -> [corruption] -> Dense(D, H1) -> act -> Dense(H1, H2) -> act        (encoder)
                  -> Dense(H2, H1) -> act -> Dense(H1, D) -> output                      (decoder)
 
     Parameters
     ----------
-    layer_sizes : list of int
-        Input size, then each encoder layer's width (the last one is the code).
+    hidden_layer_sizes : int or tuple of int
+        Each encoder layer's width, input side first (the last one is the code),
+        as scikit-learn's MLP names it; ``D`` comes from the data.
     activation : str
         Hidden activation (``"elu"``, ``"relu"``, ``"sigmoid"``, ``"tanh"``, ...).
     loss : {"mse", "squared_error", "cross_entropy"}
@@ -82,52 +86,59 @@ class StackedAutoencoder(Autoencoder):
         Masking/salt-and-pepper probability, or the Gaussian standard deviation.
     init : None or {"he", "glorot", "ufldl"}
         None: He for ReLU/ELU, Glorot otherwise.
-    dtype : {"float64", "float32"}
-    random_state : None, int or numpy.random.Generator
-        Initialisation, then shuffling and noise.
+    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, \
+warm_start, dtype, random_state :
+        Training, as for every autoencoder (:mod:`numpy_ae.autoencoders`); Adam
+        (learning rate 1e-3) for 10 epochs of 128 examples by default.
     """
 
-    def __init__(self, layer_sizes=(784, 300, 150), activation="elu", loss="mse", output_activation=None,
+    def __init__(self, hidden_layer_sizes=(300, 150), *, activation="elu", loss="mse", output_activation=None,
                  tied=False, weight_decay=0.0, corruption=None, corruption_level=0.3, init=None,
-                 dtype="float64", random_state=None):
-        self.layer_sizes = _check_layer_sizes(layer_sizes)
-        make_activation(activation)  # validates the name
-        self.activation = activation
-        make_loss(loss)
-        self.loss = loss
-        if output_activation is not None:
-            if loss == "cross_entropy":
+                 method="adam", max_iter=400, gtol=1e-5, epochs=10, batch_size=128, learning_rate=None,
+                 momentum=0.9, nesterov=False, patience=None, verbose=0, warm_start=False, dtype="float64",
+                 random_state=None):
+        _set_params_from_locals(self, locals())
+        self._validate_params()
+
+    def _validate_params(self):
+        _check_layer_sizes(self.hidden_layer_sizes)
+        make_activation(self.activation)  # validates the name
+        make_loss(self.loss)
+        if self.output_activation is not None:
+            if self.loss == "cross_entropy":
                 raise ValueError("output_activation must be None with loss='cross_entropy' (the loss takes "
-                                 f"logits and applies the sigmoid itself); got {output_activation!r}")
-            make_activation(output_activation)
-        self.output_activation = output_activation
-        self.tied = bool(tied)
-        self.weight_decay = check_non_negative(weight_decay, "weight_decay")
-        if corruption is not None:
-            make_corruption(corruption, corruption_level)  # validates kind and level
-        self.corruption = corruption
-        self.corruption_level = float(corruption_level)
-        if init is None:
-            init = "he" if activation in ("relu", "elu") else "glorot"
-        Dense(1, 1, init=init)
-        self.init = init
-        self.dtype = check_float_dtype(dtype)
-        self.random_state = random_state
+                                 f"logits and applies the sigmoid itself); got {self.output_activation!r}")
+            make_activation(self.output_activation)
+        if not isinstance(self.tied, (bool, np.bool_)):
+            raise ValueError(f"tied must be True or False; got {self.tied!r}")
+        check_non_negative(self.weight_decay, "weight_decay")
+        if self.corruption is not None:
+            make_corruption(self.corruption, self.corruption_level)  # validates kind and level
+        else:
+            make_corruption("masking", self.corruption_level)  # the level must be valid all the same
+        if self.init is not None:
+            Dense(1, 1, init=self.init)
+        super()._validate_params()
+
+    def _init_method(self):
+        """The weight initialisation used: ``init``, or He for ReLU/ELU and Glorot otherwise."""
+        if self.init is not None:
+            return self.init
+        return "he" if ACTIVATIONS[self.activation] in (ACTIVATIONS["relu"], ACTIVATIONS["elu"]) else "glorot"
 
     # ------------------------------------------------------------ structure
     def _make_network(self, n_features):
-        sizes = self.layer_sizes
-        if n_features != sizes[0]:
-            raise ValueError(f"X must have layer_sizes[0] = {sizes[0]} features; got {n_features}")
+        sizes = [n_features] + _check_layer_sizes(self.hidden_layer_sizes)
+        init = self._init_method()
         encoder = [make_corruption(self.corruption, self.corruption_level)] if self.corruption else []
         dense = []
         for a, b in zip(sizes[:-1], sizes[1:]):
-            dense.append(Dense(a, b, init=self.init))
+            dense.append(Dense(a, b, init=init))
             encoder += [dense[-1], make_activation(self.activation)]
         decoder = []
         for k in range(len(dense) - 1, -1, -1):
             d = dense[k]
-            decoder.append(TiedDense(d) if self.tied else Dense(d.n_out, d.n_in, init=self.init))
+            decoder.append(TiedDense(d) if self.tied else Dense(d.n_out, d.n_in, init=init))
             if k > 0:
                 decoder.append(make_activation(self.activation))
             elif self.loss != "cross_entropy":
@@ -136,6 +147,11 @@ class StackedAutoencoder(Autoencoder):
 
     def _needs_unit_inputs(self):
         return self.loss == "cross_entropy"
+
+    @property
+    def layer_sizes_(self):
+        """``[D, H1, ..., HK]``: the input size and every encoder width."""
+        return [self.n_features_in_] + _check_layer_sizes(self.hidden_layer_sizes)
 
     @property
     def n_params_(self):
@@ -151,53 +167,77 @@ class StackedAutoencoder(Autoencoder):
         return [l for l in self.decoder_layers if isinstance(l, (Dense, TiedDense))]
 
     # ---------------------------------------------------- greedy, in phases
-    def fit_in_phases(self, X, epochs=5, verbose=0, **fit_kwargs):
+    def _phase_path(self, k):
+        """Phase ``k`` (1-based): ``(path, trainable, target_layers)``.
+
+        ``path`` is the encoder up to layer k followed by decoder layer k (its
+        affine layer and activation); ``trainable`` are encoder layer k's Dense
+        and its mirror; ``target_layers`` compute the phase's target, the
+        output of encoder layer k-1 (empty for k = 1: the input itself).
+        """
+        enc, dec = self.encoder_layers, self.decoder_layers
+        n_phases = len(_check_layer_sizes(self.hidden_layer_sizes))
+        offset = 1 if self.corruption else 0
+        end = offset + 2 * k                   # encoder layer k ends at index end of `enc`
+        dec_start = 2 * (n_phases - k)         # decoder layer k starts at dec_start of `dec`
+        path = enc[:end] + dec[dec_start:dec_start + 2]
+        trainable = [enc[end - 2], dec[dec_start]]
+        target_layers = [] if k == 1 else list(enc[:offset + 2 * (k - 1)])
+        return path, trainable, target_layers
+
+    def fit_in_phases(self, X, y=None, *, epochs=None, callback=None):
         r"""Greedy layer-wise training of this one model, in phases (Hands-On ML's method (b)).
 
         Phase k (k = 1 .. K) trains encoder layer k and its mirror decoder
         layer to reconstruct the output of encoder layer k-1 (the input itself
         for k = 1, with the model's loss; mean squared error for inner phases),
         with every other parameter frozen. The path of phase k is the encoder up
-        to layer k followed by decoder layer k. ``epochs`` is per phase (an int or
-        a list); ``fit_kwargs`` go to the minibatch loop (``method``,
-        ``batch_size``, ``learning_rate``...). Returns self, with
-        ``phase_history_`` (one history per phase).
+        to layer k followed by decoder layer k; only the penalties and weight
+        decay of the layers on that path count. Each phase runs the model's
+        ``method`` (L-BFGS for ``max_iter`` iterations, or ``epochs`` epochs of
+        Adam/SGD; ``epochs`` here may override it per phase: an int or a list;
+        ``callback`` as in :meth:`fit`, called in every phase).
+        Returns self, with ``phase_history_`` (one entry per phase: the minibatch
+        history, or the L-BFGS cost history).
         """
-        from .optim import make_optimizer
-        from .training import train_minibatch
-
+        self._validate_params()
         X = self._check_X(X, fitting=True)
+        self._clear_fit_attributes()
         net = self.initialize(X.shape[1])._network()
-        method = fit_kwargs.pop("method", "adam")
-        learning_rate = fit_kwargs.pop("learning_rate", None)
-        enc, dec = self.encoder_layers, self.decoder_layers
-        n_phases = len(self.layer_sizes) - 1
-        epochs = [epochs] * n_phases if isinstance(epochs, numbers.Integral) else list(epochs)
-        if len(epochs) != n_phases:
-            raise ValueError(f"epochs must be an int or a list of {n_phases} ints (one per phase); got {epochs}")
-        # encoder layer k (1-based) ends at index end[k] of `enc`; decoder layer k starts at dec_start[k]
-        offset = 1 if self.corruption else 0
-        end = {k: offset + 2 * k for k in range(1, n_phases + 1)}
-        dec_start = {k: 2 * (n_phases - k) for k in range(1, n_phases + 1)}
-        self.phase_history_ = []
-        for k in range(1, n_phases + 1):
-            path = enc[:end[k]] + dec[dec_start[k]:dec_start[k] + 2]
-            trainable = [enc[end[k] - 2], dec[dec_start[k]]]
-            net.frozen[:] = True
-            net.freeze(trainable, frozen=False)
-            if k == 1:
-                T, loss = None, net.loss
-            else:  # the target: the (clean) output of encoder layer k-1, computed once and cached
-                T = net.forward(X, training=False, layers=[l for l in enc[:end[k - 1]]]).copy()
-                loss = MeanSquaredError()
-            if verbose:
-                print(f"phase {k}/{n_phases}: training {trainable[0]!r} and its mirror", flush=True)
-            phase_net = _PhaseView(net, path, loss)
-            history = train_minibatch(phase_net, X, T, optimizer=make_optimizer(method, learning_rate),
-                                      epochs=epochs[k - 1], rng=self.rng_, verbose=bool(verbose), **fit_kwargs)
-            self.phase_history_.append(history)
-        net.frozen[:] = False
-        self.cost_ = net.evaluate(X)
+        n_phases = len(_check_layer_sizes(self.hidden_layer_sizes))
+        epochs = self.epochs if epochs is None else epochs
+        per_phase = [epochs] * n_phases if isinstance(epochs, numbers.Integral) else list(epochs)
+        if len(per_phase) != n_phases:
+            raise ValueError(f"epochs must be an int or a list of {n_phases} ints (one per phase); got {epochs!r}")
+        saved_epochs = self.epochs
+        start = time.perf_counter()
+        self.phase_history_, messages, converged = [], [], []
+        try:
+            for k in range(1, n_phases + 1):
+                path, trainable, target_layers = self._phase_path(k)
+                net.frozen[:] = True
+                net.freeze(trainable, frozen=False)
+                if k == 1:
+                    T, loss = None, net.loss
+                else:  # the target: the (clean) output of encoder layer k-1, computed once and cached
+                    T = net.forward(X, training=False, layers=target_layers).copy()
+                    loss = MeanSquaredError()
+                if self.verbose:
+                    print(f"phase {k}/{n_phases}: training {trainable[0]!r} and its mirror", flush=True)
+                self.epochs = per_phase[k - 1]
+                self._train(_PhaseView(net, path, loss), X, T, callback=callback)
+                self.phase_history_.append(self.history_ if self.method != "lbfgs" else self.cost_history_)
+                messages.append(f"phase {k}: {self.message_}")
+                converged.append(self.converged_)
+        finally:
+            self.epochs = saved_epochs
+            net.frozen[:] = False
+        for stale in ("history_", "cost_history_", "n_iter_", "n_fev_", "n_epochs_"):
+            self.__dict__.pop(stale, None)
+        self.cost_ = float(net.evaluate(X))
+        self.converged_ = all(converged)
+        self.message_ = "; ".join(messages)
+        self.fit_seconds_ = time.perf_counter() - start
         return self
 
     @classmethod
@@ -205,10 +245,11 @@ class StackedAutoencoder(Autoencoder):
         r"""Stack shallow autoencoders trained layer-wise into one deep autoencoder (method (a)).
 
         ``autoencoders[k]`` maps ``H_k -> H_{k+1} -> H_k``; the result has
-        ``layer_sizes = [H_0, H_1, ..., H_K]``, encoder weights taken from each
-        autoencoder's encoder in order and decoder weights from their decoders
-        in reverse order. ``params`` are the new model's other hyperparameters
-        (activation, loss, ...): they should match how the parts were trained.
+        ``hidden_layer_sizes = (H_1, ..., H_K)`` on ``H_0`` inputs, encoder
+        weights taken from each autoencoder's encoder in order and decoder
+        weights from their decoders in reverse order. ``params`` are the new
+        model's other hyperparameters (activation, loss, ...): they should
+        match how the parts were trained.
         """
         sizes = []
         for k, ae in enumerate(autoencoders):
@@ -222,7 +263,7 @@ class StackedAutoencoder(Autoencoder):
                                  f"but autoencoders[{k}] takes {n_in} inputs")
             sizes += [n_in, n_out] if not sizes else [n_out]
         params.setdefault("tied", all(getattr(ae, "tied", False) for ae in autoencoders))
-        deep = cls(layer_sizes=sizes, **params).initialize(sizes[0])
+        deep = cls(hidden_layer_sizes=tuple(sizes[1:]), **params).initialize(sizes[0])
         enc_dense, dec_dense = deep.encoder_dense(), deep.decoder_dense()
         for k, ae in enumerate(autoencoders):
             src_enc = [l for l in ae.encoder_layers if isinstance(l, Dense)][0]
@@ -247,6 +288,14 @@ class _PhaseView:
     def compute(self, X, T=None):
         return self.net.compute(X, T, layers=self.path, loss=self.loss)
 
+    def set_theta(self, theta):
+        self.net.set_theta(theta)
+
+    def loss_and_grad(self, theta, X, T=None):
+        """The phase's objective and gradient at ``theta`` (for L-BFGS and gradient checks)."""
+        self.net.set_theta(theta)
+        return self.compute(X, T), self.grad.copy()
+
     def evaluate(self, X, T=None):
         Y = self.net.forward(X, training=False, layers=self.path)
         return self.loss.forward(Y, X if T is None else T)
@@ -254,48 +303,47 @@ class _PhaseView:
 
 class DenoisingAutoencoder(StackedAutoencoder):
     r"""The deeplearning.net denoising autoencoder (dA): one sigmoid layer, tied weights,
-    cross-entropy, masking noise.
+    cross-entropy, masking noise, trained with plain SGD.
 
     .. math::
         \tilde x = m \odot x,\quad h = \sigma(\tilde x W + b),\quad
         \hat x = \sigma(h W^\top + b'),\quad
         J = -\frac1N \sum_{n,d} x \log \hat x + (1-x)\log(1-\hat x),
 
-    the loss comparing the reconstruction with the CLEAN input. Any
-    :class:`StackedAutoencoder` option can be changed (``corruption="gaussian"``,
-    deeper ``layer_sizes``, ...).
+    the loss comparing the reconstruction with the CLEAN input. The defaults are
+    the tutorial's: 500 hidden units, 30% masking, SGD with learning rate 0.1,
+    minibatches of 20, 15 epochs. Any :class:`StackedAutoencoder` option can be
+    changed (``corruption="gaussian"``, deeper ``hidden_layer_sizes``, ...).
     """
 
-    def __init__(self, layer_sizes=(784, 500), activation="sigmoid", loss="cross_entropy", output_activation=None,
-                 tied=True, weight_decay=0.0, corruption="masking", corruption_level=0.3, init=None,
-                 dtype="float64", random_state=None):
-        super().__init__(layer_sizes=layer_sizes, activation=activation, loss=loss,
-                         output_activation=output_activation, tied=tied, weight_decay=weight_decay,
-                         corruption=corruption, corruption_level=corruption_level, init=init, dtype=dtype,
-                         random_state=random_state)
+    def __init__(self, hidden_layer_sizes=(500,), *, activation="sigmoid", loss="cross_entropy",
+                 output_activation=None, tied=True, weight_decay=0.0, corruption="masking", corruption_level=0.3,
+                 init=None, method="sgd", max_iter=400, gtol=1e-5, epochs=15, batch_size=20, learning_rate=0.1,
+                 momentum=0.0, nesterov=False, patience=None, verbose=0, warm_start=False, dtype="float64",
+                 random_state=None):
+        _set_params_from_locals(self, locals())
+        self._validate_params()
 
 
-def pretrain_layerwise(X, layer_sizes, make_autoencoder, fit_kwargs=None, verbose=0):
+def pretrain_layerwise(X, hidden_layer_sizes, make_autoencoder, verbose=0):
     r"""Greedy layer-wise pretraining with one shallow autoencoder per layer (method (a)).
 
     ``make_autoencoder(n_in, n_out, k)`` returns an untrained shallow
-    autoencoder for layer ``k`` (0-based); it is fitted on the codes of the
-    previous one (``X`` for k = 0), computed once with ``transform`` and
-    cached. Returns the list of trained autoencoders: stack them with
-    :meth:`StackedAutoencoder.from_autoencoders`, or take their encoders for a
-    classifier (:class:`numpy_ae.classifier.EncoderClassifier`).
+    autoencoder for layer ``k`` (0-based) with its training hyperparameters
+    set; it is fitted on the codes of the previous one (``X (N, D)`` for
+    k = 0), computed once with ``transform`` and cached. Returns the list of
+    trained autoencoders: stack them with
+    :meth:`StackedAutoencoder.from_autoencoders`, or hand them to a classifier
+    (:class:`numpy_ae.classifier.EncoderClassifier` ``(encoder=parts)``).
     """
-    sizes = _check_layer_sizes(layer_sizes)
-    X = check_array(X, "X", n_features=sizes[0])
-    fit_kwargs = dict(fit_kwargs or {})
+    X = check_array(X, "X")
+    sizes = [X.shape[1]] + _check_layer_sizes(hidden_layer_sizes)
     trained, codes = [], X
     for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         ae = make_autoencoder(a, b, k)
         if verbose:
             print(f"layer {k + 1}/{len(sizes) - 1}: training {a}-{b}-{a} on {codes.shape[0]} codes", flush=True)
-        ae.fit(codes, **fit_kwargs)
+        ae.fit(codes)
         trained.append(ae)
         codes = ae.transform(codes)
     return trained
-
-

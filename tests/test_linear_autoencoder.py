@@ -205,15 +205,15 @@ def test_non_finite_and_misshapen_inputs_are_refused():
         LinearAutoencoder(2).fit(bad)
     with pytest.raises(ValueError, match=r"X must be a 2-D array"):
         LinearAutoencoder(2).fit(X[:, 0])
-    ae = LinearAutoencoder(2, random_state=0).fit(X, max_iter=5)
-    with pytest.raises(ValueError, match=r"X must have 3 features \(columns\) as in fit; got shape \(4, 2\)"):
+    ae = LinearAutoencoder(2, random_state=0, max_iter=5).fit(X)
+    with pytest.raises(ValueError, match=r"X has 2 features, but LinearAutoencoder is expecting 3 features"):
         ae.transform(np.zeros((4, 2)))
-    with pytest.raises(ValueError, match=r"H must have 2 features"):
+    with pytest.raises(ValueError, match=r"H has 3 features, but LinearAutoencoder is expecting 2"):
         ae.inverse_transform(np.zeros((4, 3)))
 
 
 def test_transform_before_fit_is_refused():
-    with pytest.raises(ValueError, match=r"not initialised yet: call fit\(X\)"):
+    with pytest.raises(ValueError, match=r"not fitted yet: call fit\(X\)"):
         LinearAutoencoder(2).transform(np.zeros((4, 3)))
 
 

@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import urllib.error
 from pathlib import Path
 
@@ -412,7 +413,7 @@ def test_published_checksums_table():
     # The published MD5 sums (as pinned by torchvision), one per file and data set.
     for name in mnist.MNIST_NAMES:
         assert sorted(mnist.MD5[name]) == sorted(stem + ".gz" for stem in FILES)
-        assert all(len(h) == 32 and int(h, 16) >= 0 for h in mnist.MD5[name].values())
+        assert all(re.fullmatch("[0-9a-f]{32}", h) for h in mnist.MD5[name].values())  # 32 lower-case hex digits
     assert mnist.MD5["mnist"]["train-images-idx3-ubyte.gz"] == "f68b3c2dcbeaaa9fbdd348bbdeb94873"
     assert mnist.MD5["fashion-mnist"]["t10k-labels-idx1-ubyte.gz"] == "bb300cfdad3c16e7a12a480ee83cd310"
 

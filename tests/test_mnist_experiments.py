@@ -153,3 +153,4 @@ def test_glyph_digits_stand_in():
     assert 0.05 < X.mean() < 0.3  # dark background, bright strokes, like MNIST (mean 0.13)
     X2, y2 = glyph_digits(200, random_state=0)
     assert np.array_equal(X, X2) and np.array_equal(y, y2)
+    assert not np.array_equal(X, glyph_digits(200, random_state=1)[0])  # the seed is used, not ignored

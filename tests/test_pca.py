@@ -171,8 +171,30 @@ def test_zca_with_fewer_examples_than_features():
 
 
 def test_remove_example_mean():
-    X = np.arange(12.0).reshape(3, 4)
-    np.testing.assert_allclose(remove_example_mean(X).mean(axis=1), 0.0, atol=1e-15)
+    """Each row loses its own mean, and only that: ``result + row mean == X``.
+
+    Rules out: ``np.zeros_like`` or any constant (first check: X - R must be
+    X's row means); subtracting the column means or the global mean; dividing
+    by the row's std as well; ``X.mean(axis=1)`` without ``keepdims`` (on a
+    non-square X it does not broadcast; on a square one it subtracts row i's
+    mean from column i); working in place on the caller's array.
+    """
+    # small integers and means that are exact in binary: exact equality is the right test
+    X = np.array([[1.0, 2.0, 3.0, 6.0],       # mean 3
+                  [10.0, 10.0, 10.0, 10.0],   # mean 10: a constant row becomes 0
+                  [-4.0, 0.0, 4.0, 8.0]])     # mean 2
+    before = X.copy()
+    np.testing.assert_array_equal(remove_example_mean(X), [[-2, -1, 0, 3], [0, 0, 0, 0], [-6, -2, 2, 6]])
+    np.testing.assert_array_equal(X, before)  # the input is not modified
+
+    # random rows with different offsets, square so that a missing keepdims still broadcasts
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5, 5)) + 10 * rng.standard_normal((5, 1))
+    R = remove_example_mean(X)
+    row_means = X.sum(axis=1, keepdims=True) / X.shape[1]
+    # |X| < 12 here: the mean and the subtraction round by a few ulps of 12 (~1e-14 in all)
+    np.testing.assert_allclose(X - R, np.broadcast_to(row_means, X.shape), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(R.mean(axis=1), 0.0, rtol=0, atol=1e-13)
 
 
 # ---------------------------------------------------------------- errors
@@ -194,10 +216,34 @@ def test_n_components_limited_by_examples():
         PCA(n_components=4).fit(np.random.default_rng(0).standard_normal((3, 5)))
 
 
-@pytest.mark.parametrize("est", [PCA(epsilon=-1.0), ZCAWhitening(epsilon=-1.0), ZCAWhitening(epsilon=np.nan)])
-def test_bad_epsilon(X, est):
+@pytest.mark.parametrize("make", [lambda: PCA(epsilon=-1.0), lambda: ZCAWhitening(epsilon=-1.0),
+                                  lambda: ZCAWhitening(epsilon=np.nan)])
+def test_bad_epsilon_fails_in_init(make):
     with pytest.raises(ValueError, match="epsilon must be a finite number >= 0"):
-        est.fit(X)
+        make()
+
+
+def test_bad_hyperparameters_set_later_fail_in_fit(X):
+    pca = PCA()
+    pca.epsilon = -1.0  # plain assignment bypasses set_params' check; fit checks again
+    with pytest.raises(ValueError, match="epsilon must be a finite number >= 0"):
+        pca.fit(X)
+    with pytest.raises(ValueError, match="epsilon must be a finite number >= 0"):
+        ZCAWhitening().set_params(epsilon=-2.0)
+
+
+def test_whiten_must_be_a_bool():
+    """PCA(whiten="no") used to whiten (a non-empty string is true)."""
+    with pytest.raises(ValueError, match=r"whiten must be True or False; got 'no'"):
+        PCA(whiten="no")
+
+
+@pytest.mark.parametrize("shape, match", [((5, 0), r"0 feature\(s\) \(shape=\(5, 0\)\)"),
+                                          ((0, 3), "at least one example"),
+                                          ((1, 3), "n_samples=1")])
+def test_degenerate_shapes_are_named(shape, match):
+    with pytest.raises(ValueError, match=match):
+        PCA().fit(np.ones(shape))
 
 
 @pytest.mark.parametrize("est", [PCA(), ZCAWhitening()])
@@ -211,9 +257,9 @@ def test_bad_inputs(X, est):
     with pytest.raises(NotFittedError, match="not fitted yet; call fit"):
         est.transform(X)
     est.fit(X)
-    with pytest.raises(ValueError, match="must have 6 features"):
+    with pytest.raises(ValueError, match="X has 5 features, but .* is expecting 6 features"):
         est.transform(X[:, :5])
-    with pytest.raises(ValueError, match="Z must have"):
+    with pytest.raises(ValueError, match="Z has 9 features"):
         est.inverse_transform(np.ones((2, 9)))
 
 

@@ -145,15 +145,15 @@ def sae():
     """A 16-5-16 sparse autoencoder on 4 x 4 'images', briefly trained."""
     from numpy_ae import SparseAutoencoder
     X = np.random.default_rng(0).random((80, 16))
-    return SparseAutoencoder(n_hidden=5, sparsity=0.1, random_state=0).fit(X, max_iter=10), X
+    return SparseAutoencoder(n_hidden=5, sparsity=0.1, random_state=0, max_iter=10).fit(X), X
 
 
 @pytest.fixture(scope="module")
 def deep_adam():
     from numpy_ae.stacked import StackedAutoencoder
     X = np.random.default_rng(1).random((60, 16))
-    ae = StackedAutoencoder([16, 6, 3], activation="sigmoid", random_state=0)
-    return ae.fit(X, method="adam", epochs=4, batch_size=20, validation_data=X[:20]), X
+    ae = StackedAutoencoder(hidden_layer_sizes=(6, 3), activation="sigmoid", random_state=0)
+    return ae.set_params(method="adam", epochs=4, batch_size=20).fit(X, validation_data=X[:20]), X
 
 
 def _readable_png(path):

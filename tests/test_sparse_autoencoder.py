@@ -17,7 +17,7 @@ def patches():
 @pytest.fixture(scope="module")
 def trained(patches):
     """UFLDL's defaults: 64-25-64, rho 0.01, lambda 1e-4, beta 3, 10,000 patches, 400 iterations."""
-    return SparseAutoencoder(random_state=0).fit(patches, max_iter=400)
+    return SparseAutoencoder(random_state=0, max_iter=400).fit(patches)
 
 
 def _orientation_concentration(filters):
@@ -65,11 +65,20 @@ def test_default_run_learns_oriented_localised_filters(trained):
     assert np.median(_spatial_spread(filters)) < 9.0 < np.median(_spatial_spread(random))
 
 
-def test_transform_inverse_transform_reconstruct(trained, patches):
-    H = trained.transform(patches[:50])
-    assert H.shape == (50, 25) and np.all((H > 0) & (H < 1))
-    np.testing.assert_allclose(trained.inverse_transform(H), trained.reconstruct(patches[:50]), rtol=1e-12)
-    assert trained.reconstruct(patches[:50]).shape == (50, 64)
+def test_transform_inverse_transform_reconstruct_by_hand(trained, patches):
+    """Each method against the network written out from its weights (not against another method
+    running the same layers): H = sigmoid(X W1 + b1), X_hat = sigmoid(H W2 + b2)."""
+    X = patches[:50]
+    enc, dec = trained.network_.layers[0], trained.network_.layers[3]
+    H = 1.0 / (1.0 + np.exp(-(X @ enc.W + enc.b)))
+    X_hat = 1.0 / (1.0 + np.exp(-(H @ dec.W + dec.b)))
+    # float64 round-off of two products of 64/25 terms and an exp: ~1e-15; 1e-12 leaves room, a wrong
+    # weight, bias or activation is off by far more (the hidden units span (0, 1), X_hat [0.1, 0.9])
+    np.testing.assert_allclose(trained.transform(X), H, rtol=1e-12)
+    np.testing.assert_allclose(trained.inverse_transform(H), X_hat, rtol=1e-12)
+    np.testing.assert_allclose(trained.reconstruct(X), X_hat, rtol=1e-12)
+    assert H.shape == (50, 25) and X_hat.shape == (50, 64)
+    assert np.ptp(H) > 0.5  # the code is not constant: the comparison above means something
 
 
 def test_float32_matches_float64(patches):
@@ -85,9 +94,11 @@ def test_float32_matches_float64(patches):
 
 
 def test_fit_is_reproducible_with_a_seed(patches):
-    a = SparseAutoencoder(random_state=3).fit(patches[:500], max_iter=20)
-    b = SparseAutoencoder(random_state=3).fit(patches[:500], max_iter=20)
+    a = SparseAutoencoder(random_state=3, max_iter=20).fit(patches[:500])
+    b = SparseAutoencoder(random_state=3, max_iter=20).fit(patches[:500])
     np.testing.assert_array_equal(a.theta, b.theta)
+    c = SparseAutoencoder(random_state=4, max_iter=20).fit(patches[:500])
+    assert not np.array_equal(a.theta, c.theta)  # the seed is used: ignoring it would pass the line above
 
 
 def test_save_load_round_trip(trained, patches, tmp_path):
@@ -95,7 +106,7 @@ def test_save_load_round_trip(trained, patches, tmp_path):
     loaded = SparseAutoencoder.load(path)
     np.testing.assert_array_equal(loaded.theta, trained.theta)
     np.testing.assert_array_equal(loaded.transform(patches[:10]), trained.transform(patches[:10]))
-    assert loaded.get_params() == trained.get_params() | {"random_state": 0}
+    assert loaded.get_params() == trained.get_params()
     assert numpy_ae.load(path).cost_ == pytest.approx(trained.cost_)
 
 
@@ -135,16 +146,16 @@ def test_load_wrong_class(tmp_path):
 ])
 def test_fit_rejects_bad_input(bad, match):
     with pytest.raises(ValueError, match=match):
-        SparseAutoencoder().fit(bad, max_iter=5)
+        SparseAutoencoder(max_iter=5).fit(bad)
 
 
 def test_transform_wrong_number_of_features(trained):
-    with pytest.raises(ValueError, match="X must have 64 features .* got shape \\(3, 63\\)"):
+    with pytest.raises(ValueError, match="X has 63 features, but SparseAutoencoder is expecting 64 features"):
         trained.transform(np.zeros((3, 63)))
 
 
 def test_transform_before_fit():
-    with pytest.raises(ValueError, match="not initialised yet: call fit"):
+    with pytest.raises(numpy_ae.NotFittedError, match="not fitted yet: call fit"):
         SparseAutoencoder().transform(np.zeros((3, 64)))
 
 
@@ -166,12 +177,16 @@ def test_bad_hyperparameters(kwargs, match):
 @pytest.mark.parametrize("max_iter", [0, -3])
 def test_non_positive_max_iter(max_iter, patches):
     with pytest.raises(ValueError, match=f"max_iter must be an integer >= 1; got {max_iter}"):
-        SparseAutoencoder().fit(patches[:10], max_iter=max_iter)
+        SparseAutoencoder(max_iter=max_iter)
+    ae = SparseAutoencoder()
+    ae.max_iter = max_iter  # plain assignment skips set_params' check: fit checks again
+    with pytest.raises(ValueError, match=f"max_iter must be an integer >= 1; got {max_iter}"):
+        ae.fit(patches[:10])
 
 
 def test_linear_decoder_accepts_inputs_outside_unit_interval():
     X = np.random.default_rng(0).standard_normal((50, 6))
-    ae = SparseAutoencoder(n_hidden=3, decoder="linear", random_state=0).fit(X, max_iter=10)
+    ae = SparseAutoencoder(n_hidden=3, decoder="linear", random_state=0, max_iter=10).fit(X)
     assert np.isfinite(ae.cost_)
 
 

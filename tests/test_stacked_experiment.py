@@ -116,7 +116,7 @@ def test_stack_of_shows_layer_two_as_combinations_of_layer_one_filters():
     parts = [SparseAutoencoder(n_hidden=5, random_state=0).initialize(16),
              SparseAutoencoder(n_hidden=3, random_state=1).initialize(5)]
     deep = stack_of(parts)
-    assert deep.layer_sizes == [16, 5, 3]
+    assert deep.layer_sizes_ == [16, 5, 3]
     np.testing.assert_allclose(deep.transform(X), parts[1].transform(parts[0].transform(X)), rtol=1e-12)
     W1, W2 = parts[0].encoder_layers[0].W, parts[1].encoder_layers[0].W
     np.testing.assert_allclose(encoder_filters(deep, layer=1), (W1 @ W2).T, rtol=1e-12)

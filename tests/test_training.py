@@ -23,8 +23,8 @@ def data():
 
 def test_adam_fit_records_history_and_decreases_loss(data):
     X, X_val = data
-    ae = StackedAutoencoder([12, 6, 3], activation="elu", random_state=0)
-    ae.fit(X, method="adam", epochs=15, batch_size=50, learning_rate=1e-2, validation_data=X_val)
+    ae = StackedAutoencoder(hidden_layer_sizes=(6, 3), activation="elu", random_state=0)
+    ae.set_params(method="adam", epochs=15, batch_size=50, learning_rate=1e-2).fit(X, validation_data=X_val)
     h = ae.history_
     assert len(h["loss"]) == len(h["val_loss"]) == len(h["seconds"]) == 15 == ae.n_epochs_
     assert h["loss"][-1] < 0.3 * h["loss"][0]
@@ -33,16 +33,19 @@ def test_adam_fit_records_history_and_decreases_loss(data):
 
 def test_sgd_fit_with_nesterov_trains(data):
     X, _ = data
-    ae = StackedAutoencoder([12, 6], activation="sigmoid", random_state=0)
-    ae.fit(X, method="sgd", epochs=10, batch_size=20, learning_rate=0.5, nesterov=True)
+    ae = StackedAutoencoder(hidden_layer_sizes=(6,), activation="sigmoid", random_state=0)
+    ae.set_params(method="sgd", epochs=10, batch_size=20, learning_rate=0.5, nesterov=True).fit(X)
     assert ae.history_["loss"][-1] < 0.5 * ae.history_["loss"][0]
 
 
 def test_minibatch_fit_is_reproducible(data):
     X, _ = data
-    a = StackedAutoencoder([12, 4], random_state=3).fit(X, method="adam", epochs=2, batch_size=64)
-    b = StackedAutoencoder([12, 4], random_state=3).fit(X, method="adam", epochs=2, batch_size=64)
+    a = StackedAutoencoder(hidden_layer_sizes=(4,), random_state=3, method="adam", epochs=2, batch_size=64).fit(X)
+    b = StackedAutoencoder(hidden_layer_sizes=(4,), random_state=3, method="adam", epochs=2, batch_size=64).fit(X)
     np.testing.assert_array_equal(a.theta, b.theta)
+    # and the seed is used: a fit that ignored random_state would pass the line above too
+    c = StackedAutoencoder(hidden_layer_sizes=(4,), random_state=4, method="adam", epochs=2, batch_size=64).fit(X)
+    assert not np.array_equal(a.theta, c.theta)
 
 
 def test_progress_line_per_epoch(data):
@@ -90,30 +93,34 @@ def test_without_patience_all_epochs_run():
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the divergence itself
 def test_divergence_stops_with_the_epoch_named(data):
     X, _ = data
-    ae = StackedAutoencoder([12, 6], activation="relu", random_state=0)
+    ae = StackedAutoencoder(hidden_layer_sizes=(6,), activation="relu", random_state=0)
     with pytest.raises(TrainingDiverged, match=r"became (nan|inf) in epoch \d+ .*lower the learning rate"):
-        ae.fit(X, method="sgd", epochs=50, batch_size=10, learning_rate=1e3, momentum=0.9)
+        ae.set_params(method="sgd", epochs=50, batch_size=10, learning_rate=1e3, momentum=0.9).fit(X)
 
 
-@pytest.mark.parametrize("batch_size, match", [
-    (0, "batch_size must be an integer >= 1; got 0"),
-    (501, r"batch_size must be between 1 and the number of examples \(500\); got 501"),
-])
-def test_bad_batch_size(data, batch_size, match):
-    with pytest.raises(ValueError, match=match):
-        StackedAutoencoder([12, 4]).fit(data[0], method="adam", batch_size=batch_size)
+def test_bad_batch_size(data):
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1; got 0"):
+        StackedAutoencoder(hidden_layer_sizes=(4,), method="adam", batch_size=0)
+
+
+def test_batch_size_larger_than_the_data_is_one_full_batch(data):
+    """As scikit-learn's MLP: a batch_size above N is cut to N (so the default 128 works on small data)."""
+    X = data[0][:50]
+    big = StackedAutoencoder(hidden_layer_sizes=(4,), epochs=2, batch_size=501, random_state=0).fit(X)
+    full = StackedAutoencoder(hidden_layer_sizes=(4,), epochs=2, batch_size=50, random_state=0).fit(X)
+    np.testing.assert_array_equal(big.theta, full.theta)
 
 
 def test_bad_method(data):
-    with pytest.raises(ValueError, match="method must be 'lbfgs', 'adam' or 'sgd'; got 'newton'"):
-        SparseAutoencoder(n_hidden=3).fit(data[0], method="newton")
+    with pytest.raises(ValueError, match=r"method must be one of \['lbfgs', 'adam', 'sgd'\]; got 'newton'"):
+        SparseAutoencoder(n_hidden=3, method="newton").fit(data[0])
 
 
 def test_warm_start_continues(data):
     X, _ = data
-    ae = StackedAutoencoder([12, 4], random_state=0).fit(X, method="adam", epochs=3, batch_size=50)
+    ae = StackedAutoencoder(hidden_layer_sizes=(4,), random_state=0, method="adam", epochs=3, batch_size=50).fit(X)
     before = ae.theta.copy()
     loss_before = ae.network_.evaluate(X)
-    ae.fit(X, method="adam", epochs=3, batch_size=50, warm_start=True)
+    ae.set_params(method="adam", epochs=3, batch_size=50, warm_start=True).fit(X)
     assert not np.array_equal(before, ae.theta)
     assert ae.network_.evaluate(X) < loss_before

@@ -19,14 +19,14 @@ def _data(n=120, seed=0):
 @pytest.fixture(scope="module")
 def sae():
     """A 16-5-16 sparse autoencoder (sigmoid, KL sparsity), briefly trained."""
-    return SparseAutoencoder(n_hidden=5, sparsity=0.1, random_state=0).fit(_data(), max_iter=20)
+    return SparseAutoencoder(n_hidden=5, sparsity=0.1, random_state=0, max_iter=20).fit(_data())
 
 
 @pytest.fixture(scope="module")
 def deep():
     """A 16-8-4 ELU stacked autoencoder with masking noise: two hidden layers, a corruption layer on the path."""
-    return StackedAutoencoder([D, 8, 4], activation="elu", corruption="masking", random_state=0).fit(
-        _data(), method="adam", epochs=2, batch_size=30)
+    return StackedAutoencoder(hidden_layer_sizes=(8, 4), activation="elu", corruption="masking", random_state=0,
+                              method="adam", epochs=2, batch_size=30).fit(_data())
 
 
 def _elu(Z):
@@ -154,8 +154,8 @@ def test_plain_gradient_ascent_converges_when_the_unit_is_not_saturated(sae):
 
 
 def test_one_layer_stacked_sigmoid_also_matches_the_closed_form():
-    ae = StackedAutoencoder([D, 6], activation="sigmoid", loss="cross_entropy", random_state=3).fit(
-        _data(), method="adam", epochs=2, batch_size=40)
+    ae = StackedAutoencoder(hidden_layer_sizes=(6,), activation="sigmoid", loss="cross_entropy", random_state=3,
+                            method="adam", epochs=2, batch_size=40).fit(_data())
     x = activation_maximisation(ae, [5, 0, 2], norm=2.0, random_state=4)
     np.testing.assert_allclose(x, closed_form_maximiser(ae, [5, 0, 2], norm=2.0), rtol=0, atol=2e-13)
 

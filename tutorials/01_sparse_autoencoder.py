@@ -150,10 +150,13 @@ assert np.isclose(ae_small.loss_and_grad(ae_small.theta, X_small)[0], net.comput
 # %% [markdown]
 # ## Step 3: train with L-BFGS
 #
-# `SparseAutoencoder.fit` hands `loss_and_grad(theta) -> (J, grad)` to
+# `SparseAutoencoder.fit(X)` hands `loss_and_grad(theta) -> (J, grad)` to
 # `scipy.optimize.minimize(method="L-BFGS-B", jac=True)` (`numpy_ae.optim.lbfgs`),
 # UFLDL's choice of optimiser (minFunc), for 400 iterations. The defaults are
 # UFLDL's: 25 hidden units, $\rho = 0.01$, $\lambda = 10^{-4}$, $\beta = 3$.
+# As in scikit-learn, every hyperparameter, the training ones included
+# (`method`, `max_iter`, `verbose`, ...), is a constructor argument, and
+# `fit(X)` returns the fitted estimator.
 #
 # One detail that matters for speed: NumPy and SciPy each ship their own
 # OpenBLAS with its own thread pool; during L-BFGS the two pools fight for the
@@ -161,8 +164,9 @@ assert np.isclose(ae_small.loss_and_grad(ae_small.theta, X_small)[0], net.comput
 
 # %%
 iterations = 60 if FAST else 400
-ae = SparseAutoencoder(n_hidden=25, sparsity=rho, beta=beta, weight_decay=lam, random_state=rng)
-ae.fit(X, max_iter=iterations, verbose=0 if FAST else 50)
+ae = SparseAutoencoder(n_hidden=25, sparsity=rho, beta=beta, weight_decay=lam, max_iter=iterations,
+                       verbose=0 if FAST else 50, random_state=rng)
+ae.fit(X)
 mean_activation = ae.mean_activation(X)
 print(f"cost {ae.cost_:.4f} after {ae.n_iter_} iterations ({ae.fit_seconds_:.1f} s); "
       f"mean hidden activation {mean_activation:.4f} (rho = {rho})")

@@ -124,11 +124,13 @@ assert check.ok and check.rel_diff < 1e-9
 # %% [markdown]
 # ## Step 4: train with L-BFGS and compare with PCA
 #
-# `LinearAutoencoder.fit(X, max_iter, gtol)` runs scipy's L-BFGS-B on
-# $J(\theta)$ (see `numpy_ae.autoencoders.Autoencoder.fit` and
-# `numpy_ae.optim.lbfgs`). On these 3-D data it converges in a few dozen
-# iterations. We ask for a tiny gradient (`gtol=1e-10`) so the optimum is
-# reached to near machine precision.
+# `LinearAutoencoder(n_components, max_iter=..., gtol=...).fit(X)` runs scipy's
+# L-BFGS-B on $J(\theta)$ (see `numpy_ae.autoencoders.Autoencoder.fit` and
+# `numpy_ae.optim.lbfgs`); like every numpy_ae estimator it takes its training
+# hyperparameters in the constructor, scikit-learn style, and `fit` returns the
+# estimator. On these 3-D data it converges in a few dozen iterations. We ask
+# for a tiny gradient (`gtol=1e-10`) so the optimum is reached to near machine
+# precision.
 #
 # The data are *not* centred: the biases learn the mean. At the optimum
 # (Baldi & Hornik, 1989)
@@ -142,7 +144,7 @@ assert check.ok and check.rel_diff < 1e-9
 # subspaces coincide, whatever bases describe them.
 
 # %%
-ae = LinearAutoencoder(n_components=2, random_state=rng).fit(X, max_iter=500, gtol=1e-10)
+ae = LinearAutoencoder(n_components=2, max_iter=500, gtol=1e-10, random_state=rng).fit(X)
 W2 = ae.components_                                         # (K, D): decoder weight rows
 angles = scipy.linalg.subspace_angles(W2.T, pca.components_.T)   # column spaces, so transpose
 ae_mse = recon_mse(X, ae.reconstruct(X))

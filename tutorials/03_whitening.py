@@ -32,8 +32,9 @@ import pathlib
 
 import numpy as np
 
+from numpy_ae import PCA, ZCAWhitening
 from numpy_ae.data import load_images, sample_patches
-from numpy_ae.pca import PCA, ZCAWhitening, pca_whiten, remove_example_mean, zca_whiten
+from numpy_ae.pca import pca_whiten, remove_example_mean, zca_whiten
 from numpy_ae.plotting import save_tiles
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"

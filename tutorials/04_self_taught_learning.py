@@ -188,14 +188,16 @@ assert set(np.unique(y_all[i_unlabelled])) <= {5, 6, 7, 8, 9} and set(np.unique(
 # ### Learn features from the unlabelled digits
 #
 # The sparse autoencoder of Part 1, trained with L-BFGS (`SparseAutoencoder.fit`,
-# `numpy_ae.optim.lbfgs`) for UFLDL's 400 iterations. Its first-layer weights,
+# `numpy_ae.optim.lbfgs`) for UFLDL's 400 iterations (`max_iter=400`, given to
+# the constructor with the other hyperparameters). Its first-layer weights,
 # the rows of UFLDL's $W^{(1)}$ (our `W.T`), show what each hidden unit looks
 # for: after a full run on MNIST, pen strokes, pieces of digits.
 
 # %%
 iterations = 30 if FAST else 400
-ae = SparseAutoencoder(n_hidden=H, sparsity=rho, beta=beta, weight_decay=lam, random_state=0)
-ae.fit(X_unlabelled, max_iter=iterations, verbose=0 if FAST else 50)
+ae = SparseAutoencoder(n_hidden=H, sparsity=rho, beta=beta, weight_decay=lam, max_iter=iterations,
+                       verbose=0 if FAST else 50, random_state=0)
+ae.fit(X_unlabelled)
 mean_activation = ae.mean_activation(X_unlabelled)
 print(f"cost {ae.cost_:.4f} after {ae.n_iter_} iterations ({ae.fit_seconds_:.1f} s); "
       f"mean hidden activation {mean_activation:.4f} (rho = {rho})")

@@ -189,7 +189,7 @@ assert np.all(lam[lam > 10 * EPSILON] / (lam[lam > 10 * EPSILON] + EPSILON) > 10
 
 # %%
 try:
-    SparseAutoencoder(n_hidden=8, decoder="sigmoid").fit(Xw[:100], max_iter=1)
+    SparseAutoencoder(n_hidden=8, decoder="sigmoid", max_iter=1).fit(Xw[:100])
 except ValueError as exc:
     print("ValueError:", exc)
     assert "linear decoder" in str(exc)
@@ -208,8 +208,8 @@ else:
 # %%
 n_iter = 40 if FAST else 400
 ae = SparseAutoencoder(n_hidden=400, sparsity=RHO, beta=BETA, weight_decay=LAMBDA, decoder="linear",
-                       dtype="float32", random_state=rng)
-ae.fit(Xw, max_iter=n_iter, verbose=0 if FAST else 50)
+                       dtype="float32", max_iter=n_iter, verbose=0 if FAST else 50, random_state=rng)
+ae.fit(Xw)
 mean_act = ae.mean_activation(Xw)
 rec = reconstruction_error(ae, Xw)
 variance = 0.5 * np.sum(Xw ** 2) / n_patches   # the error of x_hat = 0, the mean of the whitened patches

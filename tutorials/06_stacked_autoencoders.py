@@ -33,21 +33,21 @@
 # the code then runs the same, but the accuracies say nothing about MNIST.
 
 # %%
+import copy
 import os
 import pathlib
 import time
 
 import numpy as np
 
-from numpy_ae import SparseAutoencoder
-from numpy_ae.classifier import EncoderClassifier, encoder_layers_of
+from numpy_ae import EncoderClassifier, SparseAutoencoder, StackedAutoencoder, pretrain_layerwise
+from numpy_ae.classifier import encoder_layers_of
 from numpy_ae.data import describe_dataset, find_mnist, load_mnist
 from numpy_ae.experiments.self_taught import glyph_digits
 from numpy_ae.experiments.stacked import UFLDL_ACCURACY, stack_of
 from numpy_ae.gradcheck import check_model
 from numpy_ae.layers import TiedDense
 from numpy_ae.plotting import save_filters, save_image_grid, save_loss_curve
-from numpy_ae.stacked import StackedAutoencoder, pretrain_layerwise
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "06_stacked_autoencoders"
@@ -85,7 +85,9 @@ assert X_train.shape[1] == 784 and 0.0 <= X_train.min() and X_train.max() <= 1.0
 # %% [markdown]
 # ## 1. Tied weights
 #
-# `StackedAutoencoder(layer_sizes=[784, 300, 150])` (`numpy_ae/stacked.py`) builds
+# `StackedAutoencoder(hidden_layer_sizes=(300, 150))` (`numpy_ae/stacked.py`),
+# given 784-pixel images (the input size comes from the data, in `fit` or
+# `initialize(784)`; `layer_sizes_` is then `[784, 300, 150]`), builds
 #
 # $$H_1 = f(X W_1 + b_1),\quad H_2 = f(H_1 W_2 + b_2)\qquad\text{(encoder)}$$
 # $$\hat H_1 = f(H_2 W_3 + b_3),\quad \hat X = \hat H_1 W_4 + b_4\qquad\text{(decoder)}$$
@@ -99,9 +101,10 @@ assert X_train.shape[1] == 784 and 0.0 <= X_train.min() and X_train.max() <= 1.0
 # have other shapes than $b_2$, $b_1$).
 
 # %%
-sizes = [784, 300, 150]
-untied = StackedAutoencoder(sizes, random_state=0).initialize(784)
-tied = StackedAutoencoder(sizes, tied=True, random_state=0).initialize(784)
+hidden = (300, 150)
+untied = StackedAutoencoder(hidden_layer_sizes=hidden, random_state=0).initialize(784)
+tied = StackedAutoencoder(hidden_layer_sizes=hidden, tied=True, random_state=0).initialize(784)
+assert tied.layer_sizes_ == [784, 300, 150]
 n_weights = 784 * 300 + 300 * 150
 n_biases = 300 + 150 + 300 + 784
 print(f"untied: {untied.n_params_} parameters = 2 x {n_weights} weights + {n_biases} biases")
@@ -137,9 +140,11 @@ assert tied.decoder_dense()[-1].source is tied.encoder_dense()[0]  # W_4 is W_1,
 
 # %%
 X_small = X_train[:20].reshape(20, 7, 4, 7, 4).mean(axis=(2, 4)).reshape(20, 49)
-small_sizes = [49, 12, 6]
-small_tied = StackedAutoencoder(small_sizes, activation="sigmoid", tied=True, random_state=1).initialize(49)
-small_untied = StackedAutoencoder(small_sizes, activation="sigmoid", tied=False, random_state=1).initialize(49)
+small_hidden = (12, 6)
+small_tied = StackedAutoencoder(hidden_layer_sizes=small_hidden, activation="sigmoid", tied=True,
+                                random_state=1).initialize(49)
+small_untied = StackedAutoencoder(hidden_layer_sizes=small_hidden, activation="sigmoid", tied=False,
+                                  random_state=1).initialize(49)
 for enc_t, enc_u in zip(small_tied.encoder_dense(), small_untied.encoder_dense()):
     enc_u.W[...], enc_u.b[...] = enc_t.W, enc_t.b
 rng = np.random.default_rng(2)
@@ -151,7 +156,7 @@ np.testing.assert_allclose(small_tied.reconstruct(X_small), small_untied.reconst
 small_tied.loss_and_grad(small_tied.theta, X_small)      # fills each layer's gradient views
 small_untied.loss_and_grad(small_untied.theta, X_small)
 for k, (enc_t, enc_u) in enumerate(zip(small_tied.encoder_dense(), small_untied.encoder_dense())):
-    dec_u = small_untied.decoder_dense()[len(small_sizes) - 2 - k]  # the mirror decoder layer
+    dec_u = small_untied.decoder_dense()[len(small_hidden) - 1 - k]  # the mirror decoder layer
     both_uses = enc_u.dW + dec_u.dW.T
     rel = np.linalg.norm(enc_t.dW - both_uses) / np.linalg.norm(enc_t.dW + both_uses)
     share = np.linalg.norm(dec_u.dW) / np.linalg.norm(both_uses)
@@ -183,8 +188,9 @@ assert result.ok and result.rel_diff < 1e-9
 #
 # ### (a) One shallow autoencoder per layer, then stack them
 #
-# `pretrain_layerwise(X, [784, 300, 150], make_autoencoder)` trains
-# autoencoder 1, `784-300-784`, on $X$; computes its codes
+# `pretrain_layerwise(X, (300, 150), make_autoencoder)` trains
+# autoencoder 1, `784-300-784`, on $X$ (784 inputs: the input size comes from
+# `X`); computes its codes
 # $H_1 = f(X W_1 + b_1)$ once; trains autoencoder 2, `300-150-300`, on $H_1$.
 # `StackedAutoencoder.from_autoencoders(parts)` then copies $W_1, b_1$ and
 # $W_2, b_2$ into the deep encoder and the two decoders, in reverse order, into
@@ -195,7 +201,10 @@ assert result.ok and result.rel_diff < 1e-9
 # the deep model's identity output.
 #
 # Here $f$ = ELU, the loss is the mean squared error and training uses Adam on
-# minibatches (`fit(method="adam")`, `numpy_ae/training.py`).
+# minibatches (`method="adam"`, `StackedAutoencoder`'s default; `numpy_ae/training.py`).
+# `make_autoencoder(n_in, n_out, k)` returns each part untrained but with all
+# its hyperparameters, the training ones included (`epochs`, `batch_size`,
+# `learning_rate`...): `pretrain_layerwise` only calls `fit(codes)` on it.
 
 # %%
 epochs = 3 if FAST else 10
@@ -204,22 +213,22 @@ adam = dict(method="adam", epochs=epochs, batch_size=64, learning_rate=1e-3)
 
 def make_part(n_in, n_out, k):
     """Autoencoder k (0-based) of the stack: n_in-n_out-n_in."""
-    return StackedAutoencoder([n_in, n_out], activation="elu", output_activation=None if k == 0 else "elu",
-                              random_state=10 + k)
+    return StackedAutoencoder(hidden_layer_sizes=(n_out,), activation="elu",
+                              output_activation=None if k == 0 else "elu", **adam, random_state=10 + k)
 
 
 start = time.perf_counter()
-parts = pretrain_layerwise(X_train, sizes, make_part, fit_kwargs=adam, verbose=1)
-stacked_a = StackedAutoencoder.from_autoencoders(parts, activation="elu", random_state=0)
+parts = pretrain_layerwise(X_train, hidden, make_part, verbose=1)
+stacked_a = StackedAutoencoder.from_autoencoders(parts, activation="elu", **adam, random_state=0)
 seconds_a = time.perf_counter() - start
-assert stacked_a.layer_sizes == sizes
+assert stacked_a.layer_sizes_ == [784, 300, 150]
 # The deep encoder IS the two encoders composed, and the deep decoder the two decoders in reverse:
 codes = parts[1].transform(parts[0].transform(X_test[:50]))
 np.testing.assert_allclose(stacked_a.transform(X_test[:50]), codes, rtol=1e-12, atol=1e-14)
 np.testing.assert_allclose(stacked_a.inverse_transform(codes),
                            parts[0].inverse_transform(parts[1].inverse_transform(codes)), rtol=1e-12, atol=1e-14)
 
-untrained = StackedAutoencoder(sizes, activation="elu", random_state=0).initialize(784)
+untrained = StackedAutoencoder(hidden_layer_sizes=hidden, activation="elu", random_state=0).initialize(784)
 mse_untrained, mse_a = untrained.network_.evaluate(X_test), stacked_a.network_.evaluate(X_test)
 print(f"(a) stacked from two shallow autoencoders in {seconds_a:.1f} s: test reconstruction MSE {mse_a:.4f} "
       f"(untrained: {mse_untrained:.4f})")
@@ -237,18 +246,21 @@ assert mse_a < 0.5 * mse_untrained
 # Freezing is bookkeeping on the flat parameter vector: `Sequential.frozen` is
 # a boolean mask over `theta`, `Sequential.compute` sets `grad[frozen] = 0`, and
 # the optimiser's step skips those entries (`Adam.step(theta, grad, frozen)`,
-# `numpy_ae/optim.py`). Below, a callback copies `theta` after every epoch, and
-# we check that no frozen entry moved, to the last bit.
+# `numpy_ae/optim.py`). Each phase trains with the model's own training
+# hyperparameters (here Adam, `epochs` epochs per phase; `fit_in_phases(X,
+# epochs=[...])` can give each phase its own number). Below, a callback copies
+# `theta` after every epoch, and we check that no frozen entry moved, to the
+# last bit.
 
 # %%
-model_b = StackedAutoencoder(sizes, activation="elu", random_state=0)
+model_b = StackedAutoencoder(hidden_layer_sizes=hidden, activation="elu", **adam, random_state=0)
 snapshots = []
 start = time.perf_counter()
-model_b.fit_in_phases(X_train, epochs=epochs, batch_size=64, learning_rate=1e-3,
-                      callback=lambda epoch, history: snapshots.append(model_b.theta.copy()))
+model_b.fit_in_phases(X_train, callback=lambda epoch, history: snapshots.append(model_b.theta.copy()))
 seconds_b = time.perf_counter() - start
 net = model_b.network_
-initial = StackedAutoencoder(sizes, activation="elu", random_state=0).initialize(784).theta  # same seed, same start
+initial = StackedAutoencoder(hidden_layer_sizes=hidden, activation="elu",
+                             random_state=0).initialize(784).theta  # same seed, same start
 after_phase1, after_phase2 = snapshots[epochs - 1], snapshots[2 * epochs - 1]
 enc, dec = model_b.encoder_dense(), model_b.decoder_dense()
 outer, inner = [enc[0], dec[1]], [enc[1], dec[0]]
@@ -282,7 +294,8 @@ save_image_grid([("input", shown), ("(a) stacked parts", stacked_a.reconstruct(s
 
 # %% [markdown]
 # Both are only a starting point: Hands-On ML then trains the whole stack end
-# to end (`stacked_a.fit(X, method="adam", warm_start=True)`). The two methods
+# to end (`stacked_a.set_params(warm_start=True).fit(X)`: Adam, from the
+# pretrained weights instead of fresh ones). The two methods
 # differ in what phase 2 sees: (a) codes computed once, (b) the codes of the
 # frozen first layer, recomputed each time (cached here too, since they cannot
 # change). Note that `fit_in_phases` trains inner phases with the mean squared
@@ -298,30 +311,35 @@ save_image_grid([("input", shown), ("(a) stacked parts", stacked_a.reconstruct(s
 #   a^{(2)} = \sigma(x W_1 + b_1),\quad a^{(3)} = \sigma(a^{(2)} W_2 + b_2).$$
 #
 # *Before fine-tuning*: $W_1, W_2$ fixed, only the softmax trained
-# (`EncoderClassifier.fit(fine_tune=False)`, softmax $\lambda = 10^{-4}$).
+# (`EncoderClassifier(encoder=parts, fine_tune=False).fit(X, y)`, softmax
+# $\lambda = 10^{-4}$, L-BFGS for `softmax_max_iter` iterations).
 # *Fine-tuning*: every weight trained on
 #
 # $$J = -\frac1N\sum_n \log p(y_n\mid x_n) + \frac{\lambda}{2}\bigl(\lVert W_1\rVert^2
 #       + \lVert W_2\rVert^2 + \lVert W_s\rVert^2\bigr)$$
 #
-# (`EncoderClassifier.fit(fine_tune=True)`, `numpy_ae/classifier.py`), by
+# (`EncoderClassifier(encoder=parts, fine_tune=True)`, `numpy_ae/classifier.py`;
+# it trains the softmax alone first, then every parameter with `method`), by
 # backpropagation through the softmax (`SoftmaxCrossEntropy.backward`,
 # $\partial J/\partial Z = (P - Y)/N$) and both sigmoid layers, starting from
-# the pretrained weights. `encoder_layers_of(parts)` copies each encoder's
-# `Dense` and `Sigmoid` and leaves out the `KLSparsity` layers: the sparsity
-# penalty shapes pretraining only.
+# the pretrained weights. The classifier copies each encoder's `Dense` and
+# `Sigmoid` (`encoder_layers_of(parts)`) and leaves out the `KLSparsity` layers:
+# the sparsity penalty shapes pretraining only. The autoencoders themselves are
+# not changed.
 #
 # **Which $\lambda$.** UFLDL fine-tunes with $\lambda = 3\cdot10^{-3}$ on the
 # *softmax* weights only (the usual `stackedAECost.m`). `EncoderClassifier` has
-# one `weight_decay`, and in `fit(fine_tune=True)` it acts on *every* weight
+# one `weight_decay`, and when fine-tuning it acts on *every* weight
 # matrix, as in the equation above. 3e-3 on all 199,000 weights is a much
 # stronger penalty: measured on the 10k MNIST subset (400 iterations, same
 # pretrained autoencoders, 0.9075 before fine-tuning) it gave 0.909 after, with
 # $\lVert W_1\rVert$ shrunk from 28.8 to 9.1; 1e-4 on all weights gave 0.951,
 # and UFLDL's softmax-only 3e-3 gave 0.956 (one standard error on 2,000 test
-# images: 0.005). So we keep 1e-4 for both steps, and one classifier does both:
-# `fit(fine_tune=False)` trains the softmax, then `fit(fine_tune=True)` starts
-# from it (UFLDL's `stackedAETheta = [saeSoftmaxOptTheta; stackparams]`).
+# images: 0.005). So we keep 1e-4 for both steps. To see both steps, we fit
+# the classifier with `fine_tune=False` (the softmax alone), then fine-tune a
+# copy of it with `fine_tune=True, warm_start=True`: `warm_start` skips the
+# softmax stage and starts from the current parameters (UFLDL's
+# `stackedAETheta = [saeSoftmaxOptTheta; stackparams]`).
 
 # %%
 iterations = 30 if FAST else 400
@@ -329,11 +347,12 @@ iterations = 30 if FAST else 400
 
 def make_sparse(n_in, n_out, k):
     """UFLDL's sparse autoencoder for layer k (0-based): n_in-n_out-n_in."""
-    return SparseAutoencoder(n_hidden=n_out, sparsity=0.1, beta=3.0, weight_decay=3e-3, random_state=20 + k)
+    return SparseAutoencoder(n_hidden=n_out, sparsity=0.1, beta=3.0, weight_decay=3e-3, max_iter=iterations,
+                             random_state=20 + k)
 
 
 start = time.perf_counter()
-sae = pretrain_layerwise(X_train, [784, 200, 200], make_sparse, fit_kwargs=dict(max_iter=iterations), verbose=1)
+sae = pretrain_layerwise(X_train, (200, 200), make_sparse, verbose=1)
 print(f"pretrained 784-200-200 in {time.perf_counter() - start:.1f} s "
       f"(mean activations {sae[0].mean_activation(X_train):.3f}, "
       f"{sae[1].mean_activation(sae[0].transform(X_train)):.3f}; rho = 0.1)")
@@ -341,20 +360,22 @@ layers = encoder_layers_of(sae)
 print("classifier layers:", [type(l).__name__ for l in layers], "+ Dense(200, 10) + softmax")
 assert [type(l).__name__ for l in layers] == ["Dense", "Sigmoid", "Dense", "Sigmoid"]
 
-clf = EncoderClassifier.from_encoders(layers, 10, weight_decay=1e-4, random_state=0)
-clf.fit(X_train, y_train, fine_tune=False, max_iter=100 if FAST else 400)        # the softmax alone
-acc_before, train_before = clf.score(X_test, y_test), clf.score(X_train, y_train)
-W1_pretrained = clf.network_.layers[0].W.copy()
-J_before = clf.network_.compute(X_train, y_train)                                 # the fine-tuning objective
-clf.fit(X_train, y_train, fine_tune=True, max_iter=iterations)                   # every parameter
-acc_after, train_after = clf.score(X_test, y_test), clf.score(X_train, y_train)
+before = EncoderClassifier(encoder=sae, fine_tune=False, weight_decay=1e-4, softmax_max_iter=100 if FAST else 400,
+                           random_state=0).fit(X_train, y_train)                  # the softmax alone
+acc_before, train_before = before.score(X_test, y_test), before.score(X_train, y_train)
+W1_pretrained = before.network_.layers[0].W.copy()
+J_before = before.network_.compute(X_train, y_train)                              # the fine-tuning objective
+after = copy.deepcopy(before).set_params(fine_tune=True, warm_start=True, method="lbfgs", max_iter=iterations)
+after.fit(X_train, y_train)                                                       # every parameter
+acc_after, train_after = after.score(X_test, y_test), after.score(X_train, y_train)
 print(f"{DATA}, {len(X_train)} train / {len(X_test)} test: accuracy before fine-tuning {acc_before:.4f} "
       f"(train {train_before:.4f}), after {acc_after:.4f} (train {train_after:.4f})")
 print(f"UFLDL on full MNIST (60,000 training digits): {UFLDL_ACCURACY['before_finetune']:.3f} before, "
       f"{UFLDL_ACCURACY['after_finetune']:.3f} after")
-change = np.linalg.norm(clf.network_.layers[0].W - W1_pretrained) / np.linalg.norm(W1_pretrained)
-print(f"fine-tuning: objective {J_before:.4f} -> {clf.cost_:.4f}; W1 changed by {100 * change:.1f}% of its norm")
-assert clf.cost_ < J_before and change > 0          # L-BFGS went downhill, and the encoder moved
+change = np.linalg.norm(after.network_.layers[0].W - W1_pretrained) / np.linalg.norm(W1_pretrained)
+print(f"fine-tuning: objective {J_before:.4f} -> {after.cost_:.4f}; W1 changed by {100 * change:.1f}% of its norm")
+assert after.cost_ < J_before and change > 0        # L-BFGS went downhill, and the encoder moved
+np.testing.assert_array_equal(before.network_.layers[0].W, W1_pretrained)  # the copy was fine-tuned, not `before`
 np.testing.assert_array_equal(sae[0].encoder_layers[0].W, W1_pretrained)  # the autoencoders were copied, not changed
 assert acc_after > 0.5 and acc_before > 0.3         # chance is 0.1
 assert train_after >= train_before  # fine-tuning fits the training labels at least as well (measured: far better)
@@ -385,8 +406,8 @@ print(f"figures in {OUT}; {time.perf_counter() - T0:.0f} s in all")
 # separate classes, and fine-tuning moves them toward the labels.
 #
 # Things to try: fine-tune with 3e-3 on every weight matrix
-# (`from_encoders(..., weight_decay=3e-3)`) and watch $\lVert W_1\rVert$
+# (`EncoderClassifier(encoder=sae, weight_decay=3e-3)`) and watch $\lVert W_1\rVert$
 # shrink; fine-tune from *random* encoder weights
-# (`StackedAutoencoder([784, 200, 200], activation="sigmoid")`, no pretraining)
-# and compare; a tied, denoising first layer
+# (`EncoderClassifier(encoder=None, hidden_layer_sizes=(200, 200), activation="sigmoid")`,
+# no pretraining) and compare; a tied, denoising first layer
 # (`numpy_ae.stacked.DenoisingAutoencoder`) instead of the sparse one.

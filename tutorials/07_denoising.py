@@ -30,13 +30,14 @@
 # about what the filters look like are skipped.
 
 # %%
+import copy
 import os
 import pathlib
 import time
 
 import numpy as np
 
-from numpy_ae.classifier import EncoderClassifier, encoder_layers_of
+from numpy_ae import DenoisingAutoencoder, EncoderClassifier, pretrain_layerwise
 from numpy_ae.data import describe_dataset, find_mnist, load_mnist
 from numpy_ae.experiments.denoising import (corrupt, denoising_errors, filter_locality, one_blas_thread,
                                             save_filter_panels)
@@ -44,7 +45,6 @@ from numpy_ae.experiments.self_taught import glyph_digits
 from numpy_ae.gradcheck import check_model
 from numpy_ae.plotting import save_image_grid
 from numpy_ae.regularizers import GaussianNoise, MaskingNoise, SaltAndPepperNoise
-from numpy_ae.stacked import DenoisingAutoencoder, pretrain_layerwise
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "07_denoising"
@@ -154,7 +154,7 @@ assert abs(frac_masked - LEVEL) < 0.01 and abs(frac_replaced - LEVEL) < 0.01 and
 # with the clean $x$. Check it on a small model:
 
 # %%
-small = DenoisingAutoencoder([784, 20], corruption_level=LEVEL, random_state=0).initialize(784)
+small = DenoisingAutoencoder(hidden_layer_sizes=(20,), corruption_level=LEVEL, random_state=0).initialize(784)
 net = small.network_
 X16 = X[:16].astype(np.float64)
 net.layers[0].freeze_noise()                   # the same mask for every pass below
@@ -188,13 +188,15 @@ assert np.allclose(dZ, (1 / (1 + np.exp(-logits)) - X16) / len(X16), rtol=1e-12,
 EPS = 1e-5
 X_check = np.random.default_rng(5).uniform(0.0, 1.0, (10, 12))
 for kind in ("gaussian", "masking", "salt-pepper"):
-    dae = DenoisingAutoencoder([12, 5], corruption=kind, corruption_level=LEVEL, random_state=6).initialize(12)
+    dae = DenoisingAutoencoder(hidden_layer_sizes=(5,), corruption=kind, corruption_level=LEVEL,
+                               random_state=6).initialize(12)
     dae.network_.layers[0].freeze_noise()
     result = check_model(dae.network_, X_check, eps=EPS, name=f"dA with {kind} noise (frozen)")
     print(result.report())
     assert result.rel_diff < 1e-9
 
-dae = DenoisingAutoencoder([12, 5], corruption="masking", corruption_level=LEVEL, random_state=6).initialize(12)
+dae = DenoisingAutoencoder(hidden_layer_sizes=(5,), corruption="masking", corruption_level=LEVEL,
+                           random_state=6).initialize(12)
 unfrozen = check_model(dae.network_, X_check, eps=EPS, name="dA with masking noise, NOT frozen")
 print(f"{unfrozen.name}: rel_diff {unfrozen.rel_diff:.2f}")
 # Fresh masks change J by O(1) between the two evaluations, divided by 2 eps = 2e-5: the
@@ -205,7 +207,8 @@ assert unfrozen.rel_diff > 0.5
 # ## 4. The dA's filters: 0% against 30% corruption
 #
 # Now the deeplearning.net experiment: a 784-500 dA trained with plain
-# minibatch SGD, learning rate 0.1, minibatches of 20, 15 epochs, once with
+# minibatch SGD, learning rate 0.1, minibatches of 20, 15 epochs (the
+# defaults of `DenoisingAutoencoder`, spelled out below), once with
 # 0% and once with 30% masking noise. Both start from the same weights and
 # see the minibatches in the same order (one seed): only the noise differs.
 # The tutorial trains on 50,000 images (37,500 updates); we use the first
@@ -225,10 +228,10 @@ assert unfrozen.rel_diff > 0.5
 SGD = dict(method="sgd", learning_rate=0.1, momentum=0.0, batch_size=20, epochs=EPOCHS)
 dAs = {}
 for level in (0.0, LEVEL):
-    dAs[level] = DenoisingAutoencoder([784, HIDDEN], corruption="masking", corruption_level=level,
-                                      dtype="float32", random_state=0)
+    dAs[level] = DenoisingAutoencoder(hidden_layer_sizes=(HIDDEN,), corruption="masking", corruption_level=level,
+                                      dtype="float32", **SGD, verbose=not FAST, random_state=0)
     with one_blas_thread():
-        dAs[level].fit(X, verbose=not FAST, **SGD)
+        dAs[level].fit(X)
     print(f"{level:.0%} corruption: training objective {dAs[level].cost_:.2f} after {EPOCHS} epochs "
           f"({dAs[level].fit_seconds_:.1f} s); clean test cross-entropy {dAs[level].network_.evaluate(X_test):.2f}")
     assert dAs[level].history_["loss"][-1] < dAs[level].history_["loss"][0]
@@ -274,10 +277,10 @@ if DATA == "MNIST" and not FAST:
 # %%
 models = {"masking": dAs[LEVEL]}
 for kind in ("gaussian", "salt-pepper"):
-    models[kind] = DenoisingAutoencoder([784, HIDDEN], corruption=kind, corruption_level=LEVEL, dtype="float32",
-                                        random_state=0)
+    models[kind] = DenoisingAutoencoder(hidden_layer_sizes=(HIDDEN,), corruption=kind, corruption_level=LEVEL,
+                                        dtype="float32", **SGD, random_state=0)
     with one_blas_thread():
-        models[kind].fit(X, **SGD)
+        models[kind].fit(X)
     print(f"{kind}: trained in {models[kind].fit_seconds_:.1f} s")
 
 X_test64 = X_test.astype(np.float64)
@@ -317,42 +320,46 @@ save_image_grid(grid, OUT / "denoising.png", image_shape=(28, 28),
 # $$p(y = k \mid x) = \mathrm{softmax}\bigl(\sigma(\sigma(x W_1 + b_1) W_2 + b_2)\, V + c\bigr)_k,\qquad
 #   J = -\frac1N\sum_n \log p(y_n \mid x_n) + \frac{\lambda}{2}\sum \lVert W\rVert^2,$$
 #
-# (`EncoderClassifier`, `SoftmaxCrossEntropy`), and every weight is trained
-# on the labels. We use 784-500-500 with masking levels 0.1 and 0.2 (the SdA
+# (`EncoderClassifier(encoder=parts)`, `SoftmaxCrossEntropy`), and every
+# weight is trained on the labels. We use 784-500-500 with masking levels 0.1 and 0.2 (the SdA
 # tutorial's first two layers; it uses three of 1,000 units), pretraining as
 # above. "Before fine-tuning" is the softmax layer alone trained (L-BFGS,
-# $\lambda = 10^{-4}$) on the fixed codes of the second layer; fine-tuning
-# then starts from it and trains every weight with Adam, learning rate
+# $\lambda = 10^{-4}$) on the fixed codes of the second layer
+# (`fine_tune=False`); fine-tuning then starts from it (a copy of it with
+# `fine_tune=True, warm_start=True`: `warm_start` skips the softmax stage) and
+# trains every weight with Adam, learning rate
 # $10^{-4}$, minibatches of 100, 10 epochs. (With Adam's usual $10^{-3}$ the
 # first steps undo part of the pretraining: the test accuracy after 20
 # epochs drifted between 0.935 and 0.953 with the weight decay; at $10^{-4}$,
 # or with SGD at 0.1 and momentum 0.9, it settles at 0.950-0.955.)
 
 # %%
-SIZES = [784, HIDDEN, HIDDEN]
+HIDDEN_SIZES = (HIDDEN, HIDDEN)
 LEVELS = [0.1, 0.2]
 y = y_train[:N_TRAIN]
 t0 = time.perf_counter()
 with one_blas_thread():
     parts = pretrain_layerwise(
-        X, SIZES,
-        lambda n_in, n_out, k: DenoisingAutoencoder([n_in, n_out], corruption_level=LEVELS[k], dtype="float32",
-                                                    random_state=k),
-        fit_kwargs=SGD, verbose=1)
-print(f"pretraining {'-'.join(map(str, SIZES))}: {time.perf_counter() - t0:.1f} s; "
+        X, HIDDEN_SIZES,
+        lambda n_in, n_out, k: DenoisingAutoencoder(hidden_layer_sizes=(n_out,), corruption_level=LEVELS[k],
+                                                    dtype="float32", **SGD, random_state=k),
+        verbose=1)
+print(f"pretraining {'-'.join(map(str, [X.shape[1], *HIDDEN_SIZES]))}: {time.perf_counter() - t0:.1f} s; "
       f"final objectives {[round(p.cost_, 2) for p in parts]}")
 
-clf = EncoderClassifier.from_encoders(encoder_layers_of(parts), 10, weight_decay=1e-4, random_state=0)
-assert len(clf.network_.layers) == 5  # Dense, Sigmoid, Dense, Sigmoid, softmax's Dense: no noise layers
+before = EncoderClassifier(encoder=parts, fine_tune=False, weight_decay=1e-4, softmax_max_iter=100 if FAST else 400,
+                           random_state=0)
 with one_blas_thread():
-    clf.fit(X, y, fine_tune=False, max_iter=100 if FAST else 400)
-acc_before = clf.score(X_test, y_test)
+    before.fit(X, y)
+assert len(before.network_.layers) == 5  # Dense, Sigmoid, Dense, Sigmoid, softmax's Dense: no noise layers
+acc_before = before.score(X_test, y_test)
+after = copy.deepcopy(before).set_params(fine_tune=True, warm_start=True, method="adam", epochs=3 if FAST else 10,
+                                         batch_size=100, learning_rate=1e-4, verbose=not FAST)
 with one_blas_thread():
-    clf.fit(X, y, fine_tune=True, method="adam", epochs=3 if FAST else 10, batch_size=100, learning_rate=1e-4,
-            verbose=not FAST)
-acc_after = clf.score(X_test, y_test)
+    after.fit(X, y)
+acc_after = after.score(X_test, y_test)
 print(f"{DATA} test accuracy: softmax on the pretrained codes {acc_before:.4f}, after fine-tuning {acc_after:.4f} "
-      f"(fine-tuning {clf.fit_seconds_:.1f} s; training accuracy now {clf.score(X, y):.4f})")
+      f"(fine-tuning {after.fit_seconds_:.1f} s; training accuracy now {after.score(X, y):.4f})")
 assert acc_before > 0.5 and acc_after > 0.5  # chance is about 0.1
 if not FAST:
     assert acc_after > acc_before
@@ -386,8 +393,8 @@ if not FAST:
 # Things to try: more epochs (`python -m numpy_ae denoising --epochs 40`), where more
 # of the 30% filters become localised; 50% masking (`--level 0.5`);
 # Fashion-MNIST (`--dataset fashion-mnist`); the same classifier with random
-# initial weights instead of pretraining (`DenoisingAutoencoder(...).initialize(n)`
-# for each layer, untrained, into `encoder_layers_of`).
+# initial weights instead of pretraining
+# (`EncoderClassifier(encoder=None, hidden_layer_sizes=(500, 500), activation="sigmoid")`).
 
 # %%
 print(f"figures in {OUT}; total {time.perf_counter() - START:.1f} s")

@@ -42,12 +42,11 @@ import pathlib
 
 import numpy as np
 
-from numpy_ae import SparseAutoencoder
+from numpy_ae import SparseAutoencoder, StackedAutoencoder
 from numpy_ae.data import describe_dataset, find_mnist, load_images, load_mnist, sample_patches
 from numpy_ae.layers import sigmoid
 from numpy_ae.plotting import (save_activation_maximisation, save_filters, save_loss_curve, save_reconstructions,
                                save_tiles, save_top_activating)
-from numpy_ae.stacked import StackedAutoencoder
 from numpy_ae.visualize import (activation_maximisation, closed_form_maximiser, encoder_filters,
                                 reconstruction_error_per_example, top_activating_inputs, unit_activations)
 
@@ -89,7 +88,7 @@ if DATA == "MNIST":
     H, sae = 100, SparseAutoencoder(n_hidden=100, sparsity=0.1, beta=3.0, weight_decay=3e-3, random_state=0)
 else:  # Tutorial 1's settings for 8x8 patches
     H, sae = 25, SparseAutoencoder(n_hidden=25, sparsity=0.01, beta=3.0, weight_decay=1e-4, random_state=0)
-sae.fit(X_train, max_iter=40 if FAST else 400)
+sae.set_params(max_iter=40 if FAST else 400).fit(X_train)
 print(f"sparse autoencoder {D}-{H}-{D}: cost {sae.cost_:.4f} after {sae.n_iter_} L-BFGS iterations "
       f"({sae.fit_seconds_:.1f} s)")
 assert sae.cost_history_[-1] < sae.cost_history_[0]
@@ -234,17 +233,19 @@ for norm in (1.0, r):
 #
 # A `StackedAutoencoder` with sigmoid units and the deeplearning.net
 # cross-entropy, encoder D-196-64 (MNIST; 64-25-9 on the stand-in), trained
-# with Adam on minibatches with a validation set. A small weight decay pulls
+# with Adam on minibatches (`method="adam"`, the default) with a validation set
+# (`fit(X, validation_data=X_val)`). A small weight decay pulls
 # to 0 the weights of MNIST's always-black border pixels, which no
 # reconstruction error ever moves; without it, activation maximisation happily
 # paints noise there.
 
 # %%
-sizes = [D, 196, 64] if DATA == "MNIST" else [D, 25, 9]
-deep = StackedAutoencoder(sizes, activation="sigmoid", loss="cross_entropy", weight_decay=1e-3, random_state=0)
-deep.fit(X_train, method="adam", epochs=5 if FAST else 30, batch_size=64, learning_rate=3e-3,
-         validation_data=X_val)
-print(f"stacked {'-'.join(map(str, sizes))}: loss {deep.history_['loss'][0]:.2f} -> {deep.history_['loss'][-1]:.2f}, "
+hidden = (196, 64) if DATA == "MNIST" else (25, 9)
+deep = StackedAutoencoder(hidden_layer_sizes=hidden, activation="sigmoid", loss="cross_entropy", weight_decay=1e-3,
+                          method="adam", epochs=5 if FAST else 30, batch_size=64, learning_rate=3e-3, random_state=0)
+deep.fit(X_train, validation_data=X_val)
+print(f"stacked {'-'.join(map(str, deep.layer_sizes_))}: "
+      f"loss {deep.history_['loss'][0]:.2f} -> {deep.history_['loss'][-1]:.2f}, "
       f"validation {deep.history_['val_loss'][-1]:.2f} ({deep.fit_seconds_:.1f} s)")
 assert deep.history_["loss"][-1] < deep.history_["loss"][0]
 save_loss_curve(deep.history_, OUT / "deep_loss.png", ylabel="cross-entropy per example",

@@ -5,7 +5,7 @@ Learning, trained end to end (no layer-wise pretraining) with Adam:
 
 =====================  ==============================================================
 network                784-300-150-300-784 (:class:`numpy_ae.stacked.StackedAutoencoder`
-                       with ``layer_sizes=[784, 300, 150]``), ELU hidden units,
+                       with ``hidden_layer_sizes=(300, 150)``), ELU hidden units,
                        linear output
 initialisation         He-normal weights (standard deviation :math:`\sqrt{2/D_{in}}`), zero biases
 loss                   mean squared error over all pixels,
@@ -104,8 +104,9 @@ def run(dataset="fashion-mnist", out="out/deep-ae", epochs=5, batch_size=150, ti
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
     # Built (and its hyperparameters checked) before the data is read.
-    ae = StackedAutoencoder(layer_sizes=list(LAYER_SIZES), activation="elu", loss="mse", tied=tied,
-                            weight_decay=weight_decay, dtype=dtype, random_state=seed)
+    ae = StackedAutoencoder(hidden_layer_sizes=tuple(LAYER_SIZES[1:]), activation="elu", loss="mse", tied=tied,
+                            weight_decay=weight_decay, method="adam", epochs=epochs, batch_size=batch_size,
+                            learning_rate=learning_rate, verbose=verbose, dtype=dtype, random_state=seed)
     X_train, _, X_test, _, path = load_dataset(dataset, data_home=data_home, download=download, dtype=dtype)
     X = X_train if examples is None else X_train[:examples]
     if X.shape[0] < X_train.shape[0]:
@@ -127,8 +128,7 @@ def run(dataset="fashion-mnist", out="out/deep-ae", epochs=5, batch_size=150, ti
     print(f"training {sizes} ELU autoencoder ({dtype}), {weights}; Adam, learning rate {learning_rate}, "
           f"batch {batch_size}, {epochs} epoch(s)" + (f", weight decay {weight_decay}" if weight_decay else ""),
           flush=True)
-    ae.fit(X, method="adam", epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-           validation_data=X_test, verbose=verbose)
+    ae.fit(X, validation_data=X_test)
 
     test_mse = float(ae.network_.evaluate(X_test))
     mean_image = X.mean(axis=0, dtype=np.float64)

@@ -225,7 +225,9 @@ def run(corruption="masking", level=0.3, dataset="mnist", out="out/denoising", e
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
     # Built first: a bad corruption kind or level fails here, before any data is read.
-    params = dict(layer_sizes=[784, hidden], corruption=corruption, dtype=dtype, random_state=seed)
+    params = dict(hidden_layer_sizes=(hidden,), corruption=corruption, method="sgd", learning_rate=learning_rate,
+                  momentum=momentum, batch_size=batch_size, epochs=epochs, verbose=verbose, dtype=dtype,
+                  random_state=seed)
     model = DenoisingAutoencoder(corruption_level=level, **params)
     twin = DenoisingAutoencoder(corruption_level=0.0, **params)  # same seed: same start, same minibatches
     level = model.corruption_level
@@ -234,15 +236,15 @@ def run(corruption="masking", level=0.3, dataset="mnist", out="out/denoising", e
     X = X_train[:examples]
     print(f"training on the first {X.shape[0]} of {X_train.shape[0]} training images, testing on all "
           f"{X_test.shape[0]} test images", flush=True)
-    fit = dict(method="sgd", learning_rate=learning_rate, momentum=momentum, batch_size=min(batch_size, len(X)),
-               epochs=epochs, verbose=verbose)
+    for ae in (model, twin):
+        ae.set_params(batch_size=min(batch_size, len(X)))
     trained = [(model, level)] + ([(twin, 0.0)] if level > 0 else [])
     for ae, lev in trained:
         print(f"dA 784-{hidden}-784 (tied, sigmoid, cross-entropy), {corruption} noise at level {lev:g} "
               f"({_LEVEL_MEANING[corruption]}): SGD, learning rate {learning_rate}, momentum {momentum}, "
-              f"minibatches of {fit['batch_size']}, {epochs} epochs, {dtype}", flush=True)
+              f"minibatches of {ae.batch_size}, {epochs} epochs, {dtype}", flush=True)
         with one_blas_thread():
-            ae.fit(X, **fit)
+            ae.fit(X)
         print(f"  done in {ae.fit_seconds_:.1f} s; training objective {ae.cost_:.3f}", flush=True)
     if level == 0:
         twin = model
@@ -260,7 +262,7 @@ def run(corruption="masking", level=0.3, dataset="mnist", out="out/denoising", e
               "twin_localised_filters": float(np.mean(twin_locality > 0.3)),
               "seconds": model.fit_seconds_, "twin_seconds": twin.fit_seconds_, "epochs": epochs,
               "n_train": int(X.shape[0]), "n_test": int(X_test.shape[0]), "hidden": hidden,
-              "batch_size": fit["batch_size"], "learning_rate": learning_rate, "momentum": momentum,
+              "batch_size": model.batch_size, "learning_rate": learning_rate, "momentum": momentum,
               "dtype": dtype, "dataset": dataset, "data_path": str(path)}
 
     os.makedirs(out, exist_ok=True)

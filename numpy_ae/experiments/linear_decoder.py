@@ -162,10 +162,10 @@ def run(out="out/linear-decoder", iterations=400, hidden=400, patches=PATCHES, s
           f"{n_white} of {Xw.shape[1]} directions have variance > epsilon; values in "
           f"[{Xw.min():.2f}, {Xw.max():.2f}]", flush=True)
     ae = SparseAutoencoder(n_hidden=hidden, sparsity=sparsity, beta=beta, weight_decay=weight_decay,
-                           decoder="linear", dtype=dtype, random_state=rng)
+                           decoder="linear", max_iter=iterations, verbose=verbose, dtype=dtype, random_state=rng)
     print(f"training {Xw.shape[1]}-{hidden}-{Xw.shape[1]} linear decoder ({dtype}) with L-BFGS, "
           f"{iterations} iterations", flush=True)
-    ae.fit(Xw, max_iter=iterations, verbose=verbose)
+    ae.fit(Xw)
     mean_act = ae.mean_activation(Xw)
     rec, var = reconstruction_error(ae, Xw), float(0.5 * np.einsum("ij,ij->", Xw, Xw) / Xw.shape[0])
 
@@ -177,7 +177,7 @@ def run(out="out/linear-decoder", iterations=400, hidden=400, patches=PATCHES, s
     result = {"cost": ae.cost_, "mean_activation": mean_act, "seconds": ae.fit_seconds_,
               "iterations": ae.n_iter_, "n_patches": int(Xw.shape[0]), "n_hidden": hidden,
               "reconstruction_error": rec, "data_variance": var}
-    print(f"cost {ae.cost_:.6f} after {ae.n_iter_} iterations in {ae.fit_seconds_:.2f} s; mean hidden "
+    print(f"cost {ae.cost_:.6f} after {ae.n_iter_} iterations (L-BFGS: {ae.message_.lower()}) in {ae.fit_seconds_:.2f} s; mean hidden "
           f"activation {mean_act:.4f} (target rho {sparsity}); reconstruction error {rec:.4f} against "
           f"{var:.4f} for x_hat = 0\nwrote {fig}, {path} and {zca_path}", flush=True)
     return ae, result

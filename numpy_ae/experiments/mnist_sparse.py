@@ -121,7 +121,7 @@ def run(dataset="mnist", out="out/mnist-sparse", iterations=400, examples=10000,
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
     # Built (and its hyperparameters checked) before the data is read.
     ae = SparseAutoencoder(n_hidden=hidden, sparsity=sparsity, beta=beta, weight_decay=weight_decay,
-                           dtype=dtype, random_state=seed)
+                           max_iter=iterations, verbose=verbose, dtype=dtype, random_state=seed)
     X_train, _, _, _, path = load_dataset(dataset, data_home=data_home, download=download, dtype=dtype)
     X = X_train[:examples]
     print(f"using the first {X.shape[0]} of {X_train.shape[0]} training images"
@@ -132,7 +132,7 @@ def run(dataset="mnist", out="out/mnist-sparse", iterations=400, examples=10000,
     print(f"training {X.shape[1]}-{hidden}-{X.shape[1]} ({dtype}), rho {sparsity}, beta {beta}, "
           f"lambda {weight_decay}, with L-BFGS for {iterations} iterations "
           f"(mean hidden activation at the start: {initial_act:.3f})", flush=True)
-    ae.fit(X, max_iter=iterations, verbose=verbose)
+    ae.fit(X)
     mean_act = ae.mean_activation(X)
 
     os.makedirs(out, exist_ok=True)
@@ -152,7 +152,7 @@ def run(dataset="mnist", out="out/mnist-sparse", iterations=400, examples=10000,
     result = {"cost": ae.cost_, "mean_activation": mean_act, "initial_mean_activation": initial_act,
               "seconds": ae.fit_seconds_, "iterations": ae.n_iter_, "n_examples": int(X.shape[0]),
               "n_hidden": hidden, "dtype": ae.dtype, "dataset": dataset, "data_path": str(path)}
-    print(f"cost {ae.cost_:.6f} after {ae.n_iter_} iterations in {ae.fit_seconds_:.1f} s; mean hidden "
+    print(f"cost {ae.cost_:.6f} after {ae.n_iter_} iterations (L-BFGS: {ae.message_.lower()}) in {ae.fit_seconds_:.1f} s; mean hidden "
           f"activation {mean_act:.4f} (target rho {sparsity})", flush=True)
     print("wrote " + ", ".join(str(f) for f in figs) + f" and {model_path}", flush=True)
     return ae, result

@@ -199,12 +199,12 @@ def fit_and_compare(X, n_components, max_iter=500, gtol=1e-10, random_state=None
     ``iterations``, ``seconds``
         L-BFGS iterations and training time of the autoencoder.
 
-    ``max_iter`` and ``gtol`` go to :meth:`LinearAutoencoder.fit`.
+    ``max_iter`` and ``gtol`` go to :class:`LinearAutoencoder`.
     """
     X = check_array(X, "X")
     pca = PCA(n_components).fit(X)
-    ae = LinearAutoencoder(n_components, random_state=random_state).fit(X, max_iter=max_iter, gtol=gtol,
-                                                                         verbose=verbose)
+    ae = LinearAutoencoder(n_components, max_iter=max_iter, gtol=gtol, verbose=verbose,
+                           random_state=random_state).fit(X)
     mse = recon_mse(X, ae.reconstruct(X))
     pca_mse = recon_mse(X, pca.inverse_transform(pca.transform(X)))
     facts = {"max_principal_angle": max_principal_angle(ae.components_, pca.components_),

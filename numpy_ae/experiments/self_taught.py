@@ -120,12 +120,12 @@ def self_taught_learning(X_unlabelled, X_train, y_train, X_test, y_test, iterati
     """
     start = time.perf_counter()
     ae = SparseAutoencoder(n_hidden=hidden, sparsity=sparsity, beta=beta, weight_decay=weight_decay,
-                           dtype=dtype, random_state=random_state)
+                           max_iter=iterations, verbose=verbose, dtype=dtype, random_state=random_state)
     print(f"learning {hidden} features from {len(X_unlabelled)} unlabelled images with a sparse autoencoder "
           f"({iterations} L-BFGS iterations, {dtype})", flush=True)
-    ae.fit(X_unlabelled, max_iter=iterations, verbose=verbose)
+    ae.fit(X_unlabelled)
     mean_act = ae.mean_activation(X_unlabelled)
-    print(f"  cost {ae.cost_:.4f} after {ae.n_iter_} iterations in {ae.fit_seconds_:.1f} s; "
+    print(f"  cost {ae.cost_:.4f} after {ae.n_iter_} iterations (L-BFGS: {ae.message_.lower()}) in {ae.fit_seconds_:.1f} s; "
           f"mean hidden activation {mean_act:.4f} (rho {sparsity})", flush=True)
 
     # Features: the hidden activations a = sigmoid(x W + b), shape (N, H).

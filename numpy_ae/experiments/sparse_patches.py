@@ -28,17 +28,18 @@ def run(out="out/sparse-patches", iterations=400, hidden=25, patches=10000, imag
     source = f"IMAGES.mat at {images}" if images else "the photograph shipped with matplotlib"
     print(f"{X.shape[0]} patches of 8x8 from {imgs.shape[0]} whitened images ({source})", flush=True)
     ae = SparseAutoencoder(n_hidden=hidden, sparsity=sparsity, beta=beta, weight_decay=weight_decay,
-                           dtype=dtype, random_state=rng)
+                           max_iter=iterations, verbose=verbose, dtype=dtype, random_state=rng)
     print(f"training {X.shape[1]}-{hidden}-{X.shape[1]} ({dtype}) with L-BFGS, {iterations} iterations", flush=True)
-    ae.fit(X, max_iter=iterations, verbose=verbose)
+    ae.fit(X)
     mean_act = ae.mean_activation(X)
     filters = ae.network_.layers[0].W.T  # one row per hidden unit: its 64 input weights
     fig = save_tiles(filters, os.path.join(out, "filters.png"),
                      title=f"{hidden} filters learned from 8x8 whitened patches")
     path = ae.save(os.path.join(out, "sparse_autoencoder.npz"))
     result = {"cost": ae.cost_, "mean_activation": mean_act, "seconds": ae.fit_seconds_,
-              "iterations": ae.n_iter_, "n_patches": int(X.shape[0]), "n_hidden": hidden}
-    print(f"cost {ae.cost_:.6f} after {ae.n_iter_} iterations in {ae.fit_seconds_:.2f} s; mean hidden "
+              "iterations": ae.n_iter_, "converged": ae.converged_, "message": ae.message_,
+              "n_patches": int(X.shape[0]), "n_hidden": hidden}
+    print(f"cost {ae.cost_:.6f} after {ae.n_iter_} iterations (L-BFGS: {ae.message_.lower()}) in {ae.fit_seconds_:.2f} s; mean hidden "
           f"activation {mean_act:.4f} (target rho {sparsity})\nwrote {fig} and {path}", flush=True)
     return ae, result
 

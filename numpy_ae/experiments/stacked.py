@@ -96,6 +96,7 @@ on 20,000) shows fine-tuning overfits the smaller set more.
 """
 from __future__ import annotations
 
+import copy
 import os
 import time
 
@@ -103,7 +104,7 @@ import numpy as np
 
 from .._validation import check_non_negative, check_positive_int, check_random_state
 from ..autoencoders import SparseAutoencoder
-from ..classifier import EncoderClassifier, encoder_layers_of
+from ..classifier import EncoderClassifier
 from ..cli import _emit, command
 from ..stacked import StackedAutoencoder, pretrain_layerwise
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
@@ -182,7 +183,6 @@ def stacked_classification(X_train, y_train, X_test, y_test, iterations=400, sof
     hidden = [check_positive_int(h, "hidden widths") for h in hidden]
     rng = check_random_state(random_state)
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
-    n_classes = int(max(y_train.max(), y_test.max())) + 1
     start = time.perf_counter()
     stage_seconds = {}
 
@@ -192,22 +192,23 @@ def stacked_classification(X_train, y_train, X_test, y_test, iterations=400, sof
           f"(rho {sparsity}, beta {beta}, lambda {weight_decay}, {iterations} L-BFGS iterations each, {dtype})",
           flush=True)
     parts = pretrain_layerwise(
-        X_train, sizes,
+        X_train, hidden,
         lambda n_in, n_out, k: SparseAutoencoder(n_hidden=n_out, sparsity=sparsity, beta=beta,
-                                                 weight_decay=weight_decay, dtype=dtype, random_state=rng),
-        fit_kwargs=dict(max_iter=iterations, verbose=verbose), verbose=1)
+                                                 weight_decay=weight_decay, max_iter=iterations, verbose=verbose,
+                                                 dtype=dtype, random_state=rng),
+        verbose=1)
     codes, mean_acts = X_train, []
     for k, ae in enumerate(parts, start=1):
         mean_acts.append(ae.mean_activation(codes))
         codes = ae.transform(codes)
         stage_seconds[f"layer{k}"] = ae.fit_seconds_
-        print(f"  layer {k}: cost {ae.cost_:.4f} after {ae.n_iter_} iterations in {ae.fit_seconds_:.1f} s; "
+        print(f"  layer {k}: cost {ae.cost_:.4f} after {ae.n_iter_} iterations (L-BFGS: {ae.message_.lower()}) in {ae.fit_seconds_:.1f} s; "
               f"mean hidden activation {mean_acts[-1]:.4f} (rho {sparsity})", flush=True)
-    layers = encoder_layers_of(parts)  # Dense, Sigmoid per layer: no sparsity layers
 
-    # Step 3: softmax on the last layer's features, the encoders fixed.
-    before = EncoderClassifier.from_encoders(layers, n_classes, weight_decay=softmax_weight_decay, random_state=rng)
-    before.fit(X_train, y_train, fine_tune=False, max_iter=softmax_iterations)
+    # Step 3: softmax on the last layer's features, the encoders fixed (their Dense and Sigmoid layers are
+    # copied; the sparsity layers are left out).
+    before = EncoderClassifier(encoder=parts, fine_tune=False, weight_decay=softmax_weight_decay,
+                               softmax_max_iter=softmax_iterations, random_state=rng).fit(X_train, y_train)
     stage_seconds["softmax"] = before.fit_seconds_
     acc_before, train_before = before.score(X_test, y_test), before.score(X_train, y_train)
     print(f"softmax (lambda {softmax_weight_decay}) on the {hidden[-1]} layer-{len(hidden)} features: "
@@ -215,12 +216,12 @@ def stacked_classification(X_train, y_train, X_test, y_test, iterations=400, sof
           f"[{before.n_iter_} iterations, {before.fit_seconds_:.1f} s]", flush=True)
 
     # Step 4: the whole network, from the pretrained encoders and the trained softmax.
-    after = EncoderClassifier.from_encoders(layers, n_classes, weight_decay=finetune_weight_decay, random_state=rng)
-    after.output_.W[...], after.output_.b[...] = before.output_.W, before.output_.b
+    after = copy.deepcopy(before).set_params(fine_tune=True, warm_start=True, weight_decay=finetune_weight_decay,
+                                             max_iter=finetune_iterations, verbose=verbose)
     n_params = after.network_.n_params
     print(f"fine-tuning all {n_params} parameters (lambda {finetune_weight_decay} on every weight matrix) "
           f"with L-BFGS for {finetune_iterations} iterations", flush=True)
-    after.fit(X_train, y_train, fine_tune=True, max_iter=finetune_iterations, verbose=verbose)
+    after.fit(X_train, y_train)
     stage_seconds["finetune"] = after.fit_seconds_
     acc_after, train_after = after.score(X_test, y_test), after.score(X_train, y_train)
     print(f"after fine-tuning: test accuracy {acc_after:.4f} (train {train_after:.4f}) "
@@ -272,7 +273,7 @@ def run(dataset="mnist", out="out/stacked", iterations=400, examples=None, softm
     deep = stack_of(parts)  # 784-200-200-200-784, to draw both layers' units in pixel space
     files = [
         save_filters(deep, os.path.join(out, "filters_layer1.png"), layer=0, image_shape=(28, 28),
-                     title=f"layer 1: the {deep.layer_sizes[1]} filters W1.T of the first autoencoder ({name})"),
+                     title=f"layer 1: the {deep.layer_sizes_[1]} filters W1.T of the first autoencoder ({name})"),
         save_filters(deep, os.path.join(out, "filters_layer2.png"), layer=1, image_shape=(28, 28),
                      title="layer 2: rows of (W1 W2).T, weighted sums of layer-1 filters"),
         save_tiles(after.network_.layers[0].W.T, os.path.join(out, "filters_layer1_finetuned.png"), shape=(28, 28),
