@@ -77,6 +77,11 @@ skipped with a message. To install it into the project's venv, CPU only::
 install the ``+cpu`` build from PyTorch's CPU wheel index: the default build
 pulls in gigabytes of CUDA libraries this benchmark does not use).
 
+Checks before any time is printed (``benchmarks/_common.py``): every epoch of
+each side ran all its steps, and our test MSE is finite and within
+``MSE_RTOL`` = 5% of PyTorch's. If a check fails, no time or ratio is printed,
+the failure is, and the script exits with status 1.
+
 Run: ``NUMPY_AE_DATA=../shared/data .venv/bin/python benchmarks/bench_deep_ae.py [--epochs 3] [--threads 1]``
 """
 import argparse
@@ -88,12 +93,14 @@ from collections import defaultdict
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from _common import finish
 from numpy_ae.data import load_mnist
 from numpy_ae.optim import Adam
 from numpy_ae.stacked import StackedAutoencoder
 from numpy_ae.training import train_minibatch
 
 LAYER_SIZES = [784, 300, 150]
+MSE_RTOL = 0.05  # our test MSE within 5% of PyTorch's (the target of issue 4)
 
 
 def numpy_blas_threads():
@@ -127,7 +134,7 @@ def summarize(epochs, n_batches):
 
 # ------------------------------------------------------------------ ours
 def ours_model(seed):
-    ae = StackedAutoencoder(layer_sizes=LAYER_SIZES, activation="elu", loss="mse", dtype="float32",
+    ae = StackedAutoencoder(hidden_layer_sizes=LAYER_SIZES[1:], activation="elu", loss="mse", dtype="float32",
                             random_state=seed).initialize(LAYER_SIZES[0])
     return ae.network_
 
@@ -298,14 +305,31 @@ def main():
         result["pytorch"]["version"] = torch.__version__
         result["pytorch"]["adam"] = args.torch_adam
 
+    # Did each timed run do the work? Every epoch all n_batches steps; a finite test MSE, ours within
+    # MSE_RTOL of PyTorch's (same start, same batches: they differ only by float32 rounding orders).
+    failures = []
+    for name in runs:
+        steps = [len(e[2]) for e in runs[name]]
+        if any(n != n_batches for n in steps):
+            failures.append(f"{name}: steps per epoch {steps}, expected {n_batches}")
+        if not np.isfinite(result[name]["test_mse"]):
+            failures.append(f"{name}: test MSE {result[name]['test_mse']}")
+    if torch is not None and np.isfinite(result["pytorch"]["test_mse"]) and \
+            not abs(result["numpy_ae"]["test_mse"] / result["pytorch"]["test_mse"] - 1) <= MSE_RTOL:
+        failures.append(f"numpy_ae: test MSE {result['numpy_ae']['test_mse']:.6f} not within {MSE_RTOL:.0%} of "
+                        f"PyTorch's {result['pytorch']['test_mse']:.6f}")
+
     print(f"\nseconds per epoch (best of {args.epochs}; steady = {n_batches} x 10th-percentile step, "
           f"fastest = {n_batches} x fastest step):")
     print(f"  {'':10s} {'wall':>7s} {'cpu':>7s} {'steady':>7s} {'fastest':>7s}   test MSE after {args.epochs} epochs")
     for name in runs:
         r = result[name]
-        print(f"  {name:10s} {r['wall']:7.2f} {r['cpu']:7.2f} {r['steady']:7.2f} {r['fastest']:7.2f}   "
-              f"{r['test_mse']:.6f}")
-    if torch is not None:
+        if failures:
+            print(f"  {name:10s} {'-':>7s} {'-':>7s} {'-':>7s} {'-':>7s}   {r['test_mse']:.6f}")
+        else:
+            print(f"  {name:10s} {r['wall']:7.2f} {r['cpu']:7.2f} {r['steady']:7.2f} {r['fastest']:7.2f}   "
+                  f"{r['test_mse']:.6f}")
+    if torch is not None and not failures:
         ours, theirs = result["numpy_ae"], result["pytorch"]
         result["ratio"] = {k: ours[k] / theirs[k] for k in ("wall", "cpu", "steady", "fastest")}
         result["mse_ratio"] = ours["test_mse"] / theirs["test_mse"]
@@ -322,6 +346,7 @@ def main():
         result["profile"] = {name: {"fastest": f, "median": m} for name, (f, m) in profile.items()}
     if args.json:
         print(json.dumps(result))
+    finish(failures)
 
 
 if __name__ == "__main__":

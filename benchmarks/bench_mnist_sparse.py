@@ -30,6 +30,12 @@ BLAS most), ``--repeat`` runs each dtype several times and keeps the fastest,
 the floor is the best of ``--floor-repeat`` runs before and after, and
 ``--threads 1`` compares floor and run on one core each.
 
+Every timed run is checked before its time is printed (``benchmarks/_common.py``):
+it must run all ``--iterations`` (or converge) with no ConvergenceWarning, and
+its final theta, evaluated in float64, must cost within 1% of the first
+float64 run's. A run that fails is printed as FAILED without a time, and the
+script exits with status 1.
+
 Run: ``.venv/bin/python benchmarks/bench_mnist_sparse.py [--iterations 50] [--dataset fashion-mnist]``
 with ``NUMPY_AE_DATA`` pointing at the data (the 10k MNIST subset has 8,000
 training images; Fashion-MNIST gives the full 10,000 x 784 shape).
@@ -43,11 +49,13 @@ from collections import defaultdict
 
 import numpy as np
 
+from _common import check_run, finish, fit_timed, float64_cost
 from numpy_ae import SparseAutoencoder
 from numpy_ae.data import load_mnist
 from numpy_ae.model import Sequential
 
 HIDDEN, RHO, BETA, LAMBDA = 196, 0.1, 3.0, 3e-3
+COST_RTOL = 0.01  # float32's final cost (evaluated in float64) within 1% of float64's, as for the patches
 
 
 def best_time(fn, repeat):
@@ -144,29 +152,45 @@ def run(args):
     print(f"sparse autoencoder 784-{HIDDEN}-784 on the first {min(args.examples, len(X_train))} {args.dataset} "
           f"training images, {args.iterations} L-BFGS iterations (rho {RHO}, beta {BETA}, lambda {LAMBDA})")
     result = {"dataset": args.dataset, "iterations_asked": args.iterations}
-    for dtype in args.dtypes:
+    failures, reference = [], {}
+    for dtype in sorted(args.dtypes, key=lambda d: d != "float64"):  # float64 first: it is the reference
         X = np.ascontiguousarray(X_train[:args.examples], dtype=dtype)
         N, D = X.shape
-        ae = SparseAutoencoder(n_hidden=HIDDEN, sparsity=RHO, beta=BETA, weight_decay=LAMBDA, dtype=dtype,
-                               random_state=0).initialize(D)
+        params = dict(n_hidden=HIDDEN, sparsity=RHO, beta=BETA, weight_decay=LAMBDA, dtype=dtype, random_state=0)
+        ae = SparseAutoencoder(**params).initialize(D)
         W1, W2 = ae.network_.layers[0].W, ae.network_.layers[3].W
         floor = gemm_floor(X, W1, W2, args.floor_repeat)
         evaluation = one_evaluation(ae, X, args.floor_repeat)
         layers = breakdown(ae, X, args.floor_repeat) if args.breakdown else None
 
-        runs = []
-        for _ in range(args.repeat):
+        runs, passed = [], []
+        for k in range(args.repeat):
             with counting_evaluations() as count:
-                ae.fit(X, max_iter=args.iterations)
+                seconds, early = fit_timed(ae, X, max_iter=args.iterations)
             nfev = getattr(ae, "n_fev_", None) or count["n"]
-            runs.append((ae.fit_seconds_, nfev, ae.n_iter_, ae.cost_))
+            cost = float64_cost(ae, X, params)
+            ref = reference.get("cost", cost)  # the first float64 run is the reference for all later runs
+            ok, why = check_run(ae.n_iter_, args.iterations, cost, ref, COST_RTOL,
+                                bool(getattr(ae, "converged_", False)), early)
+            reference.setdefault("cost", cost)
+            runs.append((seconds, nfev, ae.n_iter_, cost))
+            if ok:
+                passed.append(runs[-1])
+            else:
+                failures.append(f"{dtype} run {k + 1}: {why}")
+                print(f"\n{dtype} run {k + 1}: FAILED ({why}): {ae.n_iter_} iterations, cost {cost:.6f}; "
+                      "no time reported for it")
         floor = min(floor, gemm_floor(X, W1, W2, args.floor_repeat))  # after the run too: keep the best
-        seconds, nfev, nit, cost = min(runs)
+        if len(passed) < len(runs):
+            result[dtype] = {"failed": True}
+            continue
+        seconds, nfev, nit, cost = min(passed)
 
         gflop = 5 * 2 * N * D * HIDDEN / 1e9
         floor_run = nfev * floor
         print(f"\n{dtype}: {N} x {D} x {HIDDEN}, {gflop:.1f} GFLOP per evaluation")
-        print(f"  ours   fit        {seconds:8.2f} s   {nit} iterations, {nfev} evaluations, cost {cost:.6f}")
+        print(f"  ours   fit        {seconds:8.2f} s   {nit} iterations, {nfev} evaluations, "
+              f"cost {cost:.6f} (float64-evaluated; checked: all iterations, within {COST_RTOL:.0%} of float64's)")
         print(f"  floor  5 GEMMs    {floor_run:8.2f} s   = {nfev} x {floor * 1e3:.1f} ms ({gflop / floor:.0f} GFLOP/s)")
         print(f"  ratio  ours/floor {seconds / floor_run:8.2f}    target {'<= 1.5' if dtype == 'float64' else 'close to 1'}")
         print(f"  one evaluation: ours {evaluation * 1e3:.1f} ms, floor {floor * 1e3:.1f} ms "
@@ -187,6 +211,7 @@ def run(args):
     print(load_note())
     if args.json:
         print(json.dumps(result))
+    return failures
 
 
 def main():
@@ -208,7 +233,8 @@ def main():
         from threadpoolctl import threadpool_limits
         limit = threadpool_limits(args.threads, user_api="blas")
     with limit:
-        run(args)
+        failures = run(args)
+    finish(failures)
 
 
 if __name__ == "__main__":

@@ -89,7 +89,7 @@ def test_float32_objective_changes_like_float64_along_a_line(patches):
 
 
 def test_float32_fit_goes_as_far_as_float64(patches):
-    """A small UFLDL run (2,000 patches, 100 iterations): same iterations, no warning, cost within 1%.
+    """A small UFLDL run (2,000 patches, 60 iterations): same iterations, no warning, cost within 1%.
 
     The 1% is the issue's acceptance, for 10,000 patches and 400 iterations in
     benchmarks/bench_float32_seeds.py; the two runs follow different paths
@@ -98,12 +98,13 @@ def test_float32_fit_goes_as_far_as_float64(patches):
     X = patches
     fitted = {}
     for dtype in ("float64", "float32"):
-        ae = SparseAutoencoder(dtype=dtype, random_state=0)
+        ae = SparseAutoencoder(dtype=dtype, random_state=0, max_iter=60)
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # a ConvergenceWarning would fail the test
-            ae.fit(X, max_iter=100)
+            ae.fit(X)
         fitted[dtype] = ae
-    assert fitted["float32"].n_iter_ == fitted["float64"].n_iter_ == 100
+    assert fitted["float32"].n_iter_ == fitted["float64"].n_iter_ == 60
+    assert not fitted["float32"].converged_ and "ITERATIONS REACHED LIMIT" in fitted["float32"].message_
     twin = SparseAutoencoder(random_state=0).initialize(64).network_
     twin.set_theta(fitted["float32"].theta.astype(np.float64))
     cost32_in_float64 = twin.compute(X)
