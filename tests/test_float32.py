@@ -89,23 +89,25 @@ def test_float32_objective_changes_like_float64_along_a_line(patches):
 
 
 def test_float32_fit_goes_as_far_as_float64(patches):
-    """A small UFLDL run (2,000 patches, 60 iterations): same iterations, no warning, cost within 1%.
+    """A smaller UFLDL run (2,000 patches, 400 iterations): same iterations, no warning, similar cost.
 
-    The 1% is the issue's acceptance, for 10,000 patches and 400 iterations in
-    benchmarks/bench_float32_seeds.py; the two runs follow different paths
-    (L-BFGS amplifies float32 rounding), so their costs are not closer than that.
+    The runs follow different paths (400 L-BFGS iterations amplify float32
+    rounding), so their costs agree only to the run-to-run spread: over 6 seeds
+    of this size float32 ended within 1.4% of float64 (-0.2% for seed 0), hence
+    2% here. The issue's 1% acceptance is for 10,000 patches over 10 seeds, in
+    benchmarks/bench_float32_seeds.py (measured within 0.6%).
     """
     X = patches
     fitted = {}
     for dtype in ("float64", "float32"):
-        ae = SparseAutoencoder(dtype=dtype, random_state=0, max_iter=60)
+        ae = SparseAutoencoder(dtype=dtype, random_state=0, max_iter=400)
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # a ConvergenceWarning would fail the test
             ae.fit(X)
         fitted[dtype] = ae
-    assert fitted["float32"].n_iter_ == fitted["float64"].n_iter_ == 60
+    assert fitted["float32"].n_iter_ == fitted["float64"].n_iter_ == 400
     assert not fitted["float32"].converged_ and "ITERATIONS REACHED LIMIT" in fitted["float32"].message_
     twin = SparseAutoencoder(random_state=0).initialize(64).network_
     twin.set_theta(fitted["float32"].theta.astype(np.float64))
     cost32_in_float64 = twin.compute(X)
-    assert cost32_in_float64 == pytest.approx(fitted["float64"].cost_, rel=0.01)
+    assert cost32_in_float64 == pytest.approx(fitted["float64"].cost_, rel=0.02)
