@@ -38,30 +38,35 @@ not below ``tol``:
    excess at ``eps`` was finite-difference error (verdict ``"fd_error"``).
 3. Otherwise it estimates the finite-difference error at each inner step
    WITHOUT using the analytic gradient, from how much the numerical gradient
-   moves when the step changes by 10:
+   moves when the step changes by 10, :math:`c_k = \lVert g(h_k) - g(h_{k+1})\rVert`:
 
-   .. math:: E_k = \max\bigl(\lVert g(h_{k-1}) - g(h_k)\rVert,\ \lVert g(h_k) - g(h_{k+1})\rVert\bigr).
+   .. math:: E_k = \max\Bigl(\frac{c_{k-1}}{9},\ \frac{c_k}{9},\ \frac{\sqrt{n}\,u\,|J|}{h_k}\Bigr).
 
-   Under the error model above this bounds :math:`\lVert g(h_k) - \nabla J\rVert`:
-   where truncation dominates, :math:`g(h_{k+1})` is 100 times closer to the
-   truth, so :math:`\lVert g(h_k) - g(h_{k+1})\rVert \approx` the error at
-   :math:`h_k`; where rounding dominates, :math:`g(h_{k-1})` is 10 times closer,
-   so :math:`\lVert g(h_{k-1}) - g(h_k)\rVert \approx` that error. The best step
-   :math:`k^*` minimises :math:`E_k`, and the discrepancy there is
+   Where truncation dominates, the error :math:`e_{k-1}` at the 10 times larger
+   step is at least 10 times :math:`e_k` (100 times for a smooth function,
+   10 times for one whose derivative has a kink within the step, such as ELU
+   at 0), so :math:`c_{k-1} \ge |e_{k-1}| - |e_k| \ge 9 |e_k|`; where rounding
+   dominates, :math:`e_{k+1}` is 10 times :math:`e_k` and :math:`c_k \approx 9`
+   to :math:`11\,|e_k|`. Either way :math:`E_k \gtrsim |e_k|`, and a chance
+   cancellation in one difference cannot hide the other. The last term is
+   the least rounding error any step can have: :math:`J` itself is stored to
+   :math:`u|J|/2` (:math:`n` elements in the block), which matters when
+   :math:`J` is so large (1e22) that small steps do not change it at all.
+   The best step :math:`k^*` minimises :math:`E_k`; the discrepancy there is
    :math:`D = \lVert g(h_{k^*}) - a\rVert`.
 4. Verdict ``"wrong"`` iff :math:`D > K E_{k^*}` with :math:`K =` ``SAFETY`` = 10:
-   the discrepancy is an order of magnitude beyond anything the
-   finite-difference error model explains at the best step (the bound itself
-   already over-estimates by 1-100x, so a correct gradient would need the
-   error model to fail by 10-1000x). Otherwise, verdict ``"fd_error"`` when
+   the discrepancy is an order of magnitude beyond what the finite-difference
+   error model explains at the best step. Otherwise ``"fd_error"`` when
    :math:`E_{k^*}` is at most ``MAX_FD_ERROR`` = 1e-5 of :math:`\lVert g + a\rVert`,
-   else ``"inconclusive"`` (the numerical gradient does not settle at any
-   step: a kink within :math:`h` of the point, random noise that is not
-   frozen, or a gradient below rounding level).
+   else ``"inconclusive"``: no step gives a numerical gradient accurate
+   enough to certify the block (its gradient is tiny next to :math:`J`'s
+   rounding, a kink lies within :math:`h` of the point, or random noise is not
+   frozen). ``"inconclusive"`` is not ``"wrong"``: ``CheckResult.ok`` stays True
+   and ``CheckResult.conclusive`` is False.
 
 Threshold, in words: ``"fd_error"`` certifies the block to a relative
 :math:`K \cdot` ``MAX_FD_ERROR`` = 1e-4, and in practice to
-:math:`K E_{k^*}/\lVert g + a\rVert`, typically 1e-7 to 1e-9 in float64
+:math:`K E_{k^*}/\lVert g + a\rVert`, typically 1e-6 to 1e-9 in float64
 (printed in the report). Any bug a student can make by a factor (a missing
 0.999 gives :math:`r = 5\cdot 10^{-4}`, a missing 1/N or a sign far more) is
 reported as ``"wrong"``; a bug below that size cannot be told from
@@ -169,10 +174,11 @@ def _trend(r_big, r_small):
     return "stays put"
 
 
-def _analyse(numeric, analytic, regrad, eps, tol):
+def _analyse(numeric, analytic, regrad, eps, tol, J=0.0):
     r"""Verdict for one block whose :math:`r(\epsilon)` is not below ``tol`` (see the module docstring).
 
-    ``regrad(h)`` recomputes the block's numerical gradient at step ``h``.
+    ``regrad(h)`` recomputes the block's numerical gradient at step ``h``; ``J`` is the objective's
+    value at the point, for the rounding floor :math:`\sqrt{n}\,u |J| / h`.
     """
     a = np.ravel(analytic).astype(np.float64)
     grads = {eps: np.ravel(numeric)}
@@ -183,9 +189,11 @@ def _analyse(numeric, analytic, regrad, eps, tol):
             grads[h] = np.ravel(regrad(h))
         return grads[h]
 
+    floor = np.sqrt(a.size) * np.finfo(np.float64).eps * abs(J)  # J itself is stored to u|J|/2
+
     def bounds():
         c = [np.linalg.norm(g(steps[k]) - g(steps[k + 1])) for k in range(len(steps) - 1)]
-        return [max(c[k - 1], c[k]) for k in range(1, len(steps) - 1)]  # E_k for the inner steps
+        return [max(c[k - 1] / 9.0, c[k] / 9.0, floor / steps[k]) for k in range(1, len(steps) - 1)]
 
     for h in steps:
         g(h)
@@ -262,8 +270,13 @@ class CheckResult:
     @property
     def ok(self):
         if self.verdicts:
-            return all(v.verdict in ("ok", "fd_error") for v in self.verdicts.values())
+            return not self.wrong_blocks
         return bool(np.isfinite(self.rel_diff) and self.rel_diff < self.tol)
+
+    @property
+    def conclusive(self):
+        """False when the numerical gradient of some block is too noisy to confirm its analytic gradient."""
+        return all(v.verdict != "inconclusive" for v in self.verdicts.values())
 
     @property
     def wrong_blocks(self):
@@ -271,11 +284,11 @@ class CheckResult:
         return [k for k, v in self.verdicts.items() if v.verdict == "wrong"]
 
     def _status(self):
-        if self.ok:
-            return "ok"
-        if self.verdicts and not self.wrong_blocks:
-            return "INCONCLUSIVE (no wrong gradient found, but some block cannot be checked)"
-        return "FAILED"
+        if not self.ok:
+            return "FAILED"
+        if not self.conclusive:
+            return "ok, but INCONCLUSIVE for some block (no wrong gradient found; see why below)"
+        return "ok"
 
     def report(self):
         """The overall line, then one line per block: its rel_diff and, when it was analysed, the
@@ -299,10 +312,10 @@ class CheckResult:
 
     def to_dict(self):
         return {"name": self.name, "rel_diff": self.rel_diff, "tol": self.tol, "ok": self.ok,
-                "verdicts": {k: v.verdict for k, v in self.verdicts.items()}}
+                "conclusive": self.conclusive, "verdicts": {k: v.verdict for k, v in self.verdicts.items()}}
 
 
-def _result(name, specs, tol, eps, classes=()):
+def _result(name, specs, tol, eps, classes=(), J=0.0):
     r"""Build a CheckResult from ``{block: (numeric, analytic, regrad)}``; ``regrad(h)`` recomputes
     the block's numerical gradient at step ``h`` (called only for blocks over ``tol``)."""
     blocks = {k: rel_diff(n, a) for k, (n, a, _) in specs.items()}
@@ -312,7 +325,7 @@ def _result(name, specs, tol, eps, classes=()):
             verdicts[k] = BlockVerdict("ok", f"rel_diff {blocks[k]:.1e} at eps {eps:.0e} < tol {tol:.0e}",
                                        rel_diffs={eps: blocks[k]})
         else:
-            verdicts[k] = _analyse(n, a, regrad, eps, tol)
+            verdicts[k] = _analyse(n, a, regrad, eps, tol, J)
     num = np.concatenate([np.ravel(n) for n, _, _ in specs.values()])
     ana = np.concatenate([np.ravel(a) for _, a, _ in specs.values()])
     return CheckResult(name, rel_diff(num, ana), tol, blocks, verdicts, eps, frozenset(classes))
@@ -326,9 +339,9 @@ def _spec(f, x, analytic, eps):
 def check_function(f_and_grad, x, eps=1e-4, tol=DEFAULT_TOL, name="function"):
     r"""Check ``f_and_grad(x) -> (value, gradient)`` at ``x`` (UFLDL's ``checkNumericalGradient``)."""
     x = np.array(x, dtype=np.float64)
-    _, analytic = f_and_grad(x)
+    J, analytic = f_and_grad(x)
     analytic = np.array(analytic, dtype=np.float64)
-    return _result(name, {"x": _spec(lambda: f_and_grad(x)[0], x, analytic, eps)}, tol, eps)
+    return _result(name, {"x": _spec(lambda: f_and_grad(x)[0], x, analytic, eps)}, tol, eps, J=float(J))
 
 
 def _classes_of(model):
@@ -346,7 +359,7 @@ def check_model(model, X, T=None, eps=1e-4, tol=DEFAULT_TOL, name="model"):
     Layers with randomness (corruption, sampling) must hold their noise fixed
     across evaluations for this to mean anything: see those layers' ``freeze_noise``.
     """
-    analytic = model.loss_and_grad(model.theta, X, T)[1]
+    J, analytic = model.loss_and_grad(model.theta, X, T)
 
     def f():
         return model.compute(X, T)
@@ -356,7 +369,7 @@ def check_model(model, X, T=None, eps=1e-4, tol=DEFAULT_TOL, name="model"):
     for b in model.blocks:
         view = model.theta[b.slice]
         specs[b.name] = (numeric[b.slice], analytic[b.slice], lambda h, view=view: numerical_gradient(f, view, h))
-    return _result(name, specs, tol, eps, _classes_of(model))
+    return _result(name, specs, tol, eps, _classes_of(model), J)
 
 
 def check_layer(layer, X, random_state=0, eps=1e-4, tol=DEFAULT_TOL, name=None):
@@ -383,8 +396,7 @@ def check_layer(layer, X, random_state=0, eps=1e-4, tol=DEFAULT_TOL, name=None):
     net = Sequential([layer], _Probe(), random_state=rng)
     R = rng.standard_normal(np.shape(layer.forward(X.copy(), training=True)))
 
-    net.grad.fill(0.0)
-    net.compute(X)
+    J = net.compute(X)
     analytic = {b.name: net.grad[b.slice].copy() for b in net.blocks}
     net.forward(X.copy(), training=True)
     analytic["dX"] = net.backward(R.copy(), input_grad=True)
@@ -395,16 +407,16 @@ def check_layer(layer, X, random_state=0, eps=1e-4, tol=DEFAULT_TOL, name=None):
     specs = {"dX": _spec(f, X, analytic["dX"], eps)}
     for b in net.blocks:
         specs[b.name] = _spec(f, net.theta[b.slice], analytic[b.name], eps)
-    return _result(name or repr(layer), specs, tol, eps, {type(layer)})
+    return _result(name or repr(layer), specs, tol, eps, {type(layer)}, J)
 
 
 def check_loss(loss, Y, T, eps=1e-4, tol=DEFAULT_TOL, name=None):
     """Check a loss's ``backward()`` against its ``forward(Y, T)``, with respect to ``Y``."""
     Y = np.array(Y, dtype=np.float64)
-    loss.forward(Y, T)
+    J = loss.forward(Y, T)
     analytic = loss.backward().copy()
     return _result(name or repr(loss), {"dY": _spec(lambda: loss.forward(Y, T), Y, analytic, eps)}, tol, eps,
-                   {type(loss)})
+                   {type(loss)}, J)
 
 
 # ---------------------------------------------------------------- registry

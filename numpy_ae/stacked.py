@@ -170,25 +170,19 @@ class StackedAutoencoder(Autoencoder):
         net = self.initialize(X.shape[1])._network()
         method = fit_kwargs.pop("method", "adam")
         learning_rate = fit_kwargs.pop("learning_rate", None)
-        enc, dec = self.encoder_layers, self.decoder_layers
         n_phases = len(self.layer_sizes) - 1
         epochs = [epochs] * n_phases if isinstance(epochs, numbers.Integral) else list(epochs)
         if len(epochs) != n_phases:
             raise ValueError(f"epochs must be an int or a list of {n_phases} ints (one per phase); got {epochs}")
-        # encoder layer k (1-based) ends at index end[k] of `enc`; decoder layer k starts at dec_start[k]
-        offset = 1 if self.corruption else 0
-        end = {k: offset + 2 * k for k in range(1, n_phases + 1)}
-        dec_start = {k: 2 * (n_phases - k) for k in range(1, n_phases + 1)}
         self.phase_history_ = []
         for k in range(1, n_phases + 1):
-            path = enc[:end[k]] + dec[dec_start[k]:dec_start[k] + 2]
-            trainable = [enc[end[k] - 2], dec[dec_start[k]]]
+            path, trainable, target_layers = self._phase_path(k)
             net.frozen[:] = True
             net.freeze(trainable, frozen=False)
             if k == 1:
                 T, loss = None, net.loss
             else:  # the target: the (clean) output of encoder layer k-1, computed once and cached
-                T = net.forward(X, training=False, layers=[l for l in enc[:end[k - 1]]]).copy()
+                T = net.forward(X, training=False, layers=target_layers).copy()
                 loss = MeanSquaredError()
             if verbose:
                 print(f"phase {k}/{n_phases}: training {trainable[0]!r} and its mirror", flush=True)
@@ -199,6 +193,24 @@ class StackedAutoencoder(Autoencoder):
         net.frozen[:] = False
         self.cost_ = net.evaluate(X)
         return self
+
+    def _phase_path(self, k):
+        r"""Phase ``k`` (1-based) of :meth:`fit_in_phases`: ``(path, trainable, target_layers)``.
+
+        ``path``: the encoder up to encoder layer k (with the corruption layer,
+        if any), then decoder layer k (its affine layer and activation);
+        ``trainable``: encoder layer k's ``Dense`` and its mirror decoder layer;
+        ``target_layers``: the encoder up to layer k-1, whose output phase k
+        reconstructs (empty for k = 1: the input itself).
+        """
+        enc, dec = self.encoder_layers, self.decoder_layers
+        n_phases = len(self.layer_sizes) - 1
+        offset = 1 if self.corruption else 0
+        end = offset + 2 * k                 # encoder layer k ends at index end of `enc`
+        dec_start = 2 * (n_phases - k)       # decoder layer k starts at index dec_start of `dec`
+        path = enc[:end] + dec[dec_start:dec_start + 2]
+        trainable = [enc[end - 2], dec[dec_start]]
+        return path, trainable, enc[:end - 2] if k > 1 else []
 
     @classmethod
     def from_autoencoders(cls, autoencoders, **params):
@@ -237,15 +249,26 @@ class StackedAutoencoder(Autoencoder):
 
 
 class _PhaseView:
-    """A sub-network of a Sequential (a path of its layers and a loss) with the interface the
-    minibatch loop needs: ``theta``, ``grad``, ``frozen``, ``compute`` and ``evaluate``."""
+    r"""A sub-network of a Sequential (a path of its layers and a loss) with the interface the
+    minibatch loop and the gradient checker need: ``theta``, ``grad``, ``frozen``, ``blocks``,
+    ``compute``, ``loss_and_grad`` and ``evaluate``.
+
+    Its objective is :meth:`Sequential.compute` on the path: the loss of the
+    path's output, the penalties of the layers on the path, and
+    :math:`\frac{\lambda}{2}\sum W^2` over the weights the path uses only.
+    """
 
     def __init__(self, net, path, loss):
         self.net, self.path, self.loss = net, path, loss
-        self.theta, self.grad, self.frozen = net.theta, net.grad, net.frozen
+        self.theta, self.grad, self.frozen, self.blocks = net.theta, net.grad, net.frozen, net.blocks
 
     def compute(self, X, T=None):
         return self.net.compute(X, T, layers=self.path, loss=self.loss)
+
+    def loss_and_grad(self, theta, X, T=None):
+        self.net.set_theta(theta)
+        J = self.compute(X, T)
+        return J, self.grad.copy()
 
     def evaluate(self, X, T=None):
         Y = self.net.forward(X, training=False, layers=self.path)
