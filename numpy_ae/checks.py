@@ -61,14 +61,14 @@ def _ufldl_self_test():
     return check_function(h, [4.0, 10.0], eps=1e-4)
 
 
-def _register_layer(name, make, scale=1.0, seed=0):
-    @register(f"layer_{name}", covers=(make,))
+def _register_layer(name, make, scale=1.0, seed=0, cls=None):
+    @register(f"layer_{name}", covers=(cls or make,))
     def _check():
         rng = _rng(seed)
         return check_layer(make(), _away_from_zero(scale * rng.standard_normal((N, D))), random_state=seed, eps=EPS)
 
 
-_register_layer("dense", lambda: layers.Dense(D, H))
+_register_layer("dense", lambda: layers.Dense(D, H), cls=layers.Dense)
 _register_layer("sigmoid", layers.Sigmoid, scale=2.0)
 _register_layer("tanh", layers.Tanh, scale=2.0)
 _register_layer("relu", layers.ReLU)

@@ -140,8 +140,9 @@ class BlockVerdict:
         numerical gradient does not settle at any step size.
     cause : str or None
         For ``"fd_error"``: ``"truncation"`` (the excess falls like
-        :math:`\epsilon^2` below ``eps``) or ``"rounding"`` (it grows like
-        :math:`1/\epsilon`).
+        :math:`\epsilon^2` below ``eps``), ``"rounding"`` (it grows like
+        :math:`1/\epsilon`) or ``"truncation at a kink"`` (it vanishes once the
+        step no longer straddles a kink, e.g. of ReLU at 0).
     reason : str
         One line for the report: the measurements and the rule applied.
     rel_diffs : dict
@@ -167,6 +168,8 @@ class BlockVerdict:
 
 def _trend(r_big, r_small):
     """How r changed when the step was divided by 10."""
+    if r_big >= 1e4 * r_small:
+        return "drops abruptly (a kink inside the larger step)"
     if r_big >= 30.0 * r_small:
         return "falls like eps^2"
     if r_small >= 3.0 * r_big:
@@ -221,7 +224,8 @@ def _analyse(numeric, analytic, regrad, eps, tol, J=0.0):
     ladder = ", ".join(f"{r[h]:.1e} at eps {h:.0e}" for h in shown)
     below = steps[i + 1]
     trend = _trend(r[eps], r[below])
-    cause = "truncation" if trend == "falls like eps^2" else "rounding" if trend == "grows like 1/eps" else None
+    cause = {"falls like eps^2": "truncation", "grows like 1/eps": "rounding",
+             "drops abruptly (a kink inside the larger step)": "truncation at a kink"}.get(trend)
     why = f"rel_diff {ladder}: from eps {eps:.0e} to {below:.0e} it {trend}"
     detail = dict(rel_diffs=r, best_eps=h_best, fd_error=fd, discrepancy=disc)
 
