@@ -266,5 +266,5 @@ def _register_phase(k, tied, seed):
 
 
 for _k in (1, 2, 3):
-    for _tied in (False, True):
-        _register_phase(_k, _tied, seed=20 + 2 * _k + _tied)
+    for _is_tied in (False, True):
+        _register_phase(_k, _is_tied, seed=20 + 2 * _k + _is_tied)
