@@ -161,3 +161,21 @@ def test_near_minimum_models_are_not_called_wrong():
         assert res.ok, res.report()
     # at least one of them fails UFLDL's plain threshold: the verdict is what keeps it from crying wolf
     assert max(r.rel_diff for r in results) > 1e-9
+
+
+def test_kink_exactly_at_the_point_is_inconclusive_but_a_bug_elsewhere_still_shows():
+    # two ReLU inputs exactly 0: the centred difference there is the mean of the one-sided slopes (0.5)
+    # at every step, "staying put" like a bug, but the derivative does not exist
+    X = np.random.default_rng(1).standard_normal((5, 4))
+    X[0, :2] = 0.0
+    res = check_layer(layers.ReLU(), X)
+    v = res.verdicts["dX"]
+    assert res.ok and v.verdict == "inconclusive" and v.cause == "kink at the point", res.report()
+    assert "in 2 of 20 elements" in v.reason
+
+    class ReLUTimes09(layers.ReLU):
+        def backward(self, dA):
+            return super().backward(dA) * 0.9
+
+    res = check_layer(ReLUTimes09(), X)
+    assert res.wrong_blocks == ["dX"] and "2 element(s) at a kink set aside" in res.report()
