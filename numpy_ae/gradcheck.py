@@ -427,6 +427,19 @@ def _classes_of(model):
     return {type(l) for l in layers} | {type(model.loss)}
 
 
+def _require_deterministic(f, J):
+    """Refuse to check a function that changes between two evaluations at the same point.
+
+    Unfrozen noise (a corruption layer drawing afresh) makes every centred
+    difference meaningless; saying so beats any verdict about the gradient.
+    """
+    again = f()
+    if again != J:
+        raise ValueError(f"the objective is not a fixed function of theta: two evaluations at the same theta gave "
+                         f"{J!r} and {again!r}. A layer draws fresh randomness on every pass (a corruption or "
+                         "sampling layer): call its freeze_noise() before checking gradients")
+
+
 def check_model(model, X, T=None, eps=1e-4, tol=DEFAULT_TOL, name="model"):
     r"""Check :meth:`Sequential.loss_and_grad` at the model's current ``theta``, block by block.
 
@@ -442,6 +455,7 @@ def check_model(model, X, T=None, eps=1e-4, tol=DEFAULT_TOL, name="model"):
     def f():
         return model.compute(X, T)
 
+    _require_deterministic(f, J)
     numeric = numerical_gradient(f, model.theta, eps)
     specs = {}
     for b in model.blocks:
@@ -482,6 +496,7 @@ def check_layer(layer, X, random_state=0, eps=1e-4, tol=DEFAULT_TOL, name=None):
     def f():
         return net.compute(X)
 
+    _require_deterministic(f, J)
     specs = {"dX": _spec(f, X, analytic["dX"], eps)}
     for b in net.blocks:
         specs[b.name] = _spec(f, net.theta[b.slice], analytic[b.name], eps)

@@ -179,3 +179,15 @@ def test_kink_exactly_at_the_point_is_inconclusive_but_a_bug_elsewhere_still_sho
 
     res = check_layer(ReLUTimes09(), X)
     assert res.wrong_blocks == ["dX"] and "2 element(s) at a kink set aside" in res.report()
+
+
+def test_unfrozen_noise_is_refused_with_the_fix_named():
+    """Fresh noise on every pass makes a gradient check meaningless: say so, instead of any verdict."""
+    from numpy_ae import StackedAutoencoder
+
+    ae = StackedAutoencoder(hidden_layer_sizes=(4,), corruption="masking", random_state=0).initialize(6)
+    X = np.random.default_rng(0).uniform(0, 1, (10, 6))
+    with pytest.raises(ValueError, match=r"not a fixed function of theta.*call its freeze_noise\(\)"):
+        check_model(ae.network_, X)
+    ae.network_.layers[0].freeze_noise()
+    assert check_model(ae.network_, X, eps=1e-5).ok
