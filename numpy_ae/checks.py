@@ -11,8 +11,21 @@ about :math:`\epsilon^2 |f'''| / (12 |f'|)` in the norm-relative difference:
 near 1.7e-9 for ``tanh`` (:math:`f'''(0)/f'(0) = -2`), above the 1e-9 target.
 The catalogue uses :math:`\epsilon = 10^{-5}`: truncation near 1e-11 and
 rounding near :math:`10^{-16} |J| / \epsilon \approx 10^{-10}`, both well below
-the 1e-9 tolerance, so a check fails only for a wrong gradient. The sparse
-autoencoder check also passes at UFLDL's own 1e-4 (see the tests).
+the 1e-9 tolerance, so every check here passes on UFLDL's plain threshold as
+well as on the checker's verdict. (The sparse autoencoder check also passes at
+UFLDL's own 1e-4; the KL checks near :math:`\hat\rho = 0` and 1, where the
+third derivative is large, use 1e-6.)
+
+Coverage. Every concrete :class:`~numpy_ae.layers.Layer` and
+:class:`~numpy_ae.losses.Loss` subclass in the package must be covered by at
+least one check: a check declares the classes whose backward pass it verifies
+with ``register(name, covers=(Dense, ...))``, and
+``tests/test_gradcheck_coverage.py`` walks every module of ``numpy_ae``, collects
+the subclasses and fails for one that no check covers (it also runs each check
+and fails when a declared class was not actually exercised). Exempt are
+``Layer`` and ``Loss`` themselves, classes whose name starts with ``_``, and
+abstract bases that set ``_abstract = True`` in their own class body (such as
+:class:`~numpy_ae.regularizers.Corruption`).
 """
 from __future__ import annotations
 
@@ -22,7 +35,8 @@ from . import layers
 from .gradcheck import check_function, check_layer, check_loss, check_model, register
 from .losses import BinaryCrossEntropy, MeanSquaredError, SquaredError
 from .model import Sequential
-from .regularizers import KLSparsity
+from .regularizers import GaussianNoise, KLSparsity, MaskingNoise, SaltAndPepperNoise
+from .softmax import SoftmaxCrossEntropy
 
 EPS = 1e-5
 N, D, H = 6, 5, 4  # a small random problem: 6 examples, 5 inputs, 4 hidden units
@@ -47,14 +61,14 @@ def _ufldl_self_test():
     return check_function(h, [4.0, 10.0], eps=1e-4)
 
 
-def _register_layer(name, make, scale=1.0, seed=0):
-    @register(f"layer_{name}")
+def _register_layer(name, make, scale=1.0, seed=0, cls=None):
+    @register(f"layer_{name}", covers=(cls or make,))
     def _check():
         rng = _rng(seed)
         return check_layer(make(), _away_from_zero(scale * rng.standard_normal((N, D))), random_state=seed, eps=EPS)
 
 
-_register_layer("dense", lambda: layers.Dense(D, H))
+_register_layer("dense", lambda: layers.Dense(D, H), cls=layers.Dense)
 _register_layer("sigmoid", layers.Sigmoid, scale=2.0)
 _register_layer("tanh", layers.Tanh, scale=2.0)
 _register_layer("relu", layers.ReLU)
@@ -63,13 +77,38 @@ _register_layer("identity", layers.Identity)
 _register_layer("softplus", layers.Softplus, scale=2.0)
 
 
-@register("layer_kl_sparsity")
+@register("layer_kl_sparsity", covers=(KLSparsity,))
 def _kl_layer():
     A = _rng(1).uniform(0.05, 0.95, (N, H))  # KL sparsity acts on activations in (0, 1)
     return check_layer(KLSparsity(sparsity=0.1, beta=3.0), A, random_state=1, eps=EPS)
 
 
-@register("layer_tied_dense")
+@register("layer_kl_sparsity_near_0", covers=(KLSparsity,))
+def _kl_near_0():
+    r""":math:`\hat\rho_j \approx 0.01`: the third derivative of KL, :math:`2\rho/\hat\rho^3`, is large,
+    so eps = 1e-6 (the truncation error is about 5e-9 at 1e-5 and 4e-11 at 1e-6)."""
+    A = _rng(1).uniform(0.002, 0.02, (N, H))
+    return check_layer(KLSparsity(sparsity=0.05, beta=3.0), A, random_state=1, eps=1e-6)
+
+
+@register("layer_kl_sparsity_near_1", covers=(KLSparsity,))
+def _kl_near_1():
+    r""":math:`\hat\rho_j \approx 0.99` (a saturating unit), eps = 1e-6 as near 0."""
+    A = _rng(2).uniform(0.98, 0.998, (N, H))
+    return check_layer(KLSparsity(sparsity=0.05, beta=3.0), A, random_state=2, eps=1e-6)
+
+
+@register("layer_kl_sparsity_guard", covers=(KLSparsity,))
+def _kl_guard():
+    r"""Units with :math:`\hat\rho_j < 0` and :math:`> 1`, where the guard's tangent line replaces KL
+    (more than a step from the guard point, so the centred difference sees one smooth piece); the
+    other two units in (0, 1). With a plain clip this fails: the penalty is flat, its gradient is not."""
+    rng = _rng(3)
+    A = np.column_stack([rng.uniform(-0.02, -0.01, N), rng.uniform(1.01, 1.02, N), rng.uniform(0.2, 0.8, (N, 2))])
+    return check_layer(KLSparsity(sparsity=0.1, beta=3.0), A, random_state=3, eps=EPS)
+
+
+@register("layer_tied_dense", covers=(layers.TiedDense,))
 def _tied():
     r"""Tied weights: ``dense0.W`` gets the sum of the encoder's and the decoder's contributions."""
     enc = layers.Dense(D, H)
@@ -79,7 +118,7 @@ def _tied():
 
 
 def _register_loss(name, make, targets_in_unit=False, logit_scale=1.0):
-    @register(f"loss_{name}")
+    @register(f"loss_{name}", covers=(make,))
     def _check():
         rng = _rng(3)
         Y = logit_scale * rng.standard_normal((N, D))
@@ -120,10 +159,8 @@ def _linear_decoder():
     return check_model(ae.network_, X, eps=EPS)
 
 
-@register("loss_softmax_cross_entropy")
+@register("loss_softmax_cross_entropy", covers=(SoftmaxCrossEntropy,))
 def _softmax_loss():
-    from .softmax import SoftmaxCrossEntropy
-
     rng = _rng(3)
     return check_loss(SoftmaxCrossEntropy(), 3.0 * rng.standard_normal((N, D)), rng.integers(0, D, N), eps=EPS)
 
@@ -188,8 +225,8 @@ def _encoder_classifier():
     return check_model(clf.network_, rng.uniform(0, 1, (N, D)), rng.integers(0, 3, N), eps=EPS)
 
 
-def _register_corruption(kind, level):
-    @register(f"layer_{kind.replace('-', '_')}_noise")
+def _register_corruption(kind, level, cls):
+    @register(f"layer_{kind.replace('-', '_')}_noise", covers=(cls,))
     def _check():
         from .regularizers import make_corruption
 
@@ -198,12 +235,36 @@ def _register_corruption(kind, level):
         return check_layer(layer, _rng(16).uniform(0, 1, (N, D)), random_state=16, eps=EPS)
 
 
-for _kind in ("gaussian", "masking", "salt-pepper"):
-    _register_corruption(_kind, 0.3)
+for _kind, _cls in (("gaussian", GaussianNoise), ("masking", MaskingNoise), ("salt-pepper", SaltAndPepperNoise)):
+    _register_corruption(_kind, 0.3, _cls)
 
 
-@register("layer_elu_alpha_2")
+@register("layer_elu_alpha_2", covers=(layers.ELU,))
 def _elu_alpha_2():
     r"""ELU with :math:`\alpha \ne 1`, whose backward takes the masked branch."""
     return check_layer(layers.ELU(alpha=2.0), _away_from_zero(_rng(17).standard_normal((N, D))),
                        random_state=17, eps=EPS)
+
+
+def _register_phase(k, tied, seed):
+    r"""Phase ``k`` of :meth:`~numpy_ae.stacked.StackedAutoencoder.fit_in_phases` on a 3-layer stack
+    ``[D, H, 3, 2]``: the objective of the path (encoder up to layer k, decoder layer k) against its
+    target, with weight decay (:math:`\lambda = 0.1`, large so that a mistake shows) on the path's
+    weights only. Nothing is frozen here: the check covers every block the path reaches."""
+    @register(f"stacked_phase{k}_{'tied' if tied else 'untied'}")
+    def _check():
+        from .stacked import StackedAutoencoder, _PhaseView
+
+        ae = StackedAutoencoder(hidden_layer_sizes=(H, 3, 2), activation="tanh", tied=tied, weight_decay=0.1,
+                                random_state=seed).initialize(D)
+        net = ae.network_
+        path, _, target_layers = ae._phase_path(k)
+        X = _rng(seed).uniform(0.0, 1.0, (N, D))
+        T = None if k == 1 else net.forward(X, training=False, layers=target_layers).copy()
+        view = _PhaseView(net, path, net.loss if k == 1 else MeanSquaredError())
+        return check_model(view, X, T, eps=EPS)
+
+
+for _k in (1, 2, 3):
+    for _is_tied in (False, True):
+        _register_phase(_k, _is_tied, seed=20 + 2 * _k + _is_tied)

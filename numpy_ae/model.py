@@ -153,7 +153,9 @@ class Sequential:
         ``layers`` and ``loss`` evaluate a sub-network of this model instead
         (greedy layer-wise training in phases): its parameters keep their
         place in ``theta``; the parameters of the layers left out get a zero
-        gradient, and only penalties of the layers on the path count.
+        gradient, and only penalties of the layers on the path count. Weight
+        decay then covers only the weights the path uses: those of its layers,
+        and the source weights of a :class:`~numpy_ae.layers.TiedDense` on it.
         """
         if T is None:
             T = X
@@ -165,13 +167,21 @@ class Sequential:
         for layer in path:
             J += layer.penalty
         self.backward(loss.backward(), layers=path)
-        if self.weight_decay:
-            w = self.theta[:self.n_decayed]
+        for decayed in self._decayed_slices(layers) if self.weight_decay else ():
+            w = self.theta[decayed]
             J += 0.5 * self.weight_decay * accurate_sum_of_squares(w)  # accumulated in float64
-            self.grad[:self.n_decayed] += self.weight_decay * w
+            self.grad[decayed] += self.weight_decay * w
         if self.frozen.any():
             self.grad[self.frozen] = 0.0
         return J
+
+    def _decayed_slices(self, layers=None):
+        """Slices of ``theta`` that weight decay acts on: all decayed weights (one slice), or those a
+        sub-network ``layers`` uses (a layer's own, and the weights it reads from a ``source`` layer)."""
+        if layers is None:
+            return (slice(0, self.n_decayed),)
+        used = {id(l) for l in layers} | {id(l.source) for l in layers if getattr(l, "source", None) is not None}
+        return tuple(b.slice for b in self.blocks if b.decayed and id(b.layer) in used)
 
     def loss_and_grad(self, theta, X, T=None):
         r"""Return :math:`(J(\theta), \nabla J(\theta))` with the gradient copied out.

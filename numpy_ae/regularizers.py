@@ -50,10 +50,26 @@ class KLSparsity(Layer):
     .. math:: \frac{\partial J}{\partial a_{nj}} \mathrel{+}=
               \frac{\beta}{N}\left(-\frac{\rho}{\hat\rho_j} + \frac{1-\rho}{1-\hat\rho_j}\right).
 
-    A unit whose :math:`\hat\rho_j` reaches exactly 0 or 1 (saturated sigmoid,
-    dead ReLU) would give ``inf``/``NaN``; :math:`\hat\rho` is clipped to
-    :math:`[\epsilon, 1-\epsilon]` with :math:`\epsilon` the machine epsilon of
-    its dtype, so the penalty stays finite and pushes the unit back.
+    Guard. A unit whose :math:`\hat\rho_j` reaches exactly 0 or 1 (saturated
+    sigmoid, dead ReLU) would give ``inf``/``NaN``. Outside
+    :math:`[\epsilon, 1-\epsilon]` (:math:`\epsilon` the machine epsilon of the
+    dtype) the KL term is continued by its tangent line at the guard point
+    :math:`c = \mathrm{clip}(\hat\rho_j, \epsilon, 1-\epsilon)`:
+
+    .. math:: \widetilde{\mathrm{KL}}(\hat\rho_j) = \mathrm{KL}(\rho\,\|\,c)
+              + \mathrm{KL}'(c)\,(\hat\rho_j - c), \qquad
+              \mathrm{KL}'(c) = -\frac{\rho}{c} + \frac{1-\rho}{1-c},
+
+    which is the exact KL inside the interval (there :math:`c = \hat\rho_j`).
+    The penalty is this :math:`\widetilde{\mathrm{KL}}` and the backward pass
+    uses its exact derivative :math:`\mathrm{KL}'(c)`, so objective and gradient
+    agree everywhere (a plain clip would make the penalty flat where it
+    clips while its gradient is not). At :math:`\hat\rho_j = 0` or 1 both are
+    finite (:math:`\mathrm{KL}'(\epsilon) \approx -\rho/\epsilon`, about
+    :math:`-4.5\cdot 10^{15}\rho` in float64), never NaN, and the gradient
+    pushes the unit back towards :math:`\rho`. The tangent is C^1 at the guard
+    point, so a gradient check must keep :math:`\hat\rho_j` either inside
+    :math:`[\epsilon, 1-\epsilon]` or outside it by more than the step.
 
     Parameters
     ----------
@@ -72,14 +88,21 @@ class KLSparsity(Layer):
             eps = np.finfo(A.dtype).eps
             rho_hat = ones(self, A.shape[0], A.dtype) @ A  # column sums as a GEMV: faster than A.mean(0)
             rho_hat /= A.shape[0]
-            self.rho_hat = np.clip(rho_hat, eps, 1.0 - eps)
+            self.rho_hat = rho_hat
+            self.guard = np.clip(rho_hat, eps, 1.0 - eps)  # c: the point where KL and its slope are taken
             self.n = A.shape[0]
-            self.penalty = self.beta * float(kl_divergence_bernoulli(self.sparsity, self.rho_hat).sum())
+            kl = kl_divergence_bernoulli(self.sparsity, self.guard)
+            kl += self._slope(self.guard) * (rho_hat - self.guard)  # 0 inside [eps, 1 - eps]
+            self.penalty = self.beta * float(kl.sum())
         return A
 
+    def _slope(self, c):
+        r""":math:`\mathrm{KL}'(c) = -\rho/c + (1-\rho)/(1-c)`, for ``c`` in :math:`[\epsilon, 1-\epsilon]`."""
+        rho = self.sparsity
+        return -rho / c + (1.0 - rho) / (1.0 - c)
+
     def backward(self, dA):
-        rho, rho_hat = self.sparsity, self.rho_hat
-        term = (self.beta / self.n) * (-rho / rho_hat + (1.0 - rho) / (1.0 - rho_hat))
+        term = (self.beta / self.n) * self._slope(self.guard)  # the derivative of the guarded penalty
         dA += term.astype(dA.dtype, copy=False)  # broadcast over the N rows
         return dA
 
@@ -104,6 +127,8 @@ class Corruption(Layer):
     passes (same shape), so a gradient check sees one fixed function;
     ``freeze_noise(False)`` draws fresh noise again.
     """
+
+    _abstract = True  # a base: its subclasses supply _sample/_corrupt/backward (and the gradient checks)
 
     def __init__(self, level):
         self.level = self._check_level(level)

@@ -278,12 +278,18 @@ warm_start, dtype, random_state :
 
 
 class _PhaseView:
-    """A sub-network of a Sequential (a path of its layers and a loss) with the interface the
-    minibatch loop needs: ``theta``, ``grad``, ``frozen``, ``compute`` and ``evaluate``."""
+    r"""A sub-network of a Sequential (a path of its layers and a loss) with the interface the
+    minibatch loop and the gradient checker need: ``theta``, ``grad``, ``frozen``, ``blocks``,
+    ``compute``, ``loss_and_grad`` and ``evaluate``.
+
+    Its objective is :meth:`Sequential.compute` on the path: the loss of the
+    path's output, the penalties of the layers on the path, and
+    :math:`\frac{\lambda}{2}\sum W^2` over the weights the path uses only.
+    """
 
     def __init__(self, net, path, loss):
         self.net, self.path, self.loss = net, path, loss
-        self.theta, self.grad, self.frozen = net.theta, net.grad, net.frozen
+        self.theta, self.grad, self.frozen, self.blocks = net.theta, net.grad, net.frozen, net.blocks
 
     def compute(self, X, T=None):
         return self.net.compute(X, T, layers=self.path, loss=self.loss)

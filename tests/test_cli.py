@@ -36,8 +36,11 @@ def test_sparse_patches_small_run(tmp_path, capsys):
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
     result = json.loads(lines[-1])
-    assert set(result) == {"cost", "mean_activation", "seconds", "iterations", "n_patches", "n_hidden"}
+    assert set(result) == {"cost", "mean_activation", "seconds", "iterations", "converged", "message", "n_patches",
+                           "n_hidden"}
     assert result["iterations"] == 30 and result["n_patches"] == 2000 and result["n_hidden"] == 25
+    assert result["converged"] is False and "ITERATIONS REACHED LIMIT" in result["message"].upper()
+    assert any("L-BFGS: stop: total no. of iterations reached limit" in line for line in lines)  # the reason
     assert any("iter    10" in line for line in lines)  # progress while it runs
     image = matplotlib.image.imread(tmp_path / "filters.png")
     assert image.ndim == 3 and min(image.shape[:2]) > 100
@@ -68,3 +71,30 @@ def test_help_lists_every_command(capsys):
     for name in ("gradcheck", "sparse-patches", "pca-demo", "mnist-sparse", "self-taught", "linear-decoder",
                  "deep-ae", "stacked", "denoising"):
         assert name in out
+
+
+def test_gradcheck_unknown_name_is_a_clear_error(capsys):
+    assert main(["gradcheck", "--only", "bogus", "ufldl_self_test"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert err.startswith("error: no gradient check named 'bogus'; the registered checks are: ")
+    assert "ufldl_self_test" in err and "sparse_autoencoder" in err and "Traceback" not in err
+    assert "rel_diff" not in captured.out  # nothing ran
+
+
+def test_gradcheck_prints_why_a_block_over_tol_is_not_a_bug(capsys, monkeypatch):
+    import numpy as np
+
+    from numpy_ae import gradcheck
+
+    gradcheck.run_checks([])
+
+    def truncated():  # sin at eps 1e-2: rel_diff ~1e-4 from truncation alone
+        return gradcheck.check_function(lambda x: (float(np.sum(np.sin(x))), np.cos(x)), [0.3, 1.2], eps=1e-2)
+
+    monkeypatch.setitem(gradcheck.REGISTRY, "truncated", (truncated, 1e-9))
+    assert main(["gradcheck", "--only", "truncated", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "finite-difference error (truncation), not a bug" in out and "falls like eps^2" in out
+    assert "wrong gradient" not in out
+    assert json.loads(out.strip().splitlines()[-1])["checks"][0]["verdicts"] == {"x": "fd_error"}
