@@ -1,8 +1,12 @@
-"""SGD and Adam: the update rules against hand computations; frozen entries stay put."""
+"""SGD and Adam: the update rules against hand computations; frozen entries stay put.
+lbfgs: why it stopped (converged, stopped early with a ConvergenceWarning, or max_iter reached)."""
+import warnings
+
 import numpy as np
 import pytest
 
-from numpy_ae.optim import SGD, Adam, make_optimizer
+from numpy_ae.exceptions import ConvergenceWarning
+from numpy_ae.optim import SGD, Adam, lbfgs, make_optimizer
 
 
 def test_plain_sgd_step():
@@ -82,11 +86,6 @@ def test_bad_settings(make, match):
 
 
 # ---------------------------------------------------------------- lbfgs: why it stopped
-import warnings  # noqa: E402
-
-from numpy_ae.exceptions import ConvergenceWarning  # noqa: E402
-from numpy_ae.optim import lbfgs  # noqa: E402
-
 SCALES = np.logspace(0, 3, 10)  # an ill-conditioned quadratic: L-BFGS needs tens of iterations
 
 
