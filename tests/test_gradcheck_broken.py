@@ -6,6 +6,8 @@ the bug reaches are listed by hand from the chain rule; every other block must N
 (its gradient is still right, so a verdict "wrong" there would send the student to the wrong place).
 The check runs at UFLDL's own eps = 1e-4 at the initial point and after some training.
 """
+import warnings
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,7 @@ from numpy_ae import layers
 from numpy_ae.gradcheck import check_layer, check_model
 from numpy_ae.losses import SquaredError
 from numpy_ae.model import Sequential
+from numpy_ae.exceptions import ConvergenceWarning
 from numpy_ae.optim import lbfgs
 from numpy_ae.regularizers import KLSparsity
 
@@ -104,8 +107,14 @@ def _data(seed=1):
 
 
 def _train(net, X, iters=30):
-    """A few L-BFGS iterations on the model's own (broken) gradient: a 'trained' point."""
-    res = lbfgs(lambda th: net.loss_and_grad(th, X), net.theta.copy(), max_iter=iters)
+    """A few L-BFGS iterations on the model's own (broken) gradient: a 'trained' point.
+
+    A wrong gradient can make the line search fail, and lbfgs says so with a ConvergenceWarning:
+    expected here (any point the optimiser reached will do), so it is silenced.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        res = lbfgs(lambda th: net.loss_and_grad(th, X), net.theta.copy(), max_iter=iters)
     net.set_theta(res.x)
     return net
 
