@@ -1,4 +1,4 @@
-"""Shared by the benchmarks: fit with either estimator API, evaluate in float64, check that a run did the work.
+"""Shared by the benchmarks: fit and time, evaluate in float64, check that a run did the work.
 
 A benchmark prints no speed figure for a run that did not do the work it
 times. :func:`check_run` is the one rule every script applies to every timed
@@ -7,7 +7,6 @@ run: it must do as many iterations (or epochs) as its reference, or converge
 reference's. A run that fails is printed as FAILED with the reason, gets no
 speed figure, and the script exits with status 1.
 """
-import inspect
 import sys
 import time
 import warnings
@@ -20,21 +19,14 @@ from numpy_ae.exceptions import ConvergenceWarning
 def fit_timed(estimator, X, **training):
     """Fit ``estimator`` on ``X`` with training settings such as ``max_iter``; return (seconds, early_stop_warnings).
 
-    Works with both estimator APIs: training settings in ``__init__`` (set
-    through ``set_params`` when the estimator has it, else as attributes) or
-    as ``fit`` keywords (the older API).
+    The settings are hyperparameters (``set_params``); the ConvergenceWarnings
+    the fit raises are collected and returned, the other warnings shown as usual.
     """
-    in_init = all(name in inspect.signature(type(estimator)).parameters for name in training)
-    if in_init:
-        if hasattr(estimator, "set_params"):
-            estimator.set_params(**training)
-        else:
-            for name, value in training.items():
-                setattr(estimator, name, value)
+    estimator.set_params(**training)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         start = time.perf_counter()
-        estimator.fit(X) if in_init else estimator.fit(X, **training)
+        estimator.fit(X)
         seconds = time.perf_counter() - start
     early = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
     for w in caught:  # show the others as usual
