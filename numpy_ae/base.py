@@ -86,7 +86,7 @@ class BaseEstimator:
         if not params:
             return self
         valid = self._get_param_names()
-        nested = {}
+        nested, own = {}, {}
         for key, value in params.items():
             name, _, sub = key.partition("__")
             if name not in valid:
@@ -95,10 +95,16 @@ class BaseEstimator:
             if sub:
                 nested.setdefault(name, {})[sub] = value
             else:
-                setattr(self, name, value)
+                own[name] = value
+        before = {name: getattr(self, name) for name in own}
+        vars(self).update(own)
+        try:
+            self._validate_params()
+        except ValueError:
+            vars(self).update(before)  # a refused value leaves the estimator as it was
+            raise
         for name, sub_params in nested.items():
             getattr(self, name).set_params(**sub_params)
-        self._validate_params()
         return self
 
     def _validate_params(self):

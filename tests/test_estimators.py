@@ -211,7 +211,8 @@ def test_bad_hyperparameters_fail_at_construction(make, match):
 def test_set_params_checks_and_names_valid_parameters():
     ae = numpy_ae.SparseAutoencoder()
     with pytest.raises(ValueError, match="sparsity must be a number strictly between 0.0 and 1.0; got 2"):
-        ae.set_params(sparsity=2)
+        ae.set_params(sparsity=2, beta=5.0)
+    assert ae.sparsity == 0.01 and ae.beta == 3.0  # refused: nothing was changed
     with pytest.raises(ValueError, match=r"invalid parameter 'sparsty' for estimator SparseAutoencoder"):
         ae.set_params(sparsty=0.1)
     clf = numpy_ae.EncoderClassifier(encoder=numpy_ae.SparseAutoencoder())
