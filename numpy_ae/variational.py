@@ -421,7 +421,8 @@ class VariationalAutoencoder(Autoencoder):
 
     # ------------------------------------------------------------- inference
     def _posterior(self, X):
-        r"""``(mu, sigma, log_var)`` of :math:`q(z \mid x)` for checked ``X``, each (N, K) float64."""
+        r"""``(mu, sigma, log_var, scale)`` of :math:`q(z \mid x)` for checked ``X``, each (N, K): the first
+        three in float64, ``scale`` the encoder's raw output (log_var or sigma) in the model's dtype."""
         H = X
         for layer in self.encoder_layers[:-1]:
             H = layer.forward(H, training=False)
