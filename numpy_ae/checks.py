@@ -340,3 +340,30 @@ _register_vae("vae_bernoulli_sigma_beta_4", 37, activation="tanh", parameterizat
               weight_decay=1e-2)
 _register_vae("vae_gaussian_sigma_beta_0.5", 38, activation="sigmoid", parameterization="sigma", beta=0.5,
               likelihood="gaussian")
+
+
+def _register_capacity(name, capacity, seed):
+    r"""Burgess et al.'s :math:`\gamma\lvert\overline{\mathrm{KL}} - C\rvert` with frozen eps, C chosen
+    well below (or above) the layer's mean KL so that the absolute value is smooth within the step."""
+    @register(name, covers=(Reparameterize,))
+    def _check():
+        rng = _rng(seed)
+        X = np.hstack([rng.standard_normal((N, K_LATENT)), rng.uniform(-2.0, 1.0, (N, K_LATENT))])
+        layer = Reparameterize(K_LATENT, "log_var", capacity=capacity, gamma=50.0)
+        layer.freeze_noise()
+        return check_layer(layer, X, random_state=seed, eps=EPS)
+
+
+_register_capacity("layer_reparameterize_capacity_below_kl", 0.5, 39)
+_register_capacity("layer_reparameterize_capacity_above_kl", 3.0, 40)
+
+
+@register("vae_capacity")
+def _vae_capacity():
+    r"""The full VAE with the capacity objective (C = 0.1 nats, gamma = 20), Bernoulli, frozen eps."""
+    from .variational import VariationalAutoencoder
+
+    vae = VariationalAutoencoder(hidden_layer_sizes=(H,), n_latent=K_LATENT, activation="tanh", capacity=0.1,
+                                 capacity_gamma=20.0, random_state=41).initialize(D)
+    X = _rng(41).uniform(0.0, 1.0, (N, D))
+    return check_model(_frozen_noise(vae.network_), X, eps=EPS)

@@ -47,6 +47,11 @@ Two parameterisations of the scale, as in Hands-On ML:
     distribution as with :math:`|\sigma|`, and the KL depends on :math:`\sigma^2`.
     See :class:`Reparameterize` for the guard that keeps :math:`\sigma \to 0` finite.
 
+beta-VAE and capacity. ``beta`` weights the KL term (Higgins et al., 2017);
+Burgess et al.'s capacity objective (2018) replaces :math:`\beta\,\mathrm{KL}`
+by :math:`\gamma\,\lvert\overline{\mathrm{KL}} - C\rvert` with :math:`C` raised during
+training (``VariationalAutoencoder(capacity=...)``).
+
 References: D. P. Kingma and M. Welling, "Auto-Encoding Variational Bayes"
 (2014); Y. Burda, R. Grosse and R. Salakhutdinov, "Importance Weighted
 Autoencoders" (2016), for :meth:`VariationalAutoencoder.importance_weighted_bound`
@@ -157,6 +162,14 @@ class Reparameterize(Layer):
     for all later passes of the same shape, so a gradient check sees one
     function; ``freeze_noise(False)`` draws afresh again.
 
+    Capacity objective (Burgess et al., 2018). With ``capacity`` :math:`C` set
+    (not None), the penalty is :math:`\gamma\,\lvert\overline{\mathrm{KL}} - C\rvert`
+    instead, :math:`\overline{\mathrm{KL}} = \frac1N\sum_{n,k}\mathrm{KL}_{nk}`, and ``beta`` is
+    not used: the backward pass is the same with :math:`\beta` replaced by
+    :math:`\gamma\,\operatorname{sign}(\overline{\mathrm{KL}} - C)` (0 exactly at
+    :math:`\overline{\mathrm{KL}} = C`, a subgradient). Whoever trains the layer
+    raises ``capacity`` during training (see :class:`VariationalAutoencoder`).
+
     Parameters
     ----------
     n_latent : int
@@ -164,12 +177,18 @@ class Reparameterize(Layer):
     parameterization : {"log_var", "sigma"}
     beta : float >= 0
         Weight of the KL term (1: the ELBO).
+    capacity : None or float >= 0
+        C in nats, for the capacity objective; None: the beta-weighted KL.
+    gamma : float >= 0
+        :math:`\gamma` of the capacity objective (Burgess et al.: 1000).
     """
 
-    def __init__(self, n_latent, parameterization="log_var", beta=1.0):
+    def __init__(self, n_latent, parameterization="log_var", beta=1.0, capacity=None, gamma=1000.0):
         self.n_latent = check_positive_int(n_latent, "n_latent")
         self.parameterization = _check_parameterization(parameterization)
         self.beta = check_non_negative(beta, "beta")
+        self.capacity = None if capacity is None else check_non_negative(capacity, "capacity")
+        self.gamma = check_non_negative(gamma, "gamma")
         self.rng = np.random.default_rng()
         self.frozen_noise = False
         self._eps = None
@@ -244,14 +263,20 @@ class Reparameterize(Layer):
         z = np.multiply(sigma, eps, out=scratch(self, "z", (N, K), X.dtype))
         z += mu
         self.mu, self.scale, self.sigma, self.eps, self.n = mu, scale, sigma, eps, N
-        self.penalty = self.beta * accurate_sum(self.kl_elements(mu, scale)) / N if self.beta else 0.0
+        mean_kl = accurate_sum(self.kl_elements(mu, scale)) / N  # summed over units, averaged over examples
+        if self.capacity is None:
+            self.kl_weight = self.beta  # d penalty / d mean_kl
+            self.penalty = self.beta * mean_kl if self.beta else 0.0
+        else:
+            self.kl_weight = self.gamma * float(np.sign(mean_kl - self.capacity))
+            self.penalty = self.gamma * abs(mean_kl - self.capacity)
         return z
 
     def backward(self, dz):
         N, K = dz.shape
         dX = scratch(self, "dX", (N, 2 * K), dz.dtype)
         dmu, dscale = dX[:, :K], dX[:, K:]
-        c = self.beta / self.n
+        c = self.kl_weight / self.n  # beta / N, or gamma sign(KL - C) / N
         # sampling path: dJ/dsigma = dz * eps
         np.multiply(dz, self.eps, out=dscale)
         if self.parameterization == "log_var":
@@ -265,7 +290,8 @@ class Reparameterize(Layer):
         return dX
 
     def __repr__(self):
-        return f"Reparameterize({self.n_latent}, parameterization={self.parameterization!r}, beta={self.beta})"
+        extra = "" if self.capacity is None else f", capacity={self.capacity}, gamma={self.gamma}"
+        return f"Reparameterize({self.n_latent}, parameterization={self.parameterization!r}, beta={self.beta}{extra})"
 
 
 def _check_parameterization(parameterization):
@@ -318,6 +344,17 @@ class VariationalAutoencoder(Autoencoder):
     beta : float >= 0
         Weight of the KL term (beta-VAE); the ELBO that :meth:`elbo` reports
         always has beta = 1.
+    capacity : None or float >= 0
+        Burgess et al.'s capacity objective: the KL term becomes
+        :math:`\gamma\,\lvert\overline{\mathrm{KL}} - C\rvert` (``beta`` unused), with
+        :math:`C` raised linearly from ``capacity / capacity_epochs`` in the first
+        epoch to ``capacity`` (nats) in epoch ``capacity_epochs``, then held:
+        :math:`C_e = \text{capacity}\cdot\min(1, e/\text{capacity\_epochs})`, one value
+        per epoch (recorded in ``capacity_schedule_``). None: the beta-VAE objective.
+    capacity_gamma : float >= 0
+        :math:`\gamma` (Burgess et al.: 1000).
+    capacity_epochs : None or int >= 1
+        Epochs over which C rises; None: all ``epochs``.
     likelihood : {"bernoulli", "gaussian"}
         The decoder's distribution. Bernoulli requires inputs in [0, 1].
     variance : float > 0
@@ -342,8 +379,8 @@ class VariationalAutoencoder(Autoencoder):
     gtol = 1e-5
 
     def __init__(self, hidden_layer_sizes=(500, 500), *, n_latent=20, activation="elu", parameterization="log_var",
-                 beta=1.0, likelihood="bernoulli", variance=1.0, weight_decay=0.0, init=None, method="adam",
-                 epochs=10, batch_size=128, learning_rate=None, momentum=0.9, nesterov=False, patience=None,
+                 beta=1.0, likelihood="bernoulli", variance=1.0, capacity=None, capacity_gamma=1000.0,
+                 capacity_epochs=None, weight_decay=0.0, init=None, method="adam", epochs=10, batch_size=128, learning_rate=None, momentum=0.9, nesterov=False, patience=None,
                  verbose=0, warm_start=False, dtype="float64", random_state=None):
         _set_params_from_locals(self, locals())
         self._validate_params()
@@ -357,6 +394,11 @@ class VariationalAutoencoder(Autoencoder):
         make_activation(self.activation)
         _check_parameterization(self.parameterization)
         check_non_negative(self.beta, "beta")
+        if self.capacity is not None:
+            check_non_negative(self.capacity, "capacity")
+        check_non_negative(self.capacity_gamma, "capacity_gamma")
+        if self.capacity_epochs is not None:
+            check_positive_int(self.capacity_epochs, "capacity_epochs")
         if not isinstance(self.likelihood, str) or self.likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {list(LIKELIHOODS)} (the decoder's distribution "
                              f"p(x|z)); got {self.likelihood!r}")
@@ -383,13 +425,43 @@ class VariationalAutoencoder(Autoencoder):
         encoder = []
         for a, b in zip(sizes[:-1], sizes[1:]):
             encoder += [Dense(a, b, init=init), make_activation(self.activation)]
-        encoder += [Dense(sizes[-1], 2 * K, init=init), Reparameterize(K, self.parameterization, self.beta)]
+        encoder += [Dense(sizes[-1], 2 * K, init=init),
+                    Reparameterize(K, self.parameterization, self.beta, capacity=self._capacity_at(1),
+                                   gamma=self.capacity_gamma)]
         decoder, widths = [], [K] + sizes[:0:-1]  # K, H_last, ..., H1
         for a, b in zip(widths[:-1], widths[1:]):
             decoder += [Dense(a, b, init=init), make_activation(self.activation)]
         decoder.append(Dense(widths[-1], n_features, init=init))  # logits, or the Gaussian mean
         loss = BinaryCrossEntropy() if self.likelihood == "bernoulli" else GaussianNLL(self.variance)
         return encoder, decoder, loss
+
+    def _capacity_at(self, epoch):
+        """C for ``epoch`` (1-based) of a fit: linear up to ``capacity_epochs``, then ``capacity``; None when off."""
+        if self.capacity is None:
+            return None
+        ramp = self.capacity_epochs or self.epochs
+        return float(self.capacity) * min(1.0, epoch / ramp)
+
+    def _train(self, net, X, T, validation_data=None, callback=None):
+        """The shared loop; with the capacity objective, sets C before every epoch (after the previous one)."""
+        if self.capacity is None:
+            return super()._train(net, X, T, validation_data=validation_data, callback=callback)
+        layer = self.reparameterize_
+        layer.capacity = self._capacity_at(1)
+        schedule = [layer.capacity]
+
+        def raise_capacity(epoch, history):
+            if callback is not None:
+                callback(epoch, history)
+            layer.capacity = self._capacity_at(epoch + 1)
+            schedule.append(layer.capacity)
+
+        super()._train(net, X, T, validation_data=validation_data, callback=raise_capacity)
+        self.capacity_schedule_ = schedule[:len(self.history_["loss"])]  # C of each epoch run
+
+    def _clear_fit_attributes(self):
+        super()._clear_fit_attributes()
+        self.__dict__.pop("capacity_schedule_", None)
 
     def initialize(self, n_features):
         super().initialize(n_features)
