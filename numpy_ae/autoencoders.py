@@ -224,15 +224,18 @@ class Autoencoder(TrainingMixin, BaseEstimator):
         X = check_array(X, "X", n_features=n_features, dtype=check_float_dtype(self.dtype),
                         estimator=type(self).__name__)
         if fitting and self._needs_unit_inputs():
-            check_array(X, "X", unit_interval=True, unit_interval_hint=(
-                f"{type(self).__name__} reconstructs through a sigmoid (or a cross-entropy), whose "
-                "outputs lie in (0, 1), so it cannot match these inputs. Rescale them to [0, 1] "
-                "(numpy_ae.data.sample_patches normalises patches to [0.1, 0.9]) or use a "
-                "linear decoder (decoder='linear')."), dtype=X.dtype)
+            check_array(X, "X", unit_interval=True, unit_interval_hint=self._unit_inputs_hint(), dtype=X.dtype)
         return X
 
     def _needs_unit_inputs(self):
         return False
+
+    def _unit_inputs_hint(self):
+        """The fix a ValueError suggests for inputs outside [0, 1] (when :meth:`_needs_unit_inputs`)."""
+        return (f"{type(self).__name__} reconstructs through a sigmoid (or a cross-entropy), whose "
+                "outputs lie in (0, 1), so it cannot match these inputs. Rescale them to [0, 1] "
+                "(numpy_ae.data.sample_patches normalises patches to [0.1, 0.9]) or use a "
+                "linear decoder (decoder='linear').")
 
     def _clear_fit_attributes(self):
         for stale in ("history_", "cost_history_", "n_iter_", "n_fev_", "n_epochs_", "converged_", "message_",

@@ -491,7 +491,9 @@ def check_layer(layer, X, random_state=0, eps=1e-4, tol=DEFAULT_TOL, name=None):
     J = net.compute(X)
     analytic = {b.name: net.grad[b.slice].copy() for b in net.blocks}
     net.forward(X.copy(), training=True)
-    analytic["dX"] = net.backward(R.copy(), input_grad=True)
+    # a copy: a layer may return dX in a scratch buffer it reuses, which every later f() (a training pass
+    # with its backward) would overwrite with the gradient at the perturbed point
+    analytic["dX"] = net.backward(R.copy(), input_grad=True).copy()
 
     def f():
         return net.compute(X)

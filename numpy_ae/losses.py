@@ -12,6 +12,7 @@ examples and ``D`` outputs:
 ``SquaredError`` (UFLDL)      :math:`J = \frac{1}{2N} \sum_n \lVert y_n - t_n \rVert^2`
 ``MeanSquaredError``          :math:`J = \frac{1}{ND} \sum_{n,d} (y_{nd} - t_{nd})^2` (Keras' ``"mse"``)
 ``BinaryCrossEntropy``        :math:`J = -\frac{1}{N} \sum_{n,d} [t \log \sigma(z) + (1-t) \log(1-\sigma(z))]`
+``GaussianNLL(v)``            :math:`J = \frac{1}{N} \sum_n [\frac{1}{2v}\lVert y_n - t_n\rVert^2 + \frac{D}{2}\log(2\pi v)]`
 ============================  ==============================================================
 
 The cross-entropy is summed over pixels and averaged over examples, as in the
@@ -26,11 +27,13 @@ it asks for. float32 BLAS dot products are off by 2e-7 (64 outputs) to 2e-5
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .layers import accurate_sum, accurate_sum_of_squares, scratch, sigmoid
 
-__all__ = ["Loss", "SquaredError", "MeanSquaredError", "BinaryCrossEntropy", "LOSSES", "make_loss"]
+__all__ = ["Loss", "SquaredError", "MeanSquaredError", "BinaryCrossEntropy", "GaussianNLL", "LOSSES", "make_loss"]
 
 
 class Loss:
@@ -104,6 +107,44 @@ class BinaryCrossEntropy(Loss):
         dZ -= self.T
         dZ *= 1.0 / dZ.shape[0]
         return dZ
+
+
+class GaussianNLL(Loss):
+    r"""Negative log-likelihood of targets under :math:`\mathcal N(y_n, v I)`, in nats: a VAE's Gaussian decoder.
+
+    .. math::
+        J = \frac{1}{N}\sum_{n=1}^{N}\Bigl[\frac{1}{2v}\lVert y_n - t_n\rVert^2
+            + \frac{D}{2}\log(2\pi v)\Bigr], \qquad
+        \frac{\partial J}{\partial Y} = \frac{Y - T}{vN},
+
+    summed over the ``D`` outputs and averaged over the ``N`` examples, like the
+    cross-entropy (Bernoulli likelihood) it replaces for real-valued data.
+    ``variance`` :math:`v > 0` is fixed, not learned; with :math:`v = 1` the
+    first term is UFLDL's squared error :math:`\frac{1}{2N}\sum_n\lVert y_n - t_n\rVert^2`.
+    The constant does not change the gradient but makes :math:`J` a log-likelihood
+    (comparable across variances and with other papers' figures).
+    """
+
+    def __init__(self, variance=1.0):
+        if isinstance(variance, bool) or not isinstance(variance, numbers.Real) or not np.isfinite(variance) \
+                or variance <= 0:
+            raise ValueError(f"variance must be a finite number > 0 (the decoder's fixed output variance); "
+                             f"got {variance!r}")
+        self.variance = float(variance)
+
+    def forward(self, Y, T):
+        self.diff = np.subtract(Y, T, out=scratch(self, "diff", Y.shape, Y.dtype))
+        N, D = Y.shape[0], Y[0].size
+        const = 0.5 * D * np.log(2.0 * np.pi * self.variance)
+        return 0.5 / self.variance * accurate_sum_of_squares(self.diff) / N + const
+
+    def backward(self):
+        dY = self.diff
+        dY *= 1.0 / (self.variance * dY.shape[0])
+        return dY
+
+    def __repr__(self):
+        return f"GaussianNLL(variance={self.variance})"
 
 
 LOSSES = {

@@ -31,6 +31,9 @@ FACTORIES = {  # name -> (make(seed, dtype), needs y, dtypes it supports)
         dtype=d, random_state=s), False, ("float64", "float32")),
     "DenoisingAutoencoder": (lambda s, d: numpy_ae.DenoisingAutoencoder(
         hidden_layer_sizes=(4,), epochs=2, batch_size=16, dtype=d, random_state=s), False, ("float64", "float32")),
+    "VariationalAutoencoder": (lambda s, d: numpy_ae.VariationalAutoencoder(
+        hidden_layer_sizes=(5,), n_latent=2, epochs=2, batch_size=16, dtype=d, random_state=s), False,
+        ("float64", "float32")),
     "PCA": (lambda s, d: numpy_ae.PCA(3, whiten=True, epsilon=1e-3), False, ("float64",)),
     "ZCAWhitening": (lambda s, d: numpy_ae.ZCAWhitening(0.01), False, ("float64",)),
     "SoftmaxRegression": (lambda s, d: numpy_ae.SoftmaxRegression(max_iter=30, random_state=s), True, ("float64",)),

@@ -27,6 +27,9 @@ ESTIMATORS = {
     "StackedAutoencoder": numpy_ae.StackedAutoencoder(hidden_layer_sizes=(3, 2), epochs=2),
     "DenoisingAutoencoder": numpy_ae.DenoisingAutoencoder(hidden_layer_sizes=(3,), epochs=2),
     "DenoisingAutoencoder(loss='mse')": numpy_ae.DenoisingAutoencoder(hidden_layer_sizes=(3,), loss="mse", epochs=2),
+    "VariationalAutoencoder": numpy_ae.VariationalAutoencoder(hidden_layer_sizes=(4,), n_latent=2, epochs=2),
+    "VariationalAutoencoder(likelihood='gaussian')": numpy_ae.VariationalAutoencoder(
+        hidden_layer_sizes=(4,), n_latent=2, likelihood="gaussian", epochs=2),
     "PCA": numpy_ae.PCA(),
     "ZCAWhitening": numpy_ae.ZCAWhitening(),
     "SoftmaxRegression": numpy_ae.SoftmaxRegression(max_iter=50),
@@ -36,11 +39,11 @@ ESTIMATORS = {
 INIT_CHECKS = "numpy_ae checks hyperparameters in __init__ and set_params, so a typo fails where it is made " \
               "(DESIGN.md); scikit-learn's convention defers that to fit"
 UNIT_INTERVAL = "the sigmoid/cross-entropy reconstruction needs inputs in [0, 1] and says so with a ValueError; " \
-                "scikit-learn's checks draw inputs outside [0, 1] (the same class with decoder='linear' or " \
-                "loss='mse' passes them)"
+                "scikit-learn's checks draw inputs outside [0, 1] (the same class with decoder='linear', " \
+                "loss='mse' or likelihood='gaussian' passes them)"
 # check name -> (reason, a fragment the failure's message must contain)
 ALLOWED = {"check_do_not_raise_errors_in_init_or_set_params": (INIT_CHECKS, "must be")}
-UNIT_ONLY = {"SparseAutoencoder", "DenoisingAutoencoder"}
+UNIT_ONLY = {"SparseAutoencoder", "DenoisingAutoencoder", "VariationalAutoencoder"}
 
 
 def _public_estimator_classes():
