@@ -1,0 +1,208 @@
+r"""``python -m numpy_ae vae``: a variational autoencoder on (Fashion-)MNIST, and generating new images.
+
+Hands-On ML's VAE by default: 784-500-500-20 encoder with ELU units, a
+diagonal Gaussian posterior (the encoder outputs :math:`\mu` and
+:math:`\gamma = \log\sigma^2`), a Bernoulli decoder (cross-entropy from
+logits summed over pixels), the negative ELBO averaged over examples, Adam.
+``--beta`` weights the KL term (beta-VAE); ``--parameterization sigma`` makes
+the encoder output :math:`\sigma` itself (Hands-On ML's first form).
+
+Figures (in ``--out``):
+
+* ``generated.png``: 60 images decoded from :math:`z \sim \mathcal N(0, I)`
+  (Hands-On ML's "generating digits");
+* ``reconstructions.png``: test images above their reconstructions (decoder
+  mean at :math:`z = \mu`);
+* ``interpolation.png``: the decoder along the straight line between the codes
+  of two test images of different classes;
+* ``kl_per_unit.png``: the KL of each latent unit, averaged over the test set
+  (units near 0 are unused: posterior collapse);
+* with ``--latent 2``: ``latent_codes.png`` (test codes coloured by class) and
+  ``manifold.png`` (the decoder over a grid of the Gaussian's quantiles).
+
+JSON (last line, ``--json``): ``test_neg_elbo``, ``test_recon``, ``test_kl``
+(nats per example on the test set, one sample of :math:`\varepsilon` with a
+fixed seed), ``sec_per_epoch``, ``epochs``, ``n_latent``, ``beta``,
+``active_units`` (Burda et al.'s count), plus ``train_loss`` and the run's
+settings.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from .._validation import check_positive_int
+from ..cli import _emit, command
+from ..variational import VariationalAutoencoder
+from .mnist_sparse import DATASETS, load_dataset
+
+
+def _parse_hidden(text):
+    """``"500,500"`` -> ``(500, 500)``; a ValueError naming the option otherwise."""
+    try:
+        sizes = tuple(int(s) for s in str(text).split(",") if s.strip())
+    except ValueError:
+        raise ValueError(f"--hidden must be comma-separated layer widths such as 500,500; got {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise ValueError(f"--hidden must be comma-separated layer widths >= 1 such as 500,500; got {text!r}")
+    return sizes
+
+
+def interpolate_codes(model, a, b, steps=10):
+    r"""Decoder means along :math:`z(t) = (1-t)\,\mu(a) + t\,\mu(b)`, ``t`` in [0, 1]: shape ``(steps, D)``."""
+    mu = model.transform(np.vstack([a, b]))
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    return model.inverse_transform(((1 - t) * mu[0] + t * mu[1]).astype(mu.dtype))
+
+
+def manifold_grid(model, n=15):
+    r"""Decoder means over an ``n x n`` grid of a 2-D latent space, at the normal quantiles
+    :math:`\Phi^{-1}(0.05 .. 0.95)` (Kingma & Welling's figure 4): shape ``(n * n, D)``, rows first."""
+    from scipy.stats import norm
+
+    if model.n_latent != 2:
+        raise ValueError(f"the manifold grid needs a 2-D latent space (--latent 2); got n_latent={model.n_latent}")
+    q = norm.ppf(np.linspace(0.05, 0.95, n))
+    zz = np.array([[x, y] for y in q[::-1] for x in q])
+    return model.inverse_transform(zz.astype(model.dtype))
+
+
+def run(dataset="fashion-mnist", out="out/vae", epochs=10, hidden=(500, 500), activation="elu", latent=20,
+        batch_size=128, learning_rate=1e-3, beta=1.0, parameterization="log_var", dtype="float32", seed=0,
+        examples=None, verbose=True, data_home=None, download=True):
+    r"""Train the VAE, write the figures; return ``(model, result)`` (see the module docstring)."""
+    from ..plotting import save_image_grid, save_tiles
+
+    epochs = check_positive_int(epochs, "epochs")
+    if examples is not None:
+        examples = check_positive_int(examples, "examples")
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
+    # Built (and its hyperparameters checked) before the data is read.
+    model = VariationalAutoencoder(hidden_layer_sizes=tuple(hidden), n_latent=latent, activation=activation,
+                                   parameterization=parameterization, beta=beta, likelihood="bernoulli",
+                                   method="adam", epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                                   verbose=verbose, dtype=dtype, random_state=seed)
+    X_train, _, X_test, y_test, path = load_dataset(dataset, data_home=data_home, download=download, dtype=dtype)
+    X = X_train if examples is None else X_train[:examples]
+    if X.shape[0] < X_train.shape[0]:
+        print(f"using the first {X.shape[0]} of {X_train.shape[0]} training images", flush=True)
+    model.set_params(batch_size=min(batch_size, X.shape[0]))
+    sizes = "-".join(str(n) for n in (X.shape[1], *hidden, latent))
+    print(f"training a {sizes} VAE ({activation}, {parameterization} parameterisation, Bernoulli decoder, "
+          f"beta {beta}) with Adam {learning_rate}, batch {model.batch_size}, {epochs} epoch(s), {dtype}",
+          flush=True)
+    start = time.perf_counter()
+    model.fit(X)
+    seconds = time.perf_counter() - start
+
+    parts = model.elbo(X_test, random_state=seed)
+    kl_units = model.kl_per_unit(X_test)
+    active = model.active_units(X_test)
+    result = {"test_neg_elbo": float(parts.neg_elbo.mean()), "test_recon": float(parts.recon.mean()),
+              "test_kl": float(parts.kl.mean()), "sec_per_epoch": seconds / model.n_epochs_,
+              "epochs": int(model.n_epochs_), "n_latent": int(latent), "beta": float(beta),
+              "active_units": int(active), "train_loss": float(model.history_["loss"][-1]),
+              "parameterization": parameterization, "hidden": list(hidden), "dtype": model.dtype,
+              "dataset": dataset, "n_examples": int(X.shape[0]), "data_path": str(path)}
+    print(f"test: -ELBO {result['test_neg_elbo']:.2f} nats per image = reconstruction {result['test_recon']:.2f} "
+          f"+ KL {result['test_kl']:.2f}; {active} of {latent} latent units active; "
+          f"{result['sec_per_epoch']:.2f} s per epoch", flush=True)
+
+    os.makedirs(out, exist_ok=True)
+    name = "Fashion-MNIST" if dataset == "fashion-mnist" else "MNIST"
+    figs = [save_tiles(model.sample(60, random_state=seed), os.path.join(out, "generated.png"), shape=(28, 28),
+                       n_cols=10, normalize=None, scale=2,
+                       title=f"60 images decoded from z ~ N(0, I), {name}"),
+            save_image_grid([("test image", X_test[:10]), ("reconstruction", model.reconstruct(X_test[:10]))],
+                            os.path.join(out, "reconstructions.png"), image_shape=(28, 28),
+                            title=f"{name} test images and their reconstructions (z = mu)")]
+    i = 0
+    j = int(np.flatnonzero(y_test != y_test[i])[0])
+    figs.append(save_image_grid([(f"class {y_test[i]} -> {y_test[j]}", interpolate_codes(model, X_test[i], X_test[j]))],
+                                os.path.join(out, "interpolation.png"), image_shape=(28, 28),
+                                title="decoding the straight line between two test images' codes"))
+    figs.append(_save_bar(kl_units, os.path.join(out, "kl_per_unit.png"),
+                          title=f"KL per latent unit (test mean; {active} of {latent} active)"))
+    if latent == 2:
+        figs.append(_save_codes(model.transform(X_test), y_test, os.path.join(out, "latent_codes.png"),
+                                title=f"test codes mu(x) of {name}, coloured by class"))
+        figs.append(save_tiles(manifold_grid(model), os.path.join(out, "manifold.png"), shape=(28, 28), n_cols=15,
+                               normalize=None, title="the decoder over the 2-D latent space"))
+    model_path = model.save(os.path.join(out, "vae.npz"))
+    print("wrote " + ", ".join(str(f) for f in figs) + f" and {model_path}", flush=True)
+    return model, result
+
+
+def _save_bar(values, path, title):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.bar(np.arange(len(values)), values)
+    ax.set_xlabel("latent unit")
+    ax.set_ylabel("KL (nats)")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def _save_codes(Z, y, path, title):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 5))
+    points = ax.scatter(Z[:, 0], Z[:, 1], c=y, s=3, cmap="tab10")
+    fig.colorbar(points, ax=ax, label="class")
+    ax.set_xlabel("z1 (mu)")
+    ax.set_ylabel("z2 (mu)")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+@command("vae", "a variational autoencoder (Hands-On ML's network; beta-VAE) on (Fashion-)MNIST; generates images")
+def cmd_vae(args):
+    _, result = run(dataset=args.dataset, out=args.out, epochs=args.epochs, hidden=_parse_hidden(args.hidden),
+                    activation=args.activation, latent=args.latent, batch_size=args.batch_size,
+                    learning_rate=args.learning_rate, beta=args.beta, parameterization=args.parameterization,
+                    dtype=args.dtype, seed=args.seed, examples=args.examples, verbose=not args.quiet,
+                    data_home=args.data_home, download=not args.no_download)
+    _emit(args, result, "")
+    return 0
+
+
+def _configure(p):
+    p.add_argument("--dataset", choices=DATASETS, default="fashion-mnist",
+                   help="which data set (default: fashion-mnist)")
+    p.add_argument("--data-home", default=None,
+                   help="folder searched first for the four IDX files (then $NUMPY_AE_DATA/<dataset>, ...)")
+    p.add_argument("--no-download", action="store_true",
+                   help="fail instead of downloading when the files are nowhere on disk")
+    p.add_argument("--out", default="out/vae", help="folder for the figures and the model")
+    p.add_argument("--epochs", type=int, default=10, help="passes over the training images (default: 10)")
+    p.add_argument("--hidden", default="500,500", help="encoder widths, comma-separated (default: 500,500)")
+    p.add_argument("--activation", default="elu", help="hidden activation (default: elu)")
+    p.add_argument("--latent", type=int, default=20, help="latent units K (default: 20; 2 draws the manifold)")
+    p.add_argument("--batch-size", type=int, default=128, help="examples per Adam step (default: 128)")
+    p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's step size (default: 0.001)")
+    p.add_argument("--beta", type=float, default=1.0, help="weight of the KL term, beta-VAE (default: 1)")
+    p.add_argument("--parameterization", choices=["log_var", "sigma"], default="log_var",
+                   help="what the encoder outputs for the scale (default: log_var)")
+    p.add_argument("--examples", type=int, default=None, help="train on the first N training images (default: all)")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                   help="precision of the computation (default: float32)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the weights, the shuffling, eps and the samples")
+    p.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+
+
+cmd_vae.configure = _configure
