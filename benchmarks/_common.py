@@ -7,9 +7,11 @@ run: it must do as many iterations (or epochs) as its reference, or converge
 reference's. A run that fails is printed as FAILED with the reason, gets no
 speed figure, and the script exits with status 1.
 """
+import os
 import sys
 import time
 import warnings
+from collections import defaultdict
 
 import numpy as np
 
@@ -77,3 +79,86 @@ def exit_status(failures):
 
 def finish(failures):
     sys.exit(exit_status(failures))
+
+
+# ------------------------------------------------- timing the minibatch benchmarks (deep AE, VAE)
+def numpy_blas_threads():
+    """Threads of the BLAS NumPy uses (before PyTorch brings its own libraries)."""
+    from threadpoolctl import threadpool_info
+
+    numpy_dir = os.path.dirname(np.__file__)
+    counts = [lib["num_threads"] for lib in threadpool_info()
+              if lib["user_api"] == "blas" and os.path.dirname(lib["filepath"]).startswith(numpy_dir)]
+    return max(counts) if counts else 1
+
+
+class StepTimer:
+    """Wraps ``fn``: records the wall time of every call in ``times``."""
+
+    def __init__(self, fn, times):
+        self.fn, self.times = fn, times
+
+    def __call__(self, *args, **kwargs):
+        start = time.perf_counter()
+        out = self.fn(*args, **kwargs)
+        self.times.append(time.perf_counter() - start)
+        return out
+
+
+class SteppingClock:
+    """Stands in for the optimiser in the training loop: steps it, and records the time of every
+    whole step (minibatch, forward, backward, update) from the end of one to the end of the next."""
+
+    def __init__(self, optimizer):
+        self.optimizer, self.learning_rate = optimizer, optimizer.learning_rate
+        self.steps, self.last = [], time.perf_counter()
+
+    def step(self, theta, grad, frozen=None):
+        self.optimizer.step(theta, grad, frozen)
+        now = time.perf_counter()
+        self.steps.append(now - self.last)
+        self.last = now
+
+
+def summarize(epochs, n_batches):
+    """``epochs``: list of (wall, cpu, step_times, ...); the fastest epoch's wall and cpu seconds, and
+    ``steady`` (n_batches x the 10th percentile step) and ``fastest`` (n_batches x the fastest step)."""
+    wall, cpu = min(epochs, key=lambda e: e[0])[:2]
+    all_steps = np.concatenate([e[2] for e in epochs])
+    return {"wall": wall, "cpu": cpu, "steady": n_batches * float(np.percentile(all_steps, 10)),
+            "fastest": n_batches * float(all_steps.min()), "wall_all": [e[0] for e in epochs]}
+
+
+def profile_steps(net, X, batch_size, n_steps, seed, optimizer):
+    """Fastest and median seconds of every part of one training step of ``net``, over ``n_steps`` steps:
+    each layer's forward and backward pass, the loss, the optimiser's step, cutting the minibatch out."""
+    times = defaultdict(list)
+    patched = [(layer, m) for layer in net.layers for m in ("forward", "backward")] + \
+              [(net.loss, "forward"), (net.loss, "backward")]
+    for obj, method in patched:
+        name = f"{getattr(obj, 'name', None) or type(obj).__name__}.{method}"
+        setattr(obj, method, StepTimer(getattr(obj, method), times[name]))
+    order = np.random.default_rng(seed).permutation(X.shape[0])
+    n_batches = X.shape[0] // batch_size  # full minibatches only
+    try:
+        for b in range(n_steps):
+            start = time.perf_counter()
+            batch = X[order[(b % n_batches) * batch_size:(b % n_batches + 1) * batch_size]]
+            times["minibatch X[idx]"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            net.compute(batch)  # zeroes net.grad first
+            times["compute (all of it)"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            optimizer.step(net.theta, net.grad)
+            times["optimizer step"].append(time.perf_counter() - start)
+    finally:
+        for obj, method in patched:
+            del obj.__dict__[method]  # back to the class's method
+    return {name: (min(t[1:]), float(np.median(t[1:]))) for name, t in times.items()}
+
+
+def print_profile(profile, n_steps, n_batches):
+    print(f"\none step of ours, {n_steps} steps: fastest and median, and x{n_batches} (one epoch)")
+    for name, (fast, median) in profile.items():
+        print(f"  {name:22s} {fast * 1e6:8.0f} us {median * 1e6:8.0f} us   {fast * n_batches:6.3f} s "
+              f"{median * n_batches:6.3f} s")
