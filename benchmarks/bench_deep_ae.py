@@ -91,9 +91,9 @@ import time
 from collections import defaultdict
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
-from _common import finish
+from _common import StepTimer, SteppingClock, finish, numpy_blas_threads, summarize
 from numpy_ae.data import load_mnist
 from numpy_ae.optim import Adam
 from numpy_ae.stacked import StackedAutoencoder
@@ -101,35 +101,6 @@ from numpy_ae.training import train_minibatch
 
 LAYER_SIZES = [784, 300, 150]
 MSE_RTOL = 0.05  # our test MSE within 5% of PyTorch's (the target of issue 4)
-
-
-def numpy_blas_threads():
-    """Threads of the BLAS NumPy uses (before PyTorch brings its own libraries)."""
-    numpy_dir = os.path.dirname(np.__file__)
-    counts = [lib["num_threads"] for lib in threadpool_info()
-              if lib["user_api"] == "blas" and os.path.dirname(lib["filepath"]).startswith(numpy_dir)]
-    return max(counts) if counts else 1
-
-
-class StepTimer:
-    """Wraps ``fn``: records the wall time of every call in ``times``."""
-
-    def __init__(self, fn, times):
-        self.fn, self.times = fn, times
-
-    def __call__(self, *args, **kwargs):
-        start = time.perf_counter()
-        out = self.fn(*args, **kwargs)
-        self.times.append(time.perf_counter() - start)
-        return out
-
-
-def summarize(epochs, n_batches):
-    """``epochs``: list of (wall, cpu, step_times); return the three figures of the docstring."""
-    wall, cpu, _ = min(epochs, key=lambda e: e[0])
-    all_steps = np.concatenate([e[2] for e in epochs])
-    return {"wall": wall, "cpu": cpu, "steady": n_batches * float(np.percentile(all_steps, 10)),
-            "fastest": n_batches * float(all_steps.min()), "wall_all": [e[0] for e in epochs]}
 
 
 # ------------------------------------------------------------------ ours
@@ -141,26 +112,11 @@ def ours_model(seed):
 
 def ours_epoch(net, optimizer, X, batch_size, rng):
     """One epoch of the library's own loop; returns (wall, cpu, per-step seconds)."""
-    clock = _SteppingClock(optimizer)
+    clock = SteppingClock(optimizer)
     start, cpu = time.perf_counter(), time.process_time()
     clock.last = start
     train_minibatch(net, X, optimizer=clock, epochs=1, batch_size=batch_size, rng=rng, verbose=False)
     return time.perf_counter() - start, time.process_time() - cpu, np.array(clock.steps)
-
-
-class _SteppingClock:
-    """Stands in for the optimiser in the training loop: steps it, and records the time of every
-    whole step (minibatch, forward, backward, update) from the end of one to the end of the next."""
-
-    def __init__(self, optimizer):
-        self.optimizer, self.learning_rate = optimizer, optimizer.learning_rate
-        self.steps, self.last = [], time.perf_counter()
-
-    def step(self, theta, grad, frozen=None):
-        self.optimizer.step(theta, grad, frozen)
-        now = time.perf_counter()
-        self.steps.append(now - self.last)
-        self.last = now
 
 
 def profile_ours(net, X, batch_size, n_steps, seed):
