@@ -747,7 +747,8 @@ class ConditionalVAE(VariationalAutoencoder):
         self._validate_params()
         X = self._check_X(X, fitting=True)
         if y is None:
-            raise ValueError("y is required: ConditionalVAE.fit(X, y) needs one class label per row of X")
+            raise ValueError("ConditionalVAE requires y to be passed, but the target y is None: fit(X, y) needs "
+                             "one class label per row of X")
         y = _check_labels(y, X.shape[0])
         classes, index = _encode_labels(y)
         self._clear_fit_attributes()
