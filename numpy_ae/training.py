@@ -116,7 +116,8 @@ def train_minibatch(net, X, T=None, *, optimizer, epochs=10, batch_size=128, rng
                 stream.flush()
         history["loss"].append(total / N)
         if validation_data is not None:
-            history["val_loss"].append(net.evaluate(*validation_data, side=val_side))
+            extra = {} if val_side is None else {"side": val_side}  # a model without side inputs is not asked
+            history["val_loss"].append(net.evaluate(*validation_data, **extra))
         history["seconds"].append(time.perf_counter() - start)
         if verbose:
             val = f"  val_loss {history['val_loss'][-1]:.6f}" if validation_data is not None else ""

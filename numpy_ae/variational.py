@@ -804,7 +804,7 @@ class ConditionalVAE(VariationalAutoencoder):
         return net.loss.output(Z)
 
     def reconstruct(self, X, y):
-        """The decoder mean at :math:`z = \\mu(x, y)`, with the same label: shape ``(N, D)``."""
+        r"""The decoder mean at :math:`z = \mu(x, y)`, with the same label: shape ``(N, D)``."""
         X = self._condition(X, y)
         return self._network().predict(X)
 

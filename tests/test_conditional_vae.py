@@ -273,3 +273,25 @@ def test_lbfgs_is_refused_and_the_network_joins_the_label_twice(fitted):
     joins = [i for i, layer in enumerate(layers) if isinstance(layer, JoinCondition)]
     assert joins == [0, fitted.n_encoder_layers_]  # encoder input, and z
     assert layers[1].W.shape == (32 + 4, 8) and layers[fitted.n_encoder_layers_ + 1].W.shape == (2 + 4, 8)
+
+
+def test_loss_and_grad_and_cost_hand_the_labels_to_the_network(fitted):
+    """The estimator's objective with labels y is the network's with onehot(y) set as its condition."""
+    X, y = X_TEST[:20], Y_TEST[:20]
+    for layer in fitted.network_.layers:
+        if hasattr(layer, "freeze_noise"):
+            layer.freeze_noise()
+    try:
+        J, g = fitted.loss_and_grad(fitted.theta.copy(), X, y)
+        net = fitted.network_
+        net.set_condition(np.eye(4)[y])
+        J2, g2 = net.loss_and_grad(net.theta.copy(), X)
+        assert J == J2
+        np.testing.assert_array_equal(g, g2)
+        assert fitted.cost(X, y) == J
+        # another labelling is another objective
+        assert fitted.loss_and_grad(fitted.theta.copy(), X, (y + 1) % 4)[0] != J
+    finally:
+        for layer in fitted.network_.layers:
+            if hasattr(layer, "freeze_noise"):
+                layer.freeze_noise(False)
