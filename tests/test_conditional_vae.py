@@ -295,3 +295,19 @@ def test_loss_and_grad_and_cost_hand_the_labels_to_the_network(fitted):
         for layer in fitted.network_.layers:
             if hasattr(layer, "freeze_noise"):
                 layer.freeze_noise(False)
+
+
+def test_lbfgs_training_hands_the_whole_side_array_to_the_model():
+    """TrainingMixin's L-BFGS path evaluates the whole data set: the side array is set once, all rows."""
+    from numpy_ae.autoencoders import TrainingMixin
+
+    class _Fit(TrainingMixin):
+        method, max_iter, gtol, verbose = "lbfgs", 200, 1e-10, 0
+
+    rng = np.random.default_rng(0)
+    x, s = rng.uniform(-1, 1, (50, 1)), rng.uniform(-1, 1, (50, 1))
+    net = Sequential([JoinCondition(1), Dense(2, 1, init="glorot"), Identity()], SquaredError(), random_state=0)
+    est = _Fit()
+    est._train(net, x, x + s, side=s)
+    assert est.cost_ < 1e-12  # T = x + s is fitted exactly only with the side rows paired with x
+    np.testing.assert_allclose(net.layers[1].W.ravel(), [1.0, 1.0], atol=1e-6)
