@@ -105,9 +105,14 @@ class TrainingMixin:
     ``message_`` and the history attributes.
     """
 
-    def _train(self, net, X, T, validation_data=None, callback=None):
-        """Run the chosen optimiser on ``net`` (all of it, or a phase view); set the fit attributes."""
+    def _train(self, net, X, T, validation_data=None, callback=None, side=None):
+        """Run the chosen optimiser on ``net`` (all of it, or a phase view); set the fit attributes.
+
+        ``side``: a side input per example for the minibatch loop (see :func:`~numpy_ae.training.train_minibatch`).
+        """
         if self.method == "lbfgs":
+            if side is not None:
+                net.set_condition(side)  # the whole data set is every evaluation's batch
             res = lbfgs(lambda theta: net.loss_and_grad(theta, X, T), net.theta, max_iter=self.max_iter,
                         callback=callback, verbose=int(self.verbose), gtol=self.gtol)
             net.set_theta(res.x)
@@ -128,7 +133,7 @@ class TrainingMixin:
         self.history_ = train_minibatch(net, X, T, optimizer=optimizer, epochs=self.epochs,
                                         batch_size=min(self.batch_size, X.shape[0]), rng=self.rng_,
                                         validation_data=validation_data, patience=self.patience,
-                                        verbose=bool(self.verbose), callback=callback)
+                                        verbose=bool(self.verbose), callback=callback, side=side)
         self.n_epochs_ = self.n_iter_ = len(self.history_["loss"])  # n_iter_: epochs, as scikit-learn's MLP
         best = self.history_["best_epoch"]
         stopped = self.patience is not None and self.n_epochs_ < self.epochs

@@ -367,3 +367,44 @@ def _vae_capacity():
                                  capacity_gamma=20.0, random_state=41).initialize(D)
     X = _rng(41).uniform(0.0, 1.0, (N, D))
     return check_model(_frozen_noise(vae.network_), X, eps=EPS)
+
+
+# --------------------------------------------------------------------------
+# Side inputs and the conditional VAE
+# --------------------------------------------------------------------------
+N_CLASSES = 3
+
+
+def _onehot(index, n_classes):
+    out = np.zeros((index.size, n_classes))
+    out[np.arange(index.size), index] = 1.0
+    return out
+
+
+@register("layer_join_condition", covers=(layers.JoinCondition,))
+def _join_condition():
+    r"""``[X, C]`` with a fixed one-hot C: dX must be the first D columns of the probe R (C is data)."""
+    rng = _rng(42)
+    layer = layers.JoinCondition(N_CLASSES)
+    layer.condition = _onehot(rng.integers(0, N_CLASSES, N), N_CLASSES)
+    return check_layer(layer, rng.standard_normal((N, D)), random_state=42, eps=EPS)
+
+
+def _register_cvae(name, seed, **params):
+    r"""The full conditional VAE objective (label joined to the encoder input and to z) with frozen eps,
+    every block: the label columns of both first Dense layers get their gradient through the join."""
+    @register(name)
+    def _check():
+        from .variational import ConditionalVAE
+
+        rng = _rng(seed)
+        cvae = ConditionalVAE(hidden_layer_sizes=(H,), n_latent=K_LATENT, random_state=seed,
+                              **params).initialize(D, classes=np.arange(N_CLASSES))
+        cvae.network_.set_condition(_onehot(rng.permutation(N) % N_CLASSES, N_CLASSES))
+        X = rng.uniform(0.0, 1.0, (N, D))
+        return check_model(_frozen_noise(cvae.network_), X, eps=EPS)
+
+
+_register_cvae("conditional_vae_bernoulli", 43, activation="tanh")
+_register_cvae("conditional_vae_gaussian_sigma_beta_2", 44, activation="elu", likelihood="gaussian",
+               parameterization="sigma", beta=2.0, weight_decay=1e-2)

@@ -130,6 +130,25 @@ class Sequential:
             dY = layer.backward(dY)
         return dY if input_grad else None
 
+    def set_condition(self, C):
+        r"""Hand the side input ``C (N, n_conditions)`` to every layer that takes one (``takes_condition``,
+        e.g. :class:`~numpy_ae.layers.JoinCondition`), cast to the model's dtype; return the number of layers.
+
+        Call it before a pass whose rows are those of ``C``; the minibatch loop
+        calls it with each minibatch's rows. A ValueError when no layer takes a
+        condition (a side input that would silently go nowhere).
+        """
+        takers = [layer for layer in self.layers if getattr(layer, "takes_condition", False)]
+        if not takers:
+            raise ValueError("set_condition: no layer of this model takes a condition (add a JoinCondition layer)")
+        C = np.asarray(C)
+        if C.ndim != 2:
+            raise ValueError(f"the condition must be a 2-D array (N, n_conditions); got shape {C.shape}")
+        C = np.ascontiguousarray(C, dtype=self.dtype)
+        for layer in takers:
+            layer.condition = C
+        return len(takers)
+
     def predict(self, X):
         """Inference output, mapped by the loss (e.g. the sigmoid of logits)."""
         return self.loss.output(self.forward(X, training=False))
@@ -193,15 +212,19 @@ class Sequential:
         J = self.compute(X, T)
         return J, self.grad.copy()
 
-    def evaluate(self, X, T=None, batch_size=2000):
+    def evaluate(self, X, T=None, batch_size=2000, side=None):
         """The loss alone (no noise, no penalties, no weight decay) on ``X``, in batches of ``batch_size``.
 
         Averaged over examples the way the loss reduces, so it is comparable
         across data sets of different sizes (validation curves, test error).
+        ``side`` (N, ...) is the side input of each example, handed to the model
+        with :meth:`set_condition` batch by batch (the same rows as ``X``).
         """
         T = X if T is None else T
         total = 0.0
         for start in range(0, X.shape[0], batch_size):
+            if side is not None:
+                self.set_condition(side[start:start + batch_size])
             Y = self.forward(X[start:start + batch_size], training=False)
             total += self.loss.forward(Y, T[start:start + batch_size]) * Y.shape[0]
         return total / X.shape[0]

@@ -1,7 +1,8 @@
 r"""The minibatch training loop shared by every model's ``fit(..., method="adam" | "sgd")``.
 
 One epoch: shuffle the examples with the model's Generator, cut them into
-minibatches, and for each call ``net.compute(X_batch, T_batch)`` (which fills
+minibatches (every array of the example, ``side`` included, with the same
+indices), and for each call ``net.compute(X_batch, T_batch)`` (which fills
 ``net.grad``) and ``optimizer.step(net.theta, net.grad)``. After each epoch it
 records the mean training objective and, when validation data are given, the
 validation loss (no noise, no penalties), prints one progress line (with a
@@ -31,7 +32,7 @@ def _bar(done, total, width=30):
 
 
 def train_minibatch(net, X, T=None, *, optimizer, epochs=10, batch_size=128, rng=None,
-                    validation_data=None, patience=None, verbose=True, callback=None, stream=None):
+                    validation_data=None, patience=None, verbose=True, callback=None, stream=None, side=None):
     r"""Train ``net`` (a :class:`~numpy_ae.model.Sequential`) on ``X (N, D)`` with minibatches.
 
     Parameters
@@ -47,8 +48,9 @@ def train_minibatch(net, X, T=None, *, optimizer, epochs=10, batch_size=128, rng
         ``1 <= batch_size <= N``; the last minibatch of an epoch may be smaller.
     rng : numpy.random.Generator
         Shuffles the examples every epoch.
-    validation_data : ndarray or (X_val, T_val) or None
-        Scored after every epoch with :meth:`Sequential.evaluate`.
+    validation_data : ndarray or (X_val, T_val) or (X_val, T_val, side_val) or None
+        Scored after every epoch with :meth:`Sequential.evaluate` (``side_val``
+        handed to the model as ``side`` is during training).
     patience : int or None
         Early stopping: stop after ``patience`` epochs without improvement of the
         validation loss (the training loss when there is no validation data) and
@@ -57,6 +59,12 @@ def train_minibatch(net, X, T=None, *, optimizer, epochs=10, batch_size=128, rng
         One line per epoch: epoch, losses, seconds.
     callback : callable or None
         ``callback(epoch, history)`` after every epoch.
+    side : ndarray (N, ...) or None
+        A side input of every example (e.g. the one-hot label of a conditional
+        VAE): each minibatch takes the rows ``side[idx]`` with the same indices
+        ``idx`` as ``X`` and ``T``, and ``net.set_condition(side[idx])`` hands
+        them to the model before ``net.compute``. The loop knows nothing else
+        about it.
 
     Returns
     -------
@@ -76,6 +84,12 @@ def train_minibatch(net, X, T=None, *, optimizer, epochs=10, batch_size=128, rng
     live = verbose and hasattr(stream, "isatty") and stream.isatty()
     if validation_data is not None and not isinstance(validation_data, tuple):
         validation_data = (validation_data, None)
+    if side is not None and side.shape[0] != N:
+        raise ValueError(f"side must have one row per example: X has {N} rows, side has {side.shape[0]}")
+    val_side = None
+    if validation_data is not None and len(validation_data) == 3:
+        *validation_data, val_side = validation_data
+        validation_data = tuple(validation_data)
 
     history = {"loss": [], "val_loss": [], "seconds": [], "best_epoch": None}
     n_batches = -(-N // batch_size)
@@ -87,6 +101,8 @@ def train_minibatch(net, X, T=None, *, optimizer, epochs=10, batch_size=128, rng
         total = 0.0
         for b in range(n_batches):
             idx = order[b * batch_size:(b + 1) * batch_size]
+            if side is not None:
+                net.set_condition(side[idx])
             J = net.compute(X[idx], None if T is None else T[idx])
             if not np.isfinite(J):
                 raise TrainingDiverged(
@@ -100,7 +116,8 @@ def train_minibatch(net, X, T=None, *, optimizer, epochs=10, batch_size=128, rng
                 stream.flush()
         history["loss"].append(total / N)
         if validation_data is not None:
-            history["val_loss"].append(net.evaluate(*validation_data))
+            extra = {} if val_side is None else {"side": val_side}  # a model without side inputs is not asked
+            history["val_loss"].append(net.evaluate(*validation_data, **extra))
         history["seconds"].append(time.perf_counter() - start)
         if verbose:
             val = f"  val_loss {history['val_loss'][-1]:.6f}" if validation_data is not None else ""

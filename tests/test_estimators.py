@@ -34,6 +34,9 @@ FACTORIES = {  # name -> (make(seed, dtype), needs y, dtypes it supports)
     "VariationalAutoencoder": (lambda s, d: numpy_ae.VariationalAutoencoder(
         hidden_layer_sizes=(5,), n_latent=2, epochs=2, batch_size=16, dtype=d, random_state=s), False,
         ("float64", "float32")),
+    "ConditionalVAE": (lambda s, d: numpy_ae.ConditionalVAE(
+        hidden_layer_sizes=(5,), n_latent=2, epochs=2, batch_size=16, dtype=d, random_state=s), True,
+        ("float64", "float32")),
     "PCA": (lambda s, d: numpy_ae.PCA(3, whiten=True, epsilon=1e-3), False, ("float64",)),
     "ZCAWhitening": (lambda s, d: numpy_ae.ZCAWhitening(0.01), False, ("float64",)),
     "SoftmaxRegression": (lambda s, d: numpy_ae.SoftmaxRegression(max_iter=30, random_state=s), True, ("float64",)),
@@ -55,6 +58,16 @@ def _fit(name, seed=0, dtype="float64"):
     make, needs_y, _ = FACTORIES[name]
     est = make(seed, dtype)
     return est.fit(X_UNIT, Y) if needs_y else est.fit(X_UNIT)
+
+
+def _output(est, X, y):
+    """What the fitted estimator computes: class probabilities, or codes (``transform(X, y)`` for an
+    estimator whose transform needs the labels, such as the conditional VAE)."""
+    if hasattr(est, "predict_proba"):
+        return est.predict_proba(X)
+    if "y" in inspect.signature(est.transform).parameters:
+        return est.transform(X, y)
+    return est.transform(X)
 
 
 def _learned(est):
@@ -102,8 +115,7 @@ def test_save_load_round_trips_exactly(name, dtype, tmp_path):
     assert learned.keys() == reloaded.keys()
     for key in learned:
         _assert_same(learned[key], reloaded[key], f"{name}.{key}")
-    out = est.predict_proba(X_UNIT) if hasattr(est, "predict_proba") else est.transform(X_UNIT)
-    out_back = back.predict_proba(X_UNIT) if hasattr(back, "predict_proba") else back.transform(X_UNIT)
+    out, out_back = _output(est, X_UNIT, Y), _output(back, X_UNIT, Y)
     np.testing.assert_array_equal(out, out_back)  # bit for bit: the same numbers in the same order
     assert out.dtype == np.dtype(dtype) or name in ("EncoderClassifier", "SoftmaxRegression")
 

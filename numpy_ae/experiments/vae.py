@@ -20,6 +20,15 @@ Figures (in ``--out``):
 * with ``--latent 2``: ``latent_codes.png`` (test codes coloured by class) and
   ``manifold.png`` (the decoder over a grid of the Gaussian's quantiles).
 
+With ``--conditional`` it trains a :class:`~numpy_ae.variational.ConditionalVAE`
+(the one-hot label joined to the encoder input and to z) and writes
+``samples_per_class.png`` (one row of 10 samples per class: the same 10 codes
+:math:`z \sim \mathcal N(0, I)` decoded with each label) instead of
+``generated.png``; reconstructions, KL per unit and, with ``--latent 2``, the
+codes use the true labels; there is no interpolation or manifold figure (the
+decoder needs a label). The test figures of the JSON are then the conditional
+bound on :math:`-\log p(x \mid y)`, plus ``"conditional": true``.
+
 JSON (last line, ``--json``): ``test_neg_elbo``, ``test_recon``, ``test_kl``
 (nats per example on the test set, one sample of :math:`\varepsilon` with a
 fixed seed), ``sec_per_epoch``, ``epochs``, ``n_latent``, ``beta``,
@@ -35,7 +44,7 @@ import numpy as np
 
 from .._validation import check_positive_int
 from ..cli import _emit, command
-from ..variational import VariationalAutoencoder
+from ..variational import ConditionalVAE, VariationalAutoencoder
 from .mnist_sparse import DATASETS, load_dataset
 
 
@@ -71,7 +80,7 @@ def manifold_grid(model, n=15):
 
 def run(dataset="fashion-mnist", out="out/vae", epochs=10, hidden=(500, 500), activation="elu", latent=20,
         batch_size=128, learning_rate=1e-3, beta=1.0, parameterization="log_var", dtype="float32", seed=0,
-        examples=None, verbose=True, data_home=None, download=True):
+        examples=None, verbose=True, data_home=None, download=True, conditional=False):
     r"""Train the VAE, write the figures; return ``(model, result)`` (see the module docstring)."""
     from ..plotting import save_image_grid, save_tiles
 
@@ -81,59 +90,89 @@ def run(dataset="fashion-mnist", out="out/vae", epochs=10, hidden=(500, 500), ac
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
     # Built (and its hyperparameters checked) before the data is read.
-    model = VariationalAutoencoder(hidden_layer_sizes=tuple(hidden), n_latent=latent, activation=activation,
+    model = (ConditionalVAE if conditional else VariationalAutoencoder)(hidden_layer_sizes=tuple(hidden), n_latent=latent, activation=activation,
                                    parameterization=parameterization, beta=beta, likelihood="bernoulli",
                                    method="adam", epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
                                    verbose=verbose, dtype=dtype, random_state=seed)
-    X_train, _, X_test, y_test, path = load_dataset(dataset, data_home=data_home, download=download, dtype=dtype)
+    X_train, y_train, X_test, y_test, path = load_dataset(dataset, data_home=data_home, download=download,
+                                                          dtype=dtype)
     X = X_train if examples is None else X_train[:examples]
+    y = y_train[:X.shape[0]]
+    test_labels = (y_test,) if conditional else ()  # the extra argument of every conditional method
     if X.shape[0] < X_train.shape[0]:
         print(f"using the first {X.shape[0]} of {X_train.shape[0]} training images", flush=True)
     model.set_params(batch_size=min(batch_size, X.shape[0]))
     sizes = "-".join(str(n) for n in (X.shape[1], *hidden, latent))
-    print(f"training a {sizes} VAE ({activation}, {parameterization} parameterisation, Bernoulli decoder, "
+    print(f"training a {sizes} {'conditional ' if conditional else ''}VAE ({activation}, {parameterization} parameterisation, Bernoulli decoder, "
           f"beta {beta}) with Adam {learning_rate}, batch {model.batch_size}, {epochs} epoch(s), {dtype}",
           flush=True)
     start = time.perf_counter()
-    model.fit(X)
+    model.fit(X, y) if conditional else model.fit(X)
     seconds = time.perf_counter() - start
 
-    parts = model.elbo(X_test, random_state=seed)
-    kl_units = model.kl_per_unit(X_test)
-    active = model.active_units(X_test)
+    parts = model.elbo(X_test, *test_labels, random_state=seed)
+    kl_units = model.kl_per_unit(X_test, *test_labels)
+    active = model.active_units(X_test, *test_labels)
     result = {"test_neg_elbo": float(parts.neg_elbo.mean()), "test_recon": float(parts.recon.mean()),
               "test_kl": float(parts.kl.mean()), "sec_per_epoch": seconds / model.n_epochs_,
               "epochs": int(model.n_epochs_), "n_latent": int(latent), "beta": float(beta),
               "active_units": int(active), "train_loss": float(model.history_["loss"][-1]),
               "parameterization": parameterization, "hidden": list(hidden), "dtype": model.dtype,
-              "dataset": dataset, "n_examples": int(X.shape[0]), "data_path": str(path)}
+              "dataset": dataset, "n_examples": int(X.shape[0]), "data_path": str(path),
+              "conditional": bool(conditional)}
     print(f"test: -ELBO {result['test_neg_elbo']:.2f} nats per image = reconstruction {result['test_recon']:.2f} "
           f"+ KL {result['test_kl']:.2f}; {active} of {latent} latent units active; "
           f"{result['sec_per_epoch']:.2f} s per epoch", flush=True)
 
     os.makedirs(out, exist_ok=True)
     name = "Fashion-MNIST" if dataset == "fashion-mnist" else "MNIST"
-    figs = [save_tiles(model.sample(60, random_state=seed), os.path.join(out, "generated.png"), shape=(28, 28),
-                       n_cols=10, normalize=None, scale=2,
-                       title=f"60 images decoded from z ~ N(0, I), {name}"),
-            save_image_grid([("test image", X_test[:10]), ("reconstruction", model.reconstruct(X_test[:10]))],
-                            os.path.join(out, "reconstructions.png"), image_shape=(28, 28),
-                            title=f"{name} test images and their reconstructions (z = mu)")]
-    i = 0
-    j = int(np.flatnonzero(y_test != y_test[i])[0])
-    figs.append(save_image_grid([(f"class {y_test[i]} -> {y_test[j]}", interpolate_codes(model, X_test[i], X_test[j]))],
-                                os.path.join(out, "interpolation.png"), image_shape=(28, 28),
-                                title="decoding the straight line between two test images' codes"))
+    if conditional:
+        figs = [save_samples_per_class(model, os.path.join(out, "samples_per_class.png"), random_state=seed,
+                                       title=f"conditional VAE, {name}: each row one class, the same 10 codes")]
+    else:
+        figs = [save_tiles(model.sample(60, random_state=seed), os.path.join(out, "generated.png"), shape=(28, 28),
+                           n_cols=10, normalize=None, scale=2,
+                           title=f"60 images decoded from z ~ N(0, I), {name}")]
+    figs.append(save_image_grid([("test image", X_test[:10]),
+                                 ("reconstruction", model.reconstruct(X_test[:10], *(t[:10] for t in test_labels)))],
+                                os.path.join(out, "reconstructions.png"), image_shape=(28, 28),
+                                title=f"{name} test images and their reconstructions (z = mu)"))
+    if not conditional:
+        i = 0
+        j = int(np.flatnonzero(y_test != y_test[i])[0])
+        figs.append(save_image_grid([(f"class {y_test[i]} -> {y_test[j]}",
+                                      interpolate_codes(model, X_test[i], X_test[j]))],
+                                    os.path.join(out, "interpolation.png"), image_shape=(28, 28),
+                                    title="decoding the straight line between two test images' codes"))
     figs.append(_save_bar(kl_units, os.path.join(out, "kl_per_unit.png"),
                           title=f"KL per latent unit (test mean; {active} of {latent} active)"))
     if latent == 2:
-        figs.append(_save_codes(model.transform(X_test), y_test, os.path.join(out, "latent_codes.png"),
+        figs.append(_save_codes(model.transform(X_test, *test_labels), y_test, os.path.join(out, "latent_codes.png"),
                                 title=f"test codes mu(x) of {name}, coloured by class"))
+    if latent == 2 and not conditional:
         figs.append(save_tiles(manifold_grid(model), os.path.join(out, "manifold.png"), shape=(28, 28), n_cols=15,
                                normalize=None, title="the decoder over the 2-D latent space"))
     model_path = model.save(os.path.join(out, "vae.npz"))
     print("wrote " + ", ".join(str(f) for f in figs) + f" and {model_path}", flush=True)
     return model, result
+
+
+def samples_per_class(model, n_per_class=10, random_state=0):
+    r"""Samples of a :class:`~numpy_ae.variational.ConditionalVAE`, one row per class: the same
+    ``n_per_class`` codes :math:`z \sim \mathcal N(0, I)` decoded with each label of ``classes_``, so a
+    column shows what the label alone changes. Returns ``[(label, images (n_per_class, D)), ...]``."""
+    from .._validation import check_random_state
+
+    Z = check_random_state(random_state).standard_normal((n_per_class, model.n_latent)).astype(model.dtype)
+    return [(f"class {c}", model.inverse_transform(Z, np.full(n_per_class, c))) for c in model.classes_]
+
+
+def save_samples_per_class(model, path, n_per_class=10, random_state=0, title=None, image_shape=(28, 28)):
+    """Write :func:`samples_per_class` as a grid (one labelled row per class); return the path."""
+    from ..plotting import save_image_grid
+
+    return save_image_grid(samples_per_class(model, n_per_class, random_state), path, image_shape=image_shape,
+                           title=title)
 
 
 def _save_bar(values, path, title):
@@ -175,7 +214,7 @@ def cmd_vae(args):
                     activation=args.activation, latent=args.latent, batch_size=args.batch_size,
                     learning_rate=args.learning_rate, beta=args.beta, parameterization=args.parameterization,
                     dtype=args.dtype, seed=args.seed, examples=args.examples, verbose=not args.quiet,
-                    data_home=args.data_home, download=not args.no_download)
+                    data_home=args.data_home, download=not args.no_download, conditional=args.conditional)
     _emit(args, result, "")
     return 0
 
@@ -197,6 +236,8 @@ def _configure(p):
     p.add_argument("--beta", type=float, default=1.0, help="weight of the KL term, beta-VAE (default: 1)")
     p.add_argument("--parameterization", choices=["log_var", "sigma"], default="log_var",
                    help="what the encoder outputs for the scale (default: log_var)")
+    p.add_argument("--conditional", action="store_true",
+                   help="a conditional VAE (label joined to the encoder input and to z); writes samples_per_class.png")
     p.add_argument("--examples", type=int, default=None, help="train on the first N training images (default: all)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                    help="precision of the computation (default: float32)")
