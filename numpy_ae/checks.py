@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import layers
+from . import layers, spatial
 from .gradcheck import check_function, check_layer, check_loss, check_model, register
 from .losses import BinaryCrossEntropy, GaussianNLL, MeanSquaredError, SquaredError
 from .model import Sequential
@@ -408,3 +408,49 @@ def _register_cvae(name, seed, **params):
 _register_cvae("conditional_vae_bernoulli", 43, activation="tanh")
 _register_cvae("conditional_vae_gaussian_sigma_beta_2", 44, activation="elu", likelihood="gaussian",
                parameterization="sigma", beta=2.0, weight_decay=1e-2)
+
+
+# --------------------------------------------------------------------------
+# Layers on images (numpy_ae.spatial)
+# --------------------------------------------------------------------------
+
+def _distinct(shape, seed):
+    r"""A random permutation of evenly spaced values in [-1, 1): every entry differs from every other by
+    at least :math:`2/\mathrm{size}`, far more than the step, so each pooling window has one maximum and
+    a centred difference never crosses a tie (where the max is not differentiable)."""
+    n = int(np.prod(shape))
+    return (_rng(seed).permutation(n) * (2.0 / n) - 1.0).reshape(shape)
+
+
+def _register_spatial(name, make, shape, seed, cls):
+    @register(f"layer_{name}", covers=(cls,))
+    def _check():
+        return check_layer(make(), _distinct(shape, seed), random_state=seed, eps=EPS)
+
+
+# (N, C, H, W): odd and non-square sizes, a batch of one, overlapping windows (stride < pool_size),
+# windows with gaps (stride > pool_size) and trailing rows/columns that no window reaches
+_register_spatial("maxpool2d", lambda: spatial.MaxPool2D(2), (3, 2, 4, 6), 50, spatial.MaxPool2D)
+_register_spatial("maxpool2d_odd_floor", lambda: spatial.MaxPool2D(2), (2, 3, 5, 7), 51, spatial.MaxPool2D)
+_register_spatial("maxpool2d_overlap_3s1", lambda: spatial.MaxPool2D(3, stride=1), (2, 2, 5, 4), 52,
+                  spatial.MaxPool2D)
+_register_spatial("maxpool2d_overlap_3s2_batch1", lambda: spatial.MaxPool2D(3, stride=2), (1, 3, 7, 5), 53,
+                  spatial.MaxPool2D)
+_register_spatial("maxpool2d_gaps_2s3", lambda: spatial.MaxPool2D(2, stride=3), (2, 1, 5, 8), 54,
+                  spatial.MaxPool2D)
+_register_spatial("upsample2d", lambda: spatial.Upsample2D(2), (3, 2, 3, 5), 55, spatial.Upsample2D)
+_register_spatial("upsample2d_scale3_batch1", lambda: spatial.Upsample2D(3), (1, 2, 3, 2), 56, spatial.Upsample2D)
+_register_spatial("flatten", spatial.Flatten, (3, 2, 3, 5), 57, spatial.Flatten)
+_register_spatial("reshape", lambda: spatial.Reshape((2, 3, 5)), (3, 30), 58, spatial.Reshape)
+
+
+@register("dense_reshape_maxpool_flatten", covers=(spatial.Reshape, spatial.MaxPool2D, spatial.Upsample2D,
+                                                   spatial.Flatten))
+def _spatial_model():
+    r"""The image layers between Dense layers, one flat theta: Dense(5, 2*4*6) -> Tanh -> Reshape(2, 4, 6)
+    -> MaxPool2D(3, stride=1) (overlapping) -> Upsample2D(2) -> Flatten -> Dense(2*4*8, 5), squared error.
+    Random weights make ties in a window unlikely (none at this seed: the check would flag a kink)."""
+    net = Sequential([layers.Dense(D, 48), layers.Tanh(), spatial.Reshape((2, 4, 6)),
+                      spatial.MaxPool2D(3, stride=1), spatial.Upsample2D(2), spatial.Flatten(),
+                      layers.Dense(2 * 4 * 8, D)], SquaredError(), weight_decay=1e-2, random_state=59)
+    return check_model(net, _rng(59).standard_normal((N, D)), eps=EPS)
