@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import layers, spatial
+from . import conv, layers, spatial
 from .gradcheck import check_function, check_layer, check_loss, check_model, register
 from .losses import BinaryCrossEntropy, GaussianNLL, MeanSquaredError, SquaredError
 from .model import Sequential
@@ -454,3 +454,31 @@ def _spatial_model():
                       spatial.MaxPool2D(3, stride=1), spatial.Upsample2D(2), spatial.Flatten(),
                       layers.Dense(2 * 4 * 8, D)], SquaredError(), weight_decay=1e-2, random_state=59)
     return check_model(net, _rng(59).standard_normal((N, D)), eps=EPS)
+
+# ---------------------------------------------------------------- convolutions
+# Small images so each check takes milliseconds; sizes chosen so that every
+# case has stride > 1 or padding, odd and non-square sizes, and one a batch of one.
+# A convolution is linear in X and in (W, b), so the centred difference has no
+# truncation error: only rounding (about 1e-16 |J| / eps) is left.
+
+def _register_conv(name, make, x_shape, seed):
+    layer_cls = type(make())
+
+    @register(f"layer_{name}", covers=(layer_cls,))
+    def _check():
+        rng = _rng(seed)
+        return check_layer(make(), rng.standard_normal(x_shape), random_state=seed, eps=EPS)
+
+
+_register_conv("conv2d_stride2_pad1", lambda: conv.Conv2D(2, 3, (3, 2), stride=2, padding=1), (2, 2, 7, 6), 50)
+_register_conv("conv2d_stride_2x1_pad_0x2_batch1",
+               lambda: conv.Conv2D(3, 2, (2, 3), stride=(2, 1), padding=(0, 2)), (1, 3, 5, 4), 51)
+_register_conv("conv_transpose2d_stride2_pad1",
+               lambda: conv.ConvTranspose2D(3, 2, (3, 2), stride=2, padding=1), (2, 3, 3, 4), 52)
+_register_conv("conv_transpose2d_stride_1x3_batch1",
+               lambda: conv.ConvTranspose2D(2, 3, (2, 3), stride=(1, 3), padding=(1, 0)), (1, 2, 3, 2), 53)
+_register_conv("conv1d_stride2_pad2", lambda: conv.Conv1D(2, 3, 3, stride=2, padding=2), (2, 2, 9), 54)
+_register_conv("conv1d_batch1", lambda: conv.Conv1D(3, 2, 4, stride=3), (1, 3, 11), 55)
+_register_conv("conv_transpose1d_stride3_pad1",
+               lambda: conv.ConvTranspose1D(3, 2, 4, stride=3, padding=1), (2, 3, 5), 56)
+_register_conv("conv_transpose1d_batch1", lambda: conv.ConvTranspose1D(2, 2, 3, stride=2), (1, 2, 4), 57)
