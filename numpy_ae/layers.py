@@ -34,7 +34,7 @@ from ._validation import check_positive_int
 
 __all__ = [
     "Layer", "Dense", "TiedDense", "Sigmoid", "Tanh", "ReLU", "ELU", "Identity",
-    "Softplus", "JoinCondition", "ACTIVATIONS", "make_activation", "sigmoid", "init_weights",
+    "Softplus", "JoinCondition", "ACTIVATIONS", "make_activation", "default_init", "sigmoid", "init_weights",
 ]
 
 
@@ -398,6 +398,13 @@ ACTIVATIONS = {
     "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "elu": ELU,
     "identity": Identity, "linear": Identity, "softplus": Softplus,
 }
+
+
+def default_init(activation, init=None):
+    """``init`` when given, else the usual pairing: He for ReLU/ELU, Glorot for everything else."""
+    if init is not None:
+        return init
+    return "he" if ACTIVATIONS[activation] in (ReLU, ELU) else "glorot"
 
 
 def make_activation(name):

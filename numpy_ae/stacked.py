@@ -30,7 +30,7 @@ import numpy as np
 
 from ._validation import check_array, check_non_negative
 from .autoencoders import Autoencoder, _set_params_from_locals
-from .layers import ACTIVATIONS, Dense, TiedDense, make_activation
+from .layers import Dense, TiedDense, default_init, make_activation
 from .losses import MeanSquaredError, make_loss
 from .regularizers import make_corruption
 
@@ -122,9 +122,7 @@ warm_start, dtype, random_state :
 
     def _init_method(self):
         """The weight initialisation used: ``init``, or He for ReLU/ELU and Glorot otherwise."""
-        if self.init is not None:
-            return self.init
-        return "he" if ACTIVATIONS[self.activation] in (ACTIVATIONS["relu"], ACTIVATIONS["elu"]) else "glorot"
+        return default_init(self.activation, self.init)
 
     # ------------------------------------------------------------ structure
     def _make_network(self, n_features):

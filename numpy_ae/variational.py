@@ -66,7 +66,7 @@ import numpy as np
 
 from ._validation import check_array, check_float_dtype, check_non_negative, check_positive_int, check_random_state
 from .autoencoders import Autoencoder, _set_params_from_locals
-from .layers import ACTIVATIONS, Dense, JoinCondition, Layer, accurate_sum, make_activation, scratch
+from .layers import Dense, JoinCondition, Layer, accurate_sum, default_init, make_activation, scratch
 from .losses import BinaryCrossEntropy, GaussianNLL
 
 __all__ = ["gaussian_kl", "gaussian_kl_grad", "Reparameterize", "VariationalAutoencoder", "ConditionalVAE", "ELBO",
@@ -413,9 +413,7 @@ class VariationalAutoencoder(Autoencoder):
         super()._validate_params()
 
     def _init_method(self):
-        if self.init is not None:
-            return self.init
-        return "he" if ACTIVATIONS[self.activation] in (ACTIVATIONS["relu"], ACTIVATIONS["elu"]) else "glorot"
+        return default_init(self.activation, self.init)
 
     def _make_network(self, n_features):
         from .stacked import _check_layer_sizes

@@ -14,22 +14,13 @@ import pytest
 
 from numpy_ae import load
 from numpy_ae.cli import main
-from numpy_ae.data import find_mnist, load_mnist
+from numpy_ae.data import load_mnist
 from numpy_ae.layers import ELU
 
 
-def _find_data():
-    for name in ("fashion-mnist", "mnist"):
-        try:
-            return name, find_mnist(name, download=False)
-        except FileNotFoundError:
-            pass
-    return None, None
+from _data import DATA_DIR, DATASET, needs_any_data  # noqa: E402  (tests/ is on sys.path under pytest)
 
-
-DATASET, DATA_DIR = _find_data()
-needs_data = pytest.mark.skipif(DATA_DIR is None, reason="neither Fashion-MNIST nor MNIST found: set "
-                                "NUMPY_AE_DATA (e.g. NUMPY_AE_DATA=../shared/data) to run deep-ae on real data")
+needs_data = needs_any_data
 
 # 784-300-150-300-784: four weight matrices, four bias vectors.
 WEIGHTS = 2 * (784 * 300 + 300 * 150)

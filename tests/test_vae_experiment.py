@@ -10,22 +10,11 @@ import pytest
 
 from numpy_ae import load
 from numpy_ae.cli import main
-from numpy_ae.data import find_mnist
 from numpy_ae.experiments.vae import _parse_hidden, interpolate_codes, manifold_grid
 
+from _data import DATASET, needs_any_data  # noqa: E402  (tests/ is on sys.path under pytest)
 
-def _find_data():
-    for name in ("fashion-mnist", "mnist"):
-        try:
-            return name, find_mnist(name, download=False)
-        except FileNotFoundError:
-            pass
-    return None, None
-
-
-DATASET, DATA_DIR = _find_data()
-needs_data = pytest.mark.skipif(DATA_DIR is None, reason="neither Fashion-MNIST nor MNIST found: set "
-                                "NUMPY_AE_DATA (e.g. NUMPY_AE_DATA=../shared/data) to run vae on real data")
+needs_data = needs_any_data
 
 
 @needs_data

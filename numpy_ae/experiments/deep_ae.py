@@ -46,7 +46,7 @@ import numpy as np
 from .._validation import check_positive_int
 from ..cli import _emit, command
 from ..stacked import StackedAutoencoder
-from .mnist_sparse import DATASETS, load_dataset
+from .mnist_sparse import DATASETS, add_data_options, load_dataset
 
 __all__ = ["run", "LAYER_SIZES"]
 
@@ -168,13 +168,7 @@ def cmd_deep_ae(args):
 
 
 def _configure(p):
-    p.add_argument("--dataset", choices=DATASETS, default="fashion-mnist",
-                   help="which data set (default: fashion-mnist)")
-    p.add_argument("--data-home", default=None,
-                   help="folder searched first for the four IDX files (then $NUMPY_AE_DATA/<dataset>, "
-                        "the user cache, ...)")
-    p.add_argument("--no-download", action="store_true",
-                   help="fail instead of downloading when the files are nowhere on disk")
+    add_data_options(p, default="fashion-mnist")
     p.add_argument("--out", default="out/deep-ae", help="folder for the figures and the model")
     p.add_argument("--epochs", type=int, default=5, help="passes over the training images (default: 5)")
     p.add_argument("--batch-size", type=int, default=150, help="examples per Adam step (default: 150)")

@@ -169,9 +169,9 @@ def cmd_mnist_sparse(args):
     return 0
 
 
-def add_data_options(p):
-    """``--dataset``, ``--data-home``, ``--no-download``: shared with ``self-taught``."""
-    p.add_argument("--dataset", choices=DATASETS, default="mnist", help="which data set (default: mnist)")
+def add_data_options(p, default="mnist"):
+    """``--dataset``, ``--data-home``, ``--no-download``: shared by the commands that read (Fashion-)MNIST."""
+    p.add_argument("--dataset", choices=DATASETS, default=default, help=f"which data set (default: {default})")
     p.add_argument("--data-home", default=None,
                    help="folder searched first for the four IDX files (then $NUMPY_AE_DATA/<dataset>, "
                         "the user cache, ...)")

@@ -45,7 +45,7 @@ import numpy as np
 from .._validation import check_positive_int
 from ..cli import _emit, command
 from ..variational import ConditionalVAE, VariationalAutoencoder
-from .mnist_sparse import DATASETS, load_dataset
+from .mnist_sparse import DATASETS, add_data_options, load_dataset
 
 
 def _parse_hidden(text):
@@ -220,12 +220,7 @@ def cmd_vae(args):
 
 
 def _configure(p):
-    p.add_argument("--dataset", choices=DATASETS, default="fashion-mnist",
-                   help="which data set (default: fashion-mnist)")
-    p.add_argument("--data-home", default=None,
-                   help="folder searched first for the four IDX files (then $NUMPY_AE_DATA/<dataset>, ...)")
-    p.add_argument("--no-download", action="store_true",
-                   help="fail instead of downloading when the files are nowhere on disk")
+    add_data_options(p, default="fashion-mnist")
     p.add_argument("--out", default="out/vae", help="folder for the figures and the model")
     p.add_argument("--epochs", type=int, default=10, help="passes over the training images (default: 10)")
     p.add_argument("--hidden", default="500,500", help="encoder widths, comma-separated (default: 500,500)")
