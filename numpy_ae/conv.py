@@ -400,6 +400,14 @@ class ConvTranspose2D(_Conv):
                              f"{output_padding!r}, stride={self.stride}")
         self._o = (0,) * (2 - self._rank) + self.output_padding
 
+    def __repr__(self):
+        text = super().__repr__()
+        if any(self.output_padding):
+            o = self.output_padding
+            o = o[0] if self._rank == 1 or o[0] == o[1] else o
+            text = text[:-1] + f", output_padding={o})"
+        return text
+
     def param_shapes(self):
         return {"W": (self.in_channels, self.out_channels) + self.kernel_size, "b": (self.out_channels,)}
 
