@@ -44,7 +44,7 @@ import numbers
 
 import numpy as np
 
-from ._validation import check_array, check_float_dtype, check_non_negative, check_positive_int
+from ._validation import check_array, check_float_dtype, check_non_negative
 from .autoencoders import Autoencoder, _set_params_from_locals
 from .conv import Conv2D, ConvTranspose2D
 from .layers import make_activation
