@@ -9,6 +9,7 @@ Every estimator follows scikit-learn's conventions (``Pipeline``, ``clone``,
 from .autoencoders import Autoencoder, LinearAutoencoder, SparseAutoencoder
 from .base import BaseEstimator, load
 from .classifier import EncoderClassifier
+from .convae import ConvAutoencoder
 from .exceptions import ConvergenceWarning, NotFittedError
 from .model import Sequential
 from .pca import PCA, ZCAWhitening
@@ -18,6 +19,6 @@ from .variational import ConditionalVAE, VariationalAutoencoder
 
 __version__ = "0.1.0"
 __all__ = ["Autoencoder", "LinearAutoencoder", "SparseAutoencoder", "StackedAutoencoder", "DenoisingAutoencoder",
-           "VariationalAutoencoder", "ConditionalVAE",
+           "VariationalAutoencoder", "ConditionalVAE", "ConvAutoencoder",
            "EncoderClassifier", "SoftmaxRegression", "PCA", "ZCAWhitening", "Sequential", "BaseEstimator",
            "pretrain_layerwise", "load", "ConvergenceWarning", "NotFittedError", "__version__"]

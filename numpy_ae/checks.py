@@ -477,6 +477,26 @@ _register_conv("conv_transpose2d_stride2_pad1",
                lambda: conv.ConvTranspose2D(3, 2, (3, 2), stride=2, padding=1), (2, 3, 3, 4), 52)
 _register_conv("conv_transpose2d_stride_1x3_batch1",
                lambda: conv.ConvTranspose2D(2, 3, (2, 3), stride=(1, 3), padding=(1, 0)), (1, 2, 3, 2), 53)
+_register_conv("conv_transpose2d_output_padding_same",
+               lambda: conv.ConvTranspose2D(2, 3, 3, stride=2, padding=1, output_padding=1), (2, 2, 3, 4), 58)
+_register_conv("conv_transpose2d_output_padding_gt_padding",
+               lambda: conv.ConvTranspose2D(2, 2, (3, 2), stride=(2, 3), padding=(1, 0), output_padding=(1, 2)),
+               (1, 2, 3, 2), 59)
+
+
+@register("conv_autoencoder")
+def _conv_autoencoder():
+    """A small ConvAutoencoder (float64, 5x6 images of 2 channels): Conv-ReLU-MaxPool twice, two stride-2
+    transposed convolutions (odd and even sizes: padding/output_padding per axis), cross-entropy from logits.
+    Inputs are drawn so no pooling window holds a tie."""
+    from .convae import ConvAutoencoder
+
+    ae = ConvAutoencoder(image_shape=(2, 5, 6), filters=(3, 2), activation="elu", weight_decay=1e-2,
+                         random_state=60).initialize(60)
+    X = _rng(60).uniform(0.05, 0.95, (3, 60))
+    return check_model(ae.network_, X, eps=EPS)
+
+
 _register_conv("conv1d_stride2_pad2", lambda: conv.Conv1D(2, 3, 3, stride=2, padding=2), (2, 2, 9), 54)
 _register_conv("conv1d_batch1", lambda: conv.Conv1D(3, 2, 4, stride=3), (1, 3, 11), 55)
 _register_conv("conv_transpose1d_stride3_pad1",

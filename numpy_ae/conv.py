@@ -378,7 +378,35 @@ class ConvTranspose2D(_Conv):
 
     Parameters as :class:`Conv2D`; ``"he"`` uses the fan-in of one output pixel,
     :math:`C_{in} k_h k_w / (s_h s_w)` (each output pixel receives about that many terms).
+
+    ``output_padding`` (int or pair, each ``>= 0`` and ``< stride``; PyTorch's
+    rule) adds ``o`` rows and columns at the bottom and right of the output:
+    :math:`H_{out} = (H - 1) s_h - 2 p_h + k_h + o_h`. The stamped image is
+    computed ``o`` rows larger (rows no input reaches hold 0, then ``b``), and
+    only the top and left crop ``p``, the bottom and right crop ``p - o`` (when
+    ``o > p`` the kept zero rows of the larger image extend it). This resolves the ambiguity of Conv2D's floor:
+    ``Conv2D(k=3, s=2, p=1)`` maps both 13 and 14 rows to 7, and
+    ``ConvTranspose2D(k=3, s=2, p=1, output_padding=1)`` maps 7 back to 14 ("same"
+    padding doubling the size, as Keras' ``Conv2DTranspose(padding="same", strides=2)``).
+    Backward is unchanged: with :math:`o < s` the extra rows are reached by no
+    window of the padded gradient that would add an input row.
     """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, init="he", output_padding=0):
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding, init=init)
+        self.output_padding = _tuple(output_padding, "output_padding", self._rank, 0)
+        if any(o >= s for o, s in zip(self.output_padding, self.stride)):
+            raise ValueError(f"output_padding must be smaller than stride (each axis): output_padding="
+                             f"{output_padding!r}, stride={self.stride}")
+        self._o = (0,) * (2 - self._rank) + self.output_padding
+
+    def __repr__(self):
+        text = super().__repr__()
+        if any(self.output_padding):
+            o = self.output_padding
+            o = o[0] if self._rank == 1 or o[0] == o[1] else o
+            text = text[:-1] + f", output_padding={o})"
+        return text
 
     def param_shapes(self):
         return {"W": (self.in_channels, self.out_channels) + self.kernel_size, "b": (self.out_channels,)}
@@ -392,13 +420,13 @@ class ConvTranspose2D(_Conv):
         """Shape of ``Y`` for an input of shape ``input_shape``; ValueError when it would be empty."""
         sizes = (1,) * (2 - self._rank) + tuple(input_shape[2:])
         out = []
-        for axis, (n, k, s, p) in enumerate(zip(sizes, self._k, self._s, self._p)):
-            size = (n - 1) * s - 2 * p + k
+        for axis, (n, k, s, p, o) in enumerate(zip(sizes, self._k, self._s, self._p, self._o)):
+            size = (n - 1) * s - 2 * p + k + o
             if size < 1:
                 a = axis - (2 - self._rank)
                 raise ValueError(f"padding must leave an output of at least one pixel: (n - 1)*stride - "
-                                 f"2*padding + kernel_size = ({n} - 1)*{s} - 2*{p} + {k} = {size} on axis {a} "
-                                 f"(input shape {tuple(input_shape)}); use less padding")
+                                 f"2*padding + kernel_size + output_padding = ({n} - 1)*{s} - 2*{p} + {k} + {o} "
+                                 f"= {size} on axis {a} (input shape {tuple(input_shape)}); use less padding")
             out.append(size)
         return (input_shape[0], self.out_channels) + tuple(out[2 - self._rank:])
 
@@ -414,12 +442,14 @@ class ConvTranspose2D(_Conv):
         self.input_shape = X.shape
         dcols = np.matmul(self.Xm, self.W.reshape(Cin, -1),
                           out=self._buffer("dcols", (N * H * W, Co * kh * kw), X.dtype, training))
-        Hp, Wp = (H - 1) * sh + kh, (W - 1) * sw + kw
+        (oh, ow) = self._o
+        Hp, Wp = (H - 1) * sh + kh + oh, (W - 1) * sw + kw + ow  # the stamped image, output_padding larger
         Yp = col2im(dcols.reshape(N, H, W, Co, kh, kw), (N, Co, Hp, Wp), (sh, sw),
                     out=self._buffer("Yp", (N, Co, Hp, Wp), X.dtype, training))
         self.padded_shape = Yp.shape
-        Y = self._buffer("Y", (N, Co, Hp - 2 * ph, Wp - 2 * pw), X.dtype, training)
-        np.add(Yp[:, :, ph:Hp - ph, pw:Wp - pw], self.b[:, None, None], out=Y)
+        Ho, Wo = (H - 1) * sh + kh + oh - 2 * ph, (W - 1) * sw + kw + ow - 2 * pw
+        Y = self._buffer("Y", (N, Co, Ho, Wo), X.dtype, training)
+        np.add(Yp[:, :, ph:ph + Ho, pw:pw + Wo], self.b[:, None, None], out=Y)
         return self._from4d(Y)
 
     def backward(self, dY):

@@ -43,12 +43,14 @@ def _conv_loops(X, W, b, stride, padding):
     return Y
 
 
-def _conv_transpose_loops(X, W, b, stride, padding):
-    """ConvTranspose2D by explicit stamping: each input pixel adds X * W[c] at (s i, s j), then crop."""
-    (sh, sw), (ph, pw) = stride, padding
+def _conv_transpose_loops(X, W, b, stride, padding, output_padding=(0, 0)):
+    """ConvTranspose2D by explicit stamping: each input pixel adds X * W[c] at (s i, s j), then crop.
+
+    ``output_padding``: the stamped image gets that many more zero rows/columns at the bottom/right."""
+    (sh, sw), (ph, pw), (oh, ow) = stride, padding, output_padding
     N, C, H, Wd = X.shape
     _, F, kh, kw = W.shape
-    Yp = np.zeros((N, F, (H - 1) * sh + kh, (Wd - 1) * sw + kw))
+    Yp = np.zeros((N, F, (H - 1) * sh + kh + oh, (Wd - 1) * sw + kw + ow))
     for n in range(N):
         for c in range(C):
             for i in range(H):
@@ -328,3 +330,33 @@ def test_he_init_scale():
     Sequential([layer], SquaredError(), random_state=0)
     assert layer.W.std() == pytest.approx(np.sqrt(2.0 / (16 * 9)), rel=0.05)  # 4608 draws: std error ~1%
     assert not layer.b.any()
+
+
+@pytest.mark.parametrize("k, s, p, o, hw", [
+    (3, 2, 1, 1, (7, 7)),          # the Keras denoiser's "same" doubling: 7 -> 14
+    ((3, 2), (2, 3), (1, 0), (1, 2), (3, 4)),  # o > p on the second axis: zero columns kept
+    (2, 3, 0, 2, (2, 3)),
+])
+def test_conv_transpose2d_output_padding_matches_loops(k, s, p, o, hw):
+    layer = ConvTranspose2D(2, 3, k, stride=s, padding=p, output_padding=o)
+    _bound(layer)
+    X = np.random.default_rng(5).standard_normal((2, 2) + hw)
+    pair = (lambda v: (v, v) if isinstance(v, int) else v)
+    expected = _conv_transpose_loops(X, layer.W, layer.b, pair(s), pair(p), pair(o))
+    Y = layer.forward(X, training=True)
+    assert Y.shape == layer.output_shape(X.shape) == expected.shape
+    np.testing.assert_allclose(Y, expected, rtol=0, atol=TOL)
+    # backward is the adjoint of the (bias-free) forward: <T x, y> = <x, T^T y>
+    dY = np.random.default_rng(6).standard_normal(Y.shape)
+    dX = layer.backward(dY)
+    lhs = np.sum((Y - layer.b[:, None, None]) * dY)
+    np.testing.assert_allclose(lhs, np.sum(X * dX), rtol=1e-12)
+
+
+def test_conv_transpose2d_same_doubling_and_bad_output_padding():
+    assert ConvTranspose2D(32, 32, 3, stride=2, padding=1, output_padding=1).output_shape((1, 32, 7, 7)) \
+        == (1, 32, 14, 14)
+    with pytest.raises(ValueError, match=r"output_padding must be smaller than stride.*output_padding=2"):
+        ConvTranspose2D(1, 1, 3, stride=2, output_padding=2)
+    with pytest.raises(ValueError, match=r"output_padding must be an integer >= 0 or a pair of them; got -1"):
+        ConvTranspose2D(1, 1, 3, stride=2, output_padding=-1)

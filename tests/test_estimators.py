@@ -37,6 +37,10 @@ FACTORIES = {  # name -> (make(seed, dtype), needs y, dtypes it supports)
     "ConditionalVAE": (lambda s, d: numpy_ae.ConditionalVAE(
         hidden_layer_sizes=(5,), n_latent=2, epochs=2, batch_size=16, dtype=d, random_state=s), True,
         ("float64", "float32")),
+    # X_UNIT's 6 features read as 2x3 images: pool to 1x1, then transposed convolutions back to 2x3
+    "ConvAutoencoder": (lambda s, d: numpy_ae.ConvAutoencoder(
+        image_shape=(2, 3), filters=(4,), epochs=2, batch_size=16, dtype=d, random_state=s), False,
+        ("float64", "float32")),
     "PCA": (lambda s, d: numpy_ae.PCA(3, whiten=True, epsilon=1e-3), False, ("float64",)),
     "ZCAWhitening": (lambda s, d: numpy_ae.ZCAWhitening(0.01), False, ("float64",)),
     "SoftmaxRegression": (lambda s, d: numpy_ae.SoftmaxRegression(max_iter=30, random_state=s), True, ("float64",)),

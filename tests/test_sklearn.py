@@ -33,6 +33,12 @@ ESTIMATORS = {
     "ConditionalVAE": numpy_ae.ConditionalVAE(hidden_layer_sizes=(4,), n_latent=2, epochs=2),
     "ConditionalVAE(likelihood='gaussian')": numpy_ae.ConditionalVAE(
         hidden_layer_sizes=(4,), n_latent=2, likelihood="gaussian", epochs=2),
+    # scikit-learn feeds flat (N, D) data of several D: image_shape=None reads it as one-row (1, 1, D)
+    # images, which pooling cannot halve, so the checked configurations use pool=None (the network is
+    # then 'same' convolutions all through; see numpy_ae.convae)
+    "ConvAutoencoder(pool=None)": numpy_ae.ConvAutoencoder(filters=(2,), pool=None, epochs=2),
+    "ConvAutoencoder(pool=None, loss='mse')": numpy_ae.ConvAutoencoder(filters=(2,), pool=None, loss="mse",
+                                                                       epochs=2),
     "PCA": numpy_ae.PCA(),
     "ZCAWhitening": numpy_ae.ZCAWhitening(),
     "SoftmaxRegression": numpy_ae.SoftmaxRegression(max_iter=50),
@@ -46,7 +52,8 @@ UNIT_INTERVAL = "the sigmoid/cross-entropy reconstruction needs inputs in [0, 1]
                 "loss='mse' or likelihood='gaussian' passes them)"
 # check name -> (reason, a fragment the failure's message must contain)
 ALLOWED = {"check_do_not_raise_errors_in_init_or_set_params": (INIT_CHECKS, "must be")}
-UNIT_ONLY = {"SparseAutoencoder", "DenoisingAutoencoder", "VariationalAutoencoder", "ConditionalVAE"}
+UNIT_ONLY = {"SparseAutoencoder", "DenoisingAutoencoder", "VariationalAutoencoder", "ConditionalVAE",
+             "ConvAutoencoder(pool=None)"}
 NEEDS_Y = "a ConditionalVAE's transform(X, y) needs the labels (the encoder sees [x, onehot(y)]), while " \
           "scikit-learn's transformer checks call transform(X): a TypeError naming the missing y. Each check's own " \
           "point is verified with y in test_conditional_vae_does_what_the_failed_checks_ask"
