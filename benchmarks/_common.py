@@ -120,6 +120,17 @@ class SteppingClock:
         self.last = now
 
 
+def library_epoch(net, optimizer, X, batch_size, rng):
+    """One epoch of numpy_ae's own loop, every step timed: (wall, cpu, per-step seconds, mean training loss)."""
+    from numpy_ae.training import train_minibatch
+
+    clock = SteppingClock(optimizer)
+    start, cpu = time.perf_counter(), time.process_time()
+    clock.last = start
+    history = train_minibatch(net, X, optimizer=clock, epochs=1, batch_size=batch_size, rng=rng, verbose=False)
+    return time.perf_counter() - start, time.process_time() - cpu, np.array(clock.steps), history["loss"][0]
+
+
 def summarize(epochs, n_batches):
     """``epochs``: list of (wall, cpu, step_times, ...); the fastest epoch's wall and cpu seconds, and
     ``steady`` (n_batches x the 10th percentile step) and ``fastest`` (n_batches x the fastest step)."""

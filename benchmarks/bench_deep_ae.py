@@ -88,16 +88,14 @@ import argparse
 import json
 import os
 import time
-from collections import defaultdict
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from _common import StepTimer, SteppingClock, finish, numpy_blas_threads, summarize
+from _common import finish, library_epoch, numpy_blas_threads, print_profile, profile_steps, summarize
 from numpy_ae.data import load_mnist
 from numpy_ae.optim import Adam
 from numpy_ae.stacked import StackedAutoencoder
-from numpy_ae.training import train_minibatch
 
 LAYER_SIZES = [784, 300, 150]
 MSE_RTOL = 0.05  # our test MSE within 5% of PyTorch's (the target of issue 4)
@@ -108,46 +106,6 @@ def ours_model(seed):
     ae = StackedAutoencoder(hidden_layer_sizes=LAYER_SIZES[1:], activation="elu", loss="mse", dtype="float32",
                             random_state=seed).initialize(LAYER_SIZES[0])
     return ae.network_
-
-
-def ours_epoch(net, optimizer, X, batch_size, rng):
-    """One epoch of the library's own loop; returns (wall, cpu, per-step seconds)."""
-    clock = SteppingClock(optimizer)
-    start, cpu = time.perf_counter(), time.process_time()
-    clock.last = start
-    train_minibatch(net, X, optimizer=clock, epochs=1, batch_size=batch_size, rng=rng, verbose=False)
-    return time.perf_counter() - start, time.process_time() - cpu, np.array(clock.steps)
-
-
-def profile_ours(net, X, batch_size, n_steps, seed):
-    """Fastest and median seconds of every part of one step, over ``n_steps`` steps."""
-    times = defaultdict(list)
-    patched = [(layer, m) for layer in net.layers for m in ("forward", "backward")] + \
-              [(net.loss, "forward"), (net.loss, "backward")]
-    for obj, method in patched:
-        name = f"{getattr(obj, 'name', None) or type(obj).__name__}.{method}"
-        setattr(obj, method, StepTimer(getattr(obj, method), times[name]))
-    optimizer = Adam(1e-3)
-    order = np.random.default_rng(seed).permutation(X.shape[0])
-    n_batches = -(-X.shape[0] // batch_size)
-    try:
-        for b in range(n_steps):
-            start = time.perf_counter()
-            batch = X[order[(b % n_batches) * batch_size:(b % n_batches + 1) * batch_size]]
-            times["minibatch X[idx]"].append(time.perf_counter() - start)
-            start = time.perf_counter()
-            net.grad.fill(0.0)
-            times["grad.fill(0)"].append(time.perf_counter() - start)
-            start = time.perf_counter()
-            net.compute(batch)
-            times["compute (all of it)"].append(time.perf_counter() - start)
-            start = time.perf_counter()
-            optimizer.step(net.theta, net.grad)
-            times["Adam step"].append(time.perf_counter() - start)
-    finally:
-        for obj, method in patched:
-            del obj.__dict__[method]  # back to the class's method
-    return {name: (min(t[1:]), float(np.median(t[1:]))) for name, t in times.items()}
 
 
 # --------------------------------------------------------------- PyTorch
@@ -242,13 +200,13 @@ def main():
 
     with threadpool_limits(limits=threads, user_api="blas"):
         for epoch in range(1, args.epochs + 1):
-            runs["numpy_ae"].append(ours_epoch(net, optimizer, X, batch, rng_ours))
+            runs["numpy_ae"].append(library_epoch(net, optimizer, X, batch, rng_ours))
             line = f"  epoch {epoch}: numpy_ae {runs['numpy_ae'][-1][0]:6.2f} s"
             if torch is not None:
                 runs["pytorch"].append(torch_epoch(torch, model, torch_opt, X_torch, batch, rng_torch))
                 line += f"   pytorch {runs['pytorch'][-1][0]:6.2f} s"
             print(line, flush=True)
-        profile = profile_ours(ours_model(args.seed), X, batch, args.profile_steps, args.seed) \
+        profile = profile_steps(ours_model(args.seed), X, batch, args.profile_steps, args.seed, Adam(1e-3)) \
             if args.profile else None
 
     result = {"n_params": net.n_params, "epochs": args.epochs, "threads": threads, "n_examples": N,
@@ -295,10 +253,7 @@ def main():
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
     if profile:
-        print(f"\none step of ours, {args.profile_steps} steps: fastest and median, and x{n_batches} (one epoch)")
-        for name, (fast, median) in profile.items():
-            print(f"  {name:22s} {fast * 1e6:8.0f} us {median * 1e6:8.0f} us   {fast * n_batches:6.3f} s "
-                  f"{median * n_batches:6.3f} s")
+        print_profile(profile, args.profile_steps, n_batches)
         result["profile"] = {name: {"fastest": f, "median": m} for name, (f, m) in profile.items()}
     if args.json:
         print(json.dumps(result))

@@ -127,10 +127,9 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from _common import SteppingClock, finish, numpy_blas_threads, print_profile, profile_steps, summarize
+from _common import finish, library_epoch, numpy_blas_threads, print_profile, profile_steps, summarize
 from numpy_ae.data import load_mnist
 from numpy_ae.optim import Adam
-from numpy_ae.training import train_minibatch
 from numpy_ae.variational import VariationalAutoencoder
 
 HIDDEN, K, D = 400, 20, 784
@@ -145,15 +144,6 @@ def ours_model(seed, eps_seed, batch_size):
                                  random_state=seed).initialize(D)
     vae.reparameterize_.rng = np.random.default_rng(eps_seed)
     return vae
-
-
-def ours_epoch(net, optimizer, X, batch_size, rng):
-    """One epoch of the library's own loop; returns (wall, cpu, per-step seconds, mean training loss)."""
-    clock = SteppingClock(optimizer)
-    start, cpu = time.perf_counter(), time.process_time()
-    clock.last = start
-    history = train_minibatch(net, X, optimizer=clock, epochs=1, batch_size=batch_size, rng=rng, verbose=False)
-    return time.perf_counter() - start, time.process_time() - cpu, np.array(clock.steps), history["loss"][0]
 
 
 def dense_layers(vae):
@@ -311,7 +301,7 @@ def main():
 
     with threadpool_limits(limits=threads, user_api="blas"):
         for epoch in range(1, args.epochs + 1):
-            runs["numpy_ae"].append(ours_epoch(net, optimizer, X, batch, rng_ours))
+            runs["numpy_ae"].append(library_epoch(net, optimizer, X, batch, rng_ours))
             line = f"  epoch {epoch:2d}: numpy_ae {runs['numpy_ae'][-1][0]:6.2f} s loss {runs['numpy_ae'][-1][3]:8.3f}"
             if torch is not None:
                 runs["pytorch"].append(torch_epoch(torch, model, torch_opt, X_torch, batch, rng_torch, eps_torch,

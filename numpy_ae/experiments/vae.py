@@ -175,37 +175,35 @@ def save_samples_per_class(model, path, n_per_class=10, random_state=0, title=No
                            title=title)
 
 
-def _save_bar(values, path, title):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _save_axes(path, size_px, draw, title):
+    """One set of axes on an Agg figure (``plotting._new_figure``: no pyplot, no global backend), drawn by
+    ``draw(fig, ax)``, saved as a PNG; returns the path."""
+    from ..plotting import _new_figure
 
-    fig, ax = plt.subplots(figsize=(7, 3))
-    ax.bar(np.arange(len(values)), values)
-    ax.set_xlabel("latent unit")
-    ax.set_ylabel("KL (nats)")
+    fig = _new_figure(*size_px)
+    ax = fig.add_subplot()
+    draw(fig, ax)
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    fig.savefig(path)
     return path
+
+
+def _save_bar(values, path, title):
+    def draw(fig, ax):
+        ax.bar(np.arange(len(values)), values)
+        ax.set_xlabel("latent unit")
+        ax.set_ylabel("KL (nats)")
+    return _save_axes(path, (700, 300), draw, title)
 
 
 def _save_codes(Z, y, path, title):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 5))
-    points = ax.scatter(Z[:, 0], Z[:, 1], c=y, s=3, cmap="tab10")
-    fig.colorbar(points, ax=ax, label="class")
-    ax.set_xlabel("z1 (mu)")
-    ax.set_ylabel("z2 (mu)")
-    ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    def draw(fig, ax):
+        points = ax.scatter(Z[:, 0], Z[:, 1], c=y, s=3, cmap="tab10")
+        fig.colorbar(points, ax=ax, label="class")
+        ax.set_xlabel("z1 (mu)")
+        ax.set_ylabel("z2 (mu)")
+    return _save_axes(path, (600, 500), draw, title)
 
 
 @command("vae", "a variational autoencoder (Hands-On ML's network; beta-VAE) on (Fashion-)MNIST; generates images")
