@@ -61,12 +61,18 @@ METHODS = ("lbfgs", "adam", "sgd")
 
 
 def check_training_params(est):
-    """Check the training hyperparameters shared by the estimators (ValueError naming the bad one)."""
+    """Check the training hyperparameters shared by the estimators (ValueError naming the bad one).
+
+    The L-BFGS settings (``max_iter``, ``gtol``) are checked when the estimator has them as
+    hyperparameters (a minibatch-only model such as the VAE does not).
+    """
     if est.method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}; got {est.method!r}")
-    check_positive_int(est.max_iter, "max_iter")
-    if isinstance(est.gtol, bool) or not isinstance(est.gtol, numbers.Real) or not est.gtol > 0 \
-            or not np.isfinite(est.gtol):
+    if "max_iter" in est._get_param_names():
+        check_positive_int(est.max_iter, "max_iter")
+    if "gtol" in est._get_param_names() and (
+            isinstance(est.gtol, bool) or not isinstance(est.gtol, numbers.Real) or not est.gtol > 0
+            or not np.isfinite(est.gtol)):
         raise ValueError(f"gtol must be a finite number > 0; got {est.gtol!r}")
     check_positive_int(est.epochs, "epochs")
     check_positive_int(est.batch_size, "batch_size")
