@@ -253,7 +253,7 @@ class Autoencoder(TrainingMixin, BaseEstimator):
                       "cost_", "fit_seconds_", "phase_history_"):
             self.__dict__.pop(stale, None)
 
-    def fit(self, X, y=None, *, validation_data=None, callback=None):
+    def fit(self, X, y=None, *, target=None, validation_data=None, callback=None):
         r"""Train on ``X (N, D)``; return self. ``y`` is ignored (an autoencoder reconstructs ``X``).
 
         Parameters
@@ -261,8 +261,14 @@ class Autoencoder(TrainingMixin, BaseEstimator):
         X : array of shape (N, D)
         y : ignored
             Present for scikit-learn's ``Pipeline``.
-        validation_data : array (N_val, D) or None
-            Scored after every epoch (minibatch methods; early stopping watches it).
+        target : array like ``X`` or None
+            What the network must output for each row of ``X`` (default: ``X``
+            itself). Denoising from fixed pairs, as in the Keras example:
+            ``fit(noisy, target=clean)``. Checked as ``X`` is (same layout,
+            same number of examples).
+        validation_data : array (N_val, D), or ``(X_val, T_val)``, or None
+            Scored after every epoch (minibatch methods; early stopping watches
+            it). With ``target``, pass the pair ``(noisy_val, clean_val)``.
         callback : callable or None
             L-BFGS: ``callback(iteration, cost)``; minibatch: ``callback(epoch, history)``.
 
@@ -272,13 +278,18 @@ class Autoencoder(TrainingMixin, BaseEstimator):
         says why; ``converged_`` and ``message_`` record it either way.
         """
         self._validate_params()
+        T = None
+        if target is not None:  # checked first, so that what fit records of the layout is X's
+            T = self._check_X(target, fitting=True)
         X = self._check_X(X, fitting=True)
+        if T is not None and T.shape != X.shape:
+            raise ValueError(f"target must have X's shape after the input checks, {X.shape}; got {T.shape}")
         self._clear_fit_attributes()
         if not (self.warm_start and getattr(self, "network_", None) is not None
                 and self.n_features_in_ == X.shape[1]):
             self.initialize(X.shape[1])
         start = time.perf_counter()
-        self._train(self.network_, X, None, validation_data=validation_data, callback=callback)
+        self._train(self.network_, X, T, validation_data=validation_data, callback=callback)
         self.fit_seconds_ = time.perf_counter() - start
         return self
 
@@ -451,6 +462,8 @@ random_state :
             self.encoder_layers[0].b += self.mean_ @ self.encoder_layers[0].W
             self.decoder_layers[0].b -= self.mean_
         mean = X.mean(axis=0)
+        if fit_params.get("target") is not None:  # the same shift on both sides; undone by the fold below
+            fit_params["target"] = self._check_X(fit_params["target"]) - mean
         super().fit(X - mean, **fit_params)
         self.mean_ = mean
         self.encoder_layers[0].b -= self.mean_ @ self.encoder_layers[0].W

@@ -124,3 +124,24 @@ def test_warm_start_continues(data):
     ae.set_params(method="adam", epochs=3, batch_size=50, warm_start=True).fit(X)
     assert not np.array_equal(before, ae.theta)
     assert ae.network_.evaluate(X) < loss_before
+
+
+def test_fit_with_target_learns_the_mapping_to_the_target():
+    # a linear autoencoder with as many code units as inputs can map X onto any linear function of X:
+    # with target = 2 X it must output about 2 X, where with no target it outputs about X
+    from numpy_ae import LinearAutoencoder
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4))
+    ae = LinearAutoencoder(4, random_state=0).fit(X, target=2 * X)
+    np.testing.assert_allclose(ae.reconstruct(X), 2 * X, atol=1e-5)
+    plain = LinearAutoencoder(4, random_state=0).fit(X)
+    np.testing.assert_allclose(plain.reconstruct(X), X, atol=1e-5)
+
+
+def test_fit_with_target_of_the_wrong_shape_names_the_argument():
+    from numpy_ae import SparseAutoencoder
+
+    X = np.random.default_rng(0).uniform(0.1, 0.9, size=(20, 6))
+    with pytest.raises(ValueError, match="target"):
+        SparseAutoencoder(3, max_iter=2).fit(X, target=X[:10])
