@@ -39,6 +39,8 @@ ESTIMATORS = {
     "ConvAutoencoder(pool=None)": numpy_ae.ConvAutoencoder(filters=(2,), pool=None, epochs=2),
     "ConvAutoencoder(pool=None, loss='mse')": numpy_ae.ConvAutoencoder(filters=(2,), pool=None, loss="mse",
                                                                        epochs=2),
+    # scikit-learn's data have few features: kernel_size=1 keeps every window (one row) at least a kernel long
+    "Conv1DAutoencoder(kernel_size=1)": numpy_ae.Conv1DAutoencoder(filters=(2,), kernel_size=1, epochs=2),
     "PCA": numpy_ae.PCA(),
     "ZCAWhitening": numpy_ae.ZCAWhitening(),
     "SoftmaxRegression": numpy_ae.SoftmaxRegression(max_iter=50),
