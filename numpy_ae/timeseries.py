@@ -229,7 +229,8 @@ def read_nab_csv(path, interpolate=False):
     ValueError naming the file, the line and the fix; with ``interpolate=True``
     they are filled linearly from the nearest finite values on each side (by
     position, not time; a run at either end takes the nearest finite value).
-    Infinite values are always an error.
+    Infinite values are always an error, and so are timestamps that do not
+    increase strictly (rows out of order or repeated).
 
     Returns
     -------
@@ -281,6 +282,12 @@ def read_nab_csv(path, interpolate=False):
                 raise ValueError(f"{path}, line {line}: the label column '{header[il]}' must hold 0/1 or "
                                  f"true/false; got {row[il]!r}")
             labels[k] = lab in ("1", "true", "1.0")
+    stamps = np.array(stamps, dtype="datetime64[s]")
+    back = np.flatnonzero(np.diff(stamps) <= np.timedelta64(0, "s"))
+    if back.size:
+        k = int(back[0]) + 1
+        raise ValueError(f"{path}, line {k + 2}: timestamps must increase strictly (a time series in order, no "
+                         f"repeats); got {stamps[k]} after {stamps[k - 1]}")
     if missing:
         if not interpolate:
             raise ValueError(f"{path}: column 'value' has {len(missing)} missing or NaN values (first on line "
@@ -291,7 +298,7 @@ def read_nab_csv(path, interpolate=False):
             raise ValueError(f"{path}: column 'value' has no finite value to interpolate from")
         idx = np.arange(values.size)
         values[~ok] = np.interp(idx[~ok], idx[ok], values[ok])
-    return LabelledSeries(values, np.array(stamps, dtype="datetime64[s]"), labels)
+    return LabelledSeries(values, stamps, labels)
 
 
 # --------------------------------------------------------------------------
@@ -411,7 +418,8 @@ class Conv1DAutoencoder(Autoencoder):
     weight_decay : float >= 0
     validation_split : float in [0, 1)
         Fraction of the windows (the last ones) held out for early stopping
-        when ``fit`` gets no ``validation_data``; 0 trains on all of them
+        when ``fit`` gets no ``validation_data`` (minibatch methods; L-BFGS
+        trains on all windows); 0 trains on all of them
         (early stopping then watches the training loss). When the split would
         leave no window on either side, all windows are trained on.
     method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, \

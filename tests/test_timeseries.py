@@ -188,6 +188,10 @@ def test_read_nab_csv_missing_column_and_nan(tmp_path):
     with pytest.raises(ValueError, match=r"holes\.csv: column 'value' has 2 missing or NaN values \(first on line 3\)"):
         read_nab_csv(holes)
     np.testing.assert_allclose(read_nab_csv(holes, interpolate=True).values, [1.0, 3.0, 5.0, 7.0])
+    unordered = tmp_path / "unordered.csv"
+    unordered.write_text("timestamp,value\n2014-04-01 00:05:00,1\n2014-04-01 00:00:00,2\n")
+    with pytest.raises(ValueError, match=r"line 3: timestamps must increase strictly"):
+        read_nab_csv(unordered)
 
 
 # ------------------------------------------------------------------ estimator
@@ -223,6 +227,17 @@ def test_validation_split_holds_out_the_last_windows():
     assert ae.n_validation_ == 5 and len(ae.history_["val_loss"]) == 2  # 50 - floor(0.9 * 50)
     ae0 = Conv1DAutoencoder(filters=(2,), kernel_size=3, epochs=2, validation_split=0.0, random_state=0).fit(X)
     assert ae0.n_validation_ == 0 and not ae0.history_["val_loss"]
+
+
+def test_multichannel_windows_save_and_load(tmp_path):
+    X = np.random.default_rng(3).standard_normal((20, 2, 12))
+    ae = Conv1DAutoencoder(filters=(3,), kernel_size=3, epochs=1, random_state=0).fit(X)
+    assert ae.series_shape_ == (2, 12) and ae.reconstruct(X).shape == X.shape
+    back = Conv1DAutoencoder.load(ae.save(tmp_path / "c.npz"))
+    np.testing.assert_array_equal(back.reconstruct(X), ae.reconstruct(X))
+    np.testing.assert_array_equal(back.reconstruction_error(X), ae.reconstruction_error(X))
+    with pytest.raises(ValueError, match=r"match the model's \(C, L\) = \(2, 12\)"):
+        ae.reconstruct(X[:, :1])
 
 
 def test_dropout_scales_kept_entries_and_is_the_identity_at_inference():
@@ -277,6 +292,17 @@ def test_cli_reads_csv_files_and_refuses_bad_options(tmp_path, capsys):
     assert main(argv) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["n_points"] == 192 and result["n_labelled"] == int(t.labels.sum())
+    # a test file without labels, scored by the model saved from a first run: flags, but no scores
+    (tmp_path / "nolabels.csv").write_text("\n".join(line.rsplit(",", 1)[0] for line in
+                                                      (tmp_path / "test.csv").read_text().splitlines()) + "\n")
+    model = str(tmp_path / "m.npz")
+    assert main(argv[:-1] + ["--save-model", model]) == 0
+    argv[4] = str(tmp_path / "nolabels.csv")
+    capsys.readouterr()
+    assert main(argv + ["--model", model]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["n_labelled"] is None and result["f1"] is None and result["roc_auc"] is None
+    assert isinstance(result["n_flagged"], int) and result["threshold"] > 0
     assert main(["anomaly-timeseries", "--train-csv", str(tmp_path / "train.csv")]) == 2
     assert "--train-csv and --test-csv go together" in capsys.readouterr().err
     assert main(["anomaly-timeseries", "--fast", "--window", "500", "--out", str(tmp_path)]) == 2
