@@ -451,7 +451,9 @@ warm_start, dtype, random_state :
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1 or k % 2 == 0:
             raise ValueError(f"kernel_size must be an odd integer >= 1 (for 'same' padding k // 2); got {k!r}")
         check_positive_int(self.stride, "stride")
-        Dropout(self.dropout)  # ValueError naming rate for a bad value
+        d = self.dropout
+        if isinstance(d, bool) or not isinstance(d, numbers.Real) or not 0.0 <= d < 1.0:
+            raise ValueError(f"dropout must be a number in [0, 1) (the probability of dropping an entry); got {d!r}")
         make_activation(self.activation)
         check_non_negative(self.weight_decay, "weight_decay")
         v = self.validation_split

@@ -219,6 +219,8 @@ def test_window_shorter_than_the_kernel_is_refused():
         Conv1DAutoencoder(kernel_size=4)
     with pytest.raises(ValueError, match="validation_split"):
         Conv1DAutoencoder(validation_split=1.0)
+    with pytest.raises(ValueError, match=r"dropout must be a number in \[0, 1\).*got 1.5"):
+        Conv1DAutoencoder(dropout=1.5)
 
 
 def test_validation_split_holds_out_the_last_windows():
