@@ -1,0 +1,387 @@
+r"""The catalogue of exercises: what each copies, what it blanks, how it is graded.
+
+An exercise is ONE :class:`Exercise` entry in :data:`EXERCISES`:
+
+``name``, ``title``, ``summary``
+    how ``python -m numpy_ae assignment list`` shows it;
+``modules``
+    the modules of ``numpy_ae`` the student works in; the student package is
+    these plus every module they import at module level (found by
+    :func:`numpy_ae.course.package.module_closure`), copied with their relative
+    imports into ``<DIR>/numpy_ae_student/``;
+``blank``
+    ``"module:function"`` or ``"module:Class.method"`` qualnames whose bodies
+    become ``# YOUR CODE HERE`` / ``raise NotImplementedError()``
+    (:mod:`numpy_ae.course.blank`); the library's source carries no markers;
+``drop``
+    ``"module:Name"`` top-level definitions removed from the copy because
+    they would give a blanked body away (``ConvTranspose2D.forward`` is
+    ``Conv2D``'s input gradient);
+``tutorial``
+    a percent script in ``numpy_ae/course/tutorials/`` the student runs
+    (it imports ``numpy_ae_student``), shipped as ``.py`` and ``.ipynb``;
+``tests``
+    ``(name, points, function)``: ``function(pkg)`` gets the student's
+    package (``pkg.layers`` is the student's ``layers.py``) and returns, or
+    raises :class:`~numpy_ae.course.harness.Failed` (any other exception is
+    the student's code failing, reported by the grader). Gradient checks run
+    the trusted checker (:mod:`numpy_ae.course.harness`).
+
+``requires`` names a ``"module:Name"`` that must exist in the installed
+library; an exercise whose requirement is missing is listed as pending
+(the contractive penalty waits for ``regularizers.Contractive``, issue 10).
+
+Problem sizes follow :mod:`numpy_ae.checks`: float64, N = 6 examples, D = 5
+inputs, H = 4 hidden units, steps of 1e-5; every test takes milliseconds.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import harness as h
+from .harness import Failed, require
+
+__all__ = ["Exercise", "EXERCISES", "get_exercise", "available"]
+
+N, D, H, K = 6, 5, 4, 3
+
+
+@dataclass
+class Exercise:
+    name: str
+    title: str
+    summary: str
+    modules: tuple
+    blank: tuple
+    tutorial: str
+    tests: tuple                      # (name, points, fn(pkg))
+    drop: tuple = ()
+    requires: tuple = ()              # "module:Name" that must exist in numpy_ae for the exercise to be offered
+    pending_note: str = ""
+    time_limit: float = 10.0          # seconds per test
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def max_score(self):
+        return sum(points for _, points, _ in self.tests)
+
+    def test(self, name):
+        for test_name, points, fn in self.tests:
+            if test_name == name:
+                return points, fn
+        raise ValueError(f"exercise {self.name!r} has no test {name!r}")
+
+
+def _rng(seed):
+    return np.random.default_rng(seed)
+
+
+def _away_from_zero(X, margin=1e-2):
+    X = np.array(X)
+    X[np.abs(X) < margin] = margin
+    return X
+
+
+# ==========================================================================
+# UFLDL's sparse autoencoder
+# ==========================================================================
+
+def _sigmoid_backward(pkg):
+    h.check_layer(pkg.layers.Sigmoid(), 2.0 * _rng(0).standard_normal((N, D)))
+
+
+def _dense_backward(pkg):
+    h.check_layer(pkg.layers.Dense(D, H), _rng(1).standard_normal((N, D)), random_state=1)
+
+
+def _kl_sparsity_backward(pkg):
+    A = _rng(2).uniform(0.05, 0.95, (N, H))  # sigmoid activations: KL sparsity acts on values in (0, 1)
+    h.check_layer(pkg.regularizers.KLSparsity(sparsity=0.1, beta=3.0), A, random_state=2)
+
+
+def _kl_sparsity_penalty(pkg):
+    r"""The penalty the layer records, against the reference, with units inside (0, 1) and outside it
+    (the guard's tangent line uses ``_slope``): a sign error in KL' shows here even if backward is right."""
+    from ..regularizers import KLSparsity
+
+    rng = _rng(3)
+    A = np.column_stack([rng.uniform(0.05, 0.95, (N, 2)), rng.uniform(-0.02, -0.01, N), rng.uniform(1.01, 1.02, N)])
+    student, reference = pkg.regularizers.KLSparsity(0.1, 3.0), KLSparsity(0.1, 3.0)
+    student.forward(A.copy(), training=True)
+    reference.forward(A.copy(), training=True)
+    # 1e-10: both sum the same four float64 terms; a formula slip changes the penalty by O(1)
+    h.require_close("KLSparsity's penalty (beta * sum_j KL, with the guard's tangent for rho_hat outside (0, 1))",
+                    float(student.penalty), reference.penalty, rtol=1e-10)
+
+
+def _squared_error_backward(pkg):
+    rng = _rng(4)
+    h.check_loss(pkg.losses.SquaredError(), rng.standard_normal((N, D)), rng.standard_normal((N, D)))
+
+
+def _sparse_autoencoder_cost(pkg):
+    r"""UFLDL's whole cost: D -> H sigmoid -> KL sparsity -> D sigmoid, squared error, weight decay 1e-3."""
+    L, R, S = pkg.layers, pkg.regularizers, pkg.losses
+    net = h.model_of([L.Dense(D, H), L.Sigmoid(), R.KLSparsity(0.1, 3.0), L.Dense(H, D), L.Sigmoid()],
+                     S.SquaredError(), weight_decay=1e-3, random_state=5)
+    h.check_model(net, _rng(5).uniform(0.1, 0.9, (N, D)))
+
+
+SPARSE_AUTOENCODER = Exercise(
+    name="sparse_autoencoder",
+    title="UFLDL's sparse autoencoder: backpropagation by hand",
+    summary="backward passes of Sigmoid, Dense and KL sparsity (and KL'), the squared-error gradient",
+    modules=("layers", "regularizers", "losses", "model", "gradcheck"),
+    blank=("layers:Sigmoid.backward", "layers:Dense.backward", "regularizers:KLSparsity._slope",
+           "regularizers:KLSparsity.backward", "losses:SquaredError.backward"),
+    drop=("layers:TiedDense",),  # its backward repeats Dense's bias and weight rules
+    tutorial="sparse_autoencoder.py",
+    tests=(("sigmoid_backward", 2, _sigmoid_backward),
+           ("dense_backward", 3, _dense_backward),
+           ("kl_sparsity_backward", 3, _kl_sparsity_backward),
+           ("kl_sparsity_penalty", 1, _kl_sparsity_penalty),
+           ("squared_error_backward", 2, _squared_error_backward),
+           ("sparse_autoencoder_cost", 4, _sparse_autoencoder_cost)),
+)
+
+
+# ==========================================================================
+# The variational autoencoder
+# ==========================================================================
+
+def _vae_input(rng, parameterization):
+    mu = rng.standard_normal((N, K))
+    if parameterization == "log_var":
+        scale = rng.uniform(-2.0, 1.0, (N, K))
+    else:  # sigma, either sign, away from the guard at 0
+        scale = rng.uniform(0.3, 1.5, (N, K)) * rng.choice([-1.0, 1.0], (N, K))
+    return mu, scale
+
+
+def _gaussian_kl_value(pkg):
+    from ..variational import gaussian_kl
+
+    mu, log_var = _vae_input(_rng(10), "log_var")
+    m0, l0 = mu.copy(), log_var.copy()
+    got = pkg.variational.gaussian_kl(mu, log_var)
+    require(np.array_equal(mu, m0) and np.array_equal(log_var, l0),
+            "input modified in place: gaussian_kl changed mu or log_var")
+    # 1e-12: the same closed form in float64; a slip (sigma for sigma^2, a missing 1/2) is off by O(1)
+    h.require_close("gaussian_kl(mu, log_var) (one KL per example, summed over the K latent units)", got,
+                    gaussian_kl(mu, log_var), rtol=1e-12)
+
+
+def _gaussian_kl_grad(pkg):
+    r""":math:`f = \sum_n w_n \mathrm{KL}_n` against ``gaussian_kl_grad`` (as numpy_ae.checks' gaussian_kl)."""
+    V = pkg.variational
+    rng = _rng(11)
+    w = rng.uniform(0.5, 2.0, N)
+    x0 = np.hstack(_vae_input(rng, "log_var")).ravel()
+
+    def f(x):
+        X = x.reshape(N, 2 * K)
+        mu, log_var = X[:, :K], X[:, K:]
+        dmu, dlog_var = V.gaussian_kl_grad(mu, log_var)
+        value = float(w @ np.asarray(V.gaussian_kl(mu, log_var)))
+        for name, g in (("dmu", dmu), ("dlog_var", dlog_var)):
+            h._array(f"gaussian_kl_grad's {name}", np.asarray(g), (N, K))
+        return value, np.hstack([w[:, None] * dmu, w[:, None] * dlog_var]).ravel()
+
+    h.check_function(f, x0, name="student gaussian_kl / gaussian_kl_grad")
+
+
+def _reparameterize(parameterization, beta, seed):
+    def test(pkg):
+        layer = pkg.variational.Reparameterize(K, parameterization, beta=beta)
+        layer.freeze_noise()
+        h.check_layer(layer, np.hstack(_vae_input(_rng(seed), parameterization)), random_state=seed)
+    return test
+
+
+def _vae_cost(pkg):
+    r"""A small whole VAE (tanh, log_var, Bernoulli decoder) with frozen eps: every block checked, so a
+    wrong Reparameterize.backward shows in the encoder's blocks (dense0, dense2) and not the decoder's."""
+    L, V = pkg.layers, pkg.variational
+    rep = V.Reparameterize(K, "log_var")
+    rep.freeze_noise()
+    net = h.model_of([L.Dense(D, H), L.Tanh(), L.Dense(H, 2 * K), rep, L.Dense(K, H), L.Tanh(), L.Dense(H, D)],
+                     pkg.losses.BinaryCrossEntropy(), random_state=12)
+    h.check_model(net, _rng(12).uniform(0.0, 1.0, (N, D)))
+
+
+VAE = Exercise(
+    name="vae",
+    title="The variational autoencoder: the reparameterisation trick and the Gaussian KL",
+    summary="Reparameterize.backward (log_var and sigma), the closed-form KL and its gradient",
+    modules=("variational", "layers", "losses", "gradcheck"),
+    blank=("variational:gaussian_kl", "variational:gaussian_kl_grad", "variational:Reparameterize.sigma_and_log_var",
+           "variational:Reparameterize.kl_elements",
+           "variational:Reparameterize.kl_scale_grad", "variational:Reparameterize.backward"),
+    drop=("variational:VariationalAutoencoder", "variational:ConditionalVAE"),  # the estimators: not the exercise
+    tutorial="vae.py",
+    tests=(("gaussian_kl_value", 2, _gaussian_kl_value),
+           ("gaussian_kl_grad", 2, _gaussian_kl_grad),
+           ("reparameterize_log_var", 3, _reparameterize("log_var", 1.0, 13)),
+           ("reparameterize_sigma", 2, _reparameterize("sigma", 1.0, 14)),
+           ("reparameterize_beta", 1, _reparameterize("log_var", 0.25, 15)),
+           ("vae_cost", 3, _vae_cost)),
+)
+
+
+# ==========================================================================
+# Convolution
+# ==========================================================================
+
+def _conv2d(seed, shape, *args, **kwargs):
+    def test(pkg):
+        h.check_layer(pkg.conv.Conv2D(*args, **kwargs), _rng(seed).standard_normal(shape), random_state=seed)
+    return test
+
+
+def _conv1d_backward(pkg):
+    r"""Conv1D runs Conv2D's backward on (N, C, 1, L): nothing new to write, but it must work there too."""
+    h.check_layer(pkg.conv.Conv1D(2, 3, 3, stride=2, padding=2), _rng(22).standard_normal((2, 2, 9)),
+                  random_state=22)
+
+
+def _conv_model(pkg):
+    r"""Conv2D(2, 3, 3, padding 1) -> tanh -> Conv2D(3, 2, 3, stride 1, padding 1), squared error against X."""
+    from ..losses import SquaredError
+
+    C, L = pkg.conv, pkg.layers
+    net = h.model_of([C.Conv2D(2, 3, 3, padding=1), L.Tanh(), C.Conv2D(3, 2, 3, padding=1)], SquaredError(),
+                     weight_decay=1e-2, random_state=23)
+    h.check_model(net, _rng(23).standard_normal((2, 2, 5, 4)))
+
+
+CONV2D = Exercise(
+    name="conv2d",
+    title="Convolution: the backward pass of Conv2D (im2col, col2im)",
+    summary="Conv2D.backward: dW, db and dX through im2col/col2im, stride and padding",
+    modules=("conv", "gradcheck", "model"),
+    blank=("conv:Conv2D.backward",),
+    drop=("conv:ConvTranspose2D", "conv:ConvTranspose1D"),  # ConvTranspose2D.forward is Conv2D's input gradient
+    tutorial="conv2d.py",
+    tests=(("conv2d_stride2_pad1", 4, _conv2d(20, (2, 2, 7, 6), 2, 3, (3, 2), stride=2, padding=1)),
+           ("conv2d_stride_2x1_pad_0x2_batch1", 2, _conv2d(21, (1, 3, 5, 4), 3, 2, (2, 3), stride=(2, 1),
+                                                          padding=(0, 2))),
+           ("conv1d_backward", 1, _conv1d_backward),
+           ("conv_model", 2, _conv_model)),
+)
+
+
+# ==========================================================================
+# Softmax regression
+# ==========================================================================
+
+def _softmax_value(pkg):
+    from ..softmax import SoftmaxCrossEntropy
+
+    rng = _rng(30)
+    Z, y = 3.0 * rng.standard_normal((N, K)), rng.integers(0, K, N)
+    P = rng.dirichlet(np.ones(K), N)
+    for T, what in ((y, "labels"), (P, "a probability matrix")):
+        Z0 = Z.copy()
+        got = pkg.softmax.SoftmaxCrossEntropy().forward(Z, T)
+        require(np.array_equal(Z, Z0), "input modified in place: SoftmaxCrossEntropy.forward changed Z")
+        # 1e-12: the same float64 sums; a missing 1/N or log is off by O(1)
+        h.require_close(f"the softmax cross-entropy with {what} as targets", float(got),
+                        SoftmaxCrossEntropy().forward(Z, T), rtol=1e-12)
+    big = np.array([[1000.0, 0.0, -1000.0], [0.0, 800.0, 0.0]])
+    got = pkg.softmax.SoftmaxCrossEntropy().forward(big, np.array([0, 2]))
+    h.require_close("the cross-entropy of logits of size 1000 (subtract each row's max before exp)", float(got),
+                    SoftmaxCrossEntropy().forward(big, np.array([0, 2])), rtol=1e-12)
+
+
+def _softmax_grad(targets):
+    def test(pkg):
+        rng = _rng(31)
+        T = rng.integers(0, K, N) if targets == "labels" else rng.dirichlet(np.ones(K), N)
+        h.check_loss(pkg.softmax.SoftmaxCrossEntropy(), 3.0 * rng.standard_normal((N, K)), T)
+    return test
+
+
+def _softmax_regression_cost(pkg):
+    r"""UFLDL's softmaxCost: Dense(D, K) + the student's loss + (lambda/2) sum W^2, at random weights."""
+    net = h.model_of([pkg.layers.Dense(D, K)], pkg.softmax.SoftmaxCrossEntropy(), weight_decay=0.1, random_state=32)
+    rng = _rng(32)
+    net.theta[...] = rng.standard_normal(net.n_params)
+    h.check_model(net, rng.standard_normal((N, D)), rng.integers(0, K, N))
+
+
+def _softmax_regression_fit(pkg):
+    r"""The student's SoftmaxRegression (L-BFGS on the student's loss) on three Gaussian blobs 4 standard
+    deviations apart: the reference reaches 100% on the 150 training points; 95% leaves room for
+    rounding differences in L-BFGS, not for a wrong objective (which stalls near chance, 33%)."""
+    rng = _rng(33)
+    centres = 4.0 * np.eye(3, 5)
+    y = np.repeat(np.arange(3), 50)
+    X = centres[y] + rng.standard_normal((150, 5))
+    model = pkg.softmax.SoftmaxRegression(weight_decay=1e-4, max_iter=100, random_state=0).fit(X, y)
+    acc = float(np.mean(model.predict(X) == y))
+    require(acc >= 0.95, f"SoftmaxRegression.fit reached a training accuracy of {acc:.2f} on three well-separated "
+                         "blobs; the reference reaches 1.00 (is the objective or its gradient wrong?)")
+
+
+SOFTMAX_REGRESSION = Exercise(
+    name="softmax_regression",
+    title="UFLDL's softmax regression: the cross-entropy and its gradient",
+    summary="SoftmaxCrossEntropy.forward (stable) and .backward, trained with L-BFGS",
+    modules=("softmax", "gradcheck"),
+    blank=("softmax:SoftmaxCrossEntropy.forward", "softmax:SoftmaxCrossEntropy.backward"),
+    tutorial="softmax_regression.py",
+    tests=(("softmax_loss_value", 2, _softmax_value),
+           ("softmax_loss_gradient_labels", 3, _softmax_grad("labels")),
+           ("softmax_loss_gradient_probabilities", 1, _softmax_grad("probabilities")),
+           ("softmax_regression_cost", 2, _softmax_regression_cost),
+           ("softmax_regression_fit", 2, _softmax_regression_fit)),
+)
+
+
+# ==========================================================================
+# The contractive autoencoder (pending: regularizers.Contractive, issue 10)
+# ==========================================================================
+# When regularizers.Contractive lands, this entry needs its tests (a check_layer of the penalty
+# and a check_model of a small contractive autoencoder, as above) and a tutorial file; the entry
+# below already names what to blank, and `assignment list` shows it as pending until then.
+
+CONTRACTIVE = Exercise(
+    name="contractive",
+    title="The contractive autoencoder: the Jacobian penalty's gradient",
+    summary="Contractive.backward: the penalty's gradient into the encoder's dW and the hidden delta",
+    modules=("regularizers", "layers", "losses", "model", "gradcheck"),
+    blank=("regularizers:Contractive.backward",),
+    tutorial="contractive.py",
+    tests=(),
+    requires=("regularizers:Contractive",),
+    pending_note="waits for regularizers.Contractive (issue 10)",
+)
+
+
+EXERCISES = {e.name: e for e in (SPARSE_AUTOENCODER, VAE, CONV2D, SOFTMAX_REGRESSION, CONTRACTIVE)}
+
+
+def available(exercise):
+    """True when every ``requires`` entry exists in the installed numpy_ae (and the exercise has tests)."""
+    for req in exercise.requires:
+        module, name = req.split(":")
+        if not hasattr(importlib.import_module(f"numpy_ae.{module}"), name):
+            return False
+    return bool(exercise.tests)
+
+
+def get_exercise(name):
+    """The exercise called ``name``; ValueError listing the exercises for an unknown or pending one."""
+    ex = EXERCISES.get(name)
+    if ex is None:
+        raise ValueError(f"no exercise named {name!r}; the exercises are: {', '.join(EXERCISES)} "
+                         "(python -m numpy_ae assignment list)")
+    if not available(ex):
+        raise ValueError(f"exercise {name!r} is not available yet: it {ex.pending_note or 'has no tests'}")
+    return ex
+
+
+__all__ += ["Failed"]

@@ -1,0 +1,96 @@
+r"""``python -m numpy_ae assignment list|create|grade``: course assignments and their autograder.
+
+``list``
+    the exercises (:mod:`numpy_ae.course.exercises`), with their points.
+``create NAME --out DIR [--solutions] [--force]``
+    a self-contained student package in ``DIR`` (:mod:`numpy_ae.course.package`):
+    the modules the exercise needs, copied into ``DIR/numpy_ae_student/`` with
+    the exercise's function bodies replaced by ``# YOUR CODE HERE`` /
+    ``raise NotImplementedError()`` (docstrings kept), the tutorial as a percent
+    script and a notebook, a README. ``--solutions`` writes the instructor's
+    copy (bodies in place). ``DIR`` must be new or empty unless ``--force``.
+``grade DIR [--json] [--results results.json] [--time-limit S]``
+    run the exercise's tests on the student's package in a child process
+    (:mod:`numpy_ae.course.grade`): a table of tests and points, the per-block
+    report of a failed gradient check, Gradescope's ``results.json``.
+    With ``--json`` the last line is ``{"score", "max_score", "tests": [...]}``.
+
+Bad input (an unknown exercise, a non-empty ``--out``, a folder that is not an
+assignment, a missing module) is a ValueError: ``error: ...``, exit status 2.
+Exit status of ``grade``: 0 whatever the score (a low score is not an error).
+"""
+from __future__ import annotations
+
+import json
+import pathlib
+
+from ..cli import command
+
+
+@command("assignment", "course assignments: list the exercises, create a student package, grade a student's folder")
+def cmd_assignment(args):
+    from ..course import exercises
+
+    if args.action == "list":
+        width = max(len(n) for n in exercises.EXERCISES)
+        rows = []
+        for ex in exercises.EXERCISES.values():
+            ok = exercises.available(ex)
+            points = f"{ex.max_score:>3} pts" if ok else "pending"
+            print(f"{ex.name:<{width}}  {points}  {ex.title}")
+            print(f"{'':<{width}}           {ex.summary if ok else ex.summary + ' -- ' + ex.pending_note}")
+            rows.append({"name": ex.name, "title": ex.title, "available": ok, "max_score": ex.max_score,
+                         "blank": list(ex.blank), "tests": [t[0] for t in ex.tests]})
+        if args.json:
+            print(json.dumps({"exercises": rows}))
+        return 0
+
+    if args.action == "create":
+        from ..course.package import create_assignment
+
+        info = create_assignment(args.name, args.out, solutions=args.solutions, force=args.force)
+        kind = "instructor's copy (solutions in place)" if args.solutions else "student package"
+        print(f"wrote the {kind} of {info['exercise']!r} to {info['out']}:")
+        for f in info["files"]:
+            print(f"  {f}")
+        if not args.solutions:
+            print(f"blanked: {', '.join(info['blanked'])}")
+        print(f"grade it with: python -m numpy_ae assignment grade {info['out']}")
+        if args.json:
+            print(json.dumps(info))
+        return 0
+
+    from ..course.grade import format_table, grade, gradescope_results
+
+    result = grade(args.folder, time_limit=args.time_limit)
+    print(format_table(result))
+    if args.results:
+        path = pathlib.Path(args.results)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(gradescope_results(result), indent=2) + "\n")
+        print(f"wrote {path}")
+    if args.json:
+        print(json.dumps({"score": result["score"], "max_score": result["max_score"], "tests": result["tests"]}))
+    return 0
+
+
+def _configure(p):
+    sub = p.add_subparsers(dest="action", required=True, metavar="action")
+    ls = sub.add_parser("list", help="the exercises", description="the exercises and their points")
+    ls.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    cr = sub.add_parser("create", help="write a student package", description="write a student package (or, "
+                        "with --solutions, the instructor's copy) for one exercise")
+    cr.add_argument("name", help="the exercise (see `assignment list`)")
+    cr.add_argument("--out", required=True, help="folder to write (new or empty, unless --force)")
+    cr.add_argument("--solutions", action="store_true", help="the instructor's copy: function bodies in place")
+    cr.add_argument("--force", action="store_true", help="replace the contents of a non-empty --out folder")
+    cr.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    gr = sub.add_parser("grade", help="grade a student's folder", description="run the exercise's tests on the "
+                        "student package in FOLDER and print the points")
+    gr.add_argument("folder", help="the student's assignment folder (with assignment.json)")
+    gr.add_argument("--json", action="store_true", help="print {score, max_score, tests} as the last line")
+    gr.add_argument("--results", help="also write Gradescope's results.json here")
+    gr.add_argument("--time-limit", type=float, default=None, help="seconds per test (default: the exercise's)")
+
+
+cmd_assignment.configure = _configure
