@@ -302,7 +302,8 @@ ROBUSTNESS = [  # each replaces one body line of the solution with something a s
     ("layers", "slope *= self.A", "slope *= self.A\n        while True:\n            pass"),  # Sigmoid: endless
     ("layers", "self.dW += self.X.T @ dZ", "self.dW += self.X.T @ dZ * np.nan"),              # Dense: NaN
     ("losses", "dY *= 1.0 / dY.shape[0]", "dY = dY[:, :1] / dY.shape[0]"),                     # wrong shape
-    ("regularizers", "term = (self.beta / self.n)", "print('debug', self.n)\n        term = (self.beta / self.n)"),
+    ("regularizers", "term = (self.beta / self.n)",                                            # prints a lot
+     "print('debug ' * 100000, self.n)\n        term = (self.beta / self.n)"),
 ]
 
 
@@ -314,6 +315,7 @@ def test_grader_survives_endless_loops_nan_wrong_shapes_and_prints(made, tmp_pat
     assert "wrong shape" in tests["squared_error_backward"]["output"]
     assert tests["kl_sparsity_backward"]["passed"]  # printing is not a mistake: captured and shown
     assert "your code printed" in tests["kl_sparsity_backward"]["output"]
+    assert len(tests["kl_sparsity_backward"]["output"]) < 2000  # the last characters only
     assert tests["kl_sparsity_penalty"]["passed"]
     assert result["score"] == 4
 

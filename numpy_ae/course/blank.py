@@ -70,7 +70,7 @@ def _body_range(fn, lines, where):
     """``(start, stop, indent)``: 0-based line range ``[start, stop)`` to replace, and the body's indentation."""
     doc_end = _docstring_end(fn)
     stmts = fn.body[1:] if doc_end is not None else fn.body
-    if fn.body[0].lineno == fn.lineno or (doc_end is not None and fn.body[0].lineno == fn.lineno):
+    if fn.body[0].lineno == fn.lineno:
         raise ValueError(f"{where}: {fn.name} has its body on the def line; write it on lines of its own")
     body_line = lines[fn.body[0].lineno - 1]
     indent = body_line[:len(body_line) - len(body_line.lstrip())]

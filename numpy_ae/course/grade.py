@@ -10,6 +10,13 @@ in place, a print (captured, shown with the test), an endless loop (the per-test
 time limit; a process stuck in C code is killed and the remaining tests run
 in a fresh one), even ``os._exit``: each becomes a failed test with a message.
 
+One child process runs all the tests of a folder, one after the other, each
+under its own time limit (``SIGALRM``); only when a child dies or must be
+killed is a new one started, for the tests it did not reach. So a grading
+costs one interpreter start (importing numpy and numpy_ae: most of its
+1-2 s of CPU) rather than one per test, and a test still cannot take the
+others down with it.
+
 Points are all or nothing per test; the score is the sum of the passed
 tests' points. :func:`gradescope_results` gives Gradescope's ``results.json``.
 """

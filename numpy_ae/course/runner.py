@@ -28,6 +28,26 @@ import time
 import traceback
 
 
+class _Tail(io.TextIOBase):
+    """A text stream that keeps only the last ``limit`` characters written (a student's print in an endless
+    loop must not fill the memory), and counts them all."""
+
+    def __init__(self, limit=2000):
+        self.limit, self.text, self.count = limit, "", 0
+
+    def writable(self):
+        return True
+
+    def write(self, s):
+        s = str(s)
+        self.count += len(s)
+        self.text = (self.text + s)[-self.limit:]
+        return len(s)
+
+    def getvalue(self):
+        return self.text
+
+
 class TimeLimit(BaseException):
     """Raised by the alarm: a BaseException, so a student's ``except Exception`` cannot swallow it."""
 
@@ -104,7 +124,7 @@ def main(spec_path):
         raise SystemExit(f"the trusted numpy_ae ({trusted}) lies inside the assignment folder {root}: "
                          "refusing to grade")
     signal.signal(signal.SIGALRM, _on_alarm)
-    captured = io.StringIO()
+    captured = _Tail()
     try:
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
             pkg = import_student(root, spec["package"], spec["modules"])
@@ -116,7 +136,7 @@ def main(spec_path):
         return 0
     for name in spec["tests"]:
         _, fn = ex.test(name)
-        captured = io.StringIO()
+        captured = _Tail()
         start = time.perf_counter()
         passed, message = False, ""
         np.seterr(all="ignore")
