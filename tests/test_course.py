@@ -339,6 +339,15 @@ def test_a_syntax_error_fails_every_test_with_the_import_error(made, tmp_path):
                for t in result["tests"])
 
 
+def test_an_endless_loop_at_import_fails_every_test_within_the_time_limit(made, tmp_path):
+    folder = _variant(made, tmp_path, "conv2d", [("conv", "\nimport numpy as np\n", "\nimport numpy as np\n"
+                                                                                 "while True:\n    pass\n")])
+    result = grade(folder, time_limit=2.0)
+    assert result["score"] == 0
+    assert all("could not import your package: time limit" in t["output"] for t in result["tests"])
+    assert result["seconds"] < 60  # one child, stopped by its own alarm: not one kill per test
+
+
 def test_grader_uses_the_trusted_library_not_a_numpy_ae_in_the_student_folder(made, tmp_path):
     folder = tmp_path / "cheat"
     shutil.copytree(made["conv2d"][0], folder)  # the blank copy...

@@ -126,10 +126,15 @@ def main(spec_path):
     signal.signal(signal.SIGALRM, _on_alarm)
     captured = _Tail()
     try:
+        signal.setitimer(signal.ITIMER_REAL, float(spec["time_limit"]))  # module-level code runs on import
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
             pkg = import_student(root, spec["package"], spec["modules"])
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
     except BaseException as exc:  # noqa: B902  (anything: a syntax error, an import-time exit, ...)
-        msg = f"could not import your package: {_describe(exc, root)}"
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+        why = (f"time limit: importing it took more than {spec['time_limit']:g} s (an endless loop at module "
+               "level?)" if isinstance(exc, TimeLimit) else _describe(exc, root))
+        msg = f"could not import your package: {why}"
         for name in spec["tests"]:
             emit({"name": name, "passed": False, "message": msg, "printed": captured.getvalue()[-2000:],
                   "seconds": 0.0})
