@@ -199,3 +199,18 @@ def test_contractive_layer_reads_the_live_weights_after_load(tmp_path):
     assert back.cost(X) == ae.cost(X)
     assert isinstance(back.network_.layers[0], Dense) and isinstance(back.network_.layers[1], Sigmoid)
     assert isinstance(back.network_.layers[3], TiedDense)
+
+
+def test_sparse_and_denoising_autoencoders_are_the_same_builder():
+    """SparseAutoencoder, DenoisingAutoencoder and RegularizedAutoencoder build through one builder:
+    the same settings give the same layers and the same initial theta, bit for bit."""
+    sae = numpy_ae.SparseAutoencoder(7, sparsity=0.02, beta=2.0, random_state=3).initialize(12)
+    reg = RegularizedAutoencoder((7,), sparsity_target=0.02, sparsity_weight=2.0, loss="squared_error",
+                                 output_activation="sigmoid", init="ufldl", random_state=3).initialize(12)
+    assert repr(sae.network_) == repr(reg.network_)
+    np.testing.assert_array_equal(sae.theta, reg.theta)
+    dae = numpy_ae.DenoisingAutoencoder((6,), random_state=5).initialize(12)
+    reg = RegularizedAutoencoder((6,), loss="cross_entropy", tied=True, noise="masking", noise_level=0.3,
+                                 random_state=5).initialize(12)
+    assert repr(dae.network_) == repr(reg.network_)
+    np.testing.assert_array_equal(dae.theta, reg.theta)
