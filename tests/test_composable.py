@@ -206,7 +206,8 @@ def test_sparse_and_denoising_autoencoders_are_the_same_builder():
     the same settings give the same layers and the same initial theta, bit for bit."""
     sae = numpy_ae.SparseAutoencoder(7, sparsity=0.02, beta=2.0, random_state=3).initialize(12)
     reg = RegularizedAutoencoder((7,), sparsity_target=0.02, sparsity_weight=2.0, loss="squared_error",
-                                 output_activation="sigmoid", init="ufldl", random_state=3).initialize(12)
+                                 output_activation="sigmoid", init="ufldl", weight_decay=1e-4,
+                                 random_state=3).initialize(12)
     assert repr(sae.network_) == repr(reg.network_)
     np.testing.assert_array_equal(sae.theta, reg.theta)
     dae = numpy_ae.DenoisingAutoencoder((6,), random_state=5).initialize(12)
