@@ -452,7 +452,8 @@ class KSparse(Layer):
         Units kept per example in training. Checked against the code size ``H`` at the first
         forward pass, or at once when ``n_units`` is given.
     alpha : float > 0
-        Inference keeps ``round(alpha * k)`` units (the paper's :math:`\alpha k`, :math:`\alpha \ge 1`).
+        Inference keeps ``round(alpha * k)`` units (the paper's :math:`\alpha k`, :math:`\alpha \ge 1`;
+        Python's ``round``, halves to even: 1.5 * 3 keeps 4), at least 1.
     n_units : int or None
         The code size ``H``, to check ``k`` at construction.
     """
