@@ -215,3 +215,15 @@ def test_sparse_and_denoising_autoencoders_are_the_same_builder():
                                  random_state=5).initialize(12)
     assert repr(dae.network_) == repr(reg.network_)
     np.testing.assert_array_equal(dae.theta, reg.theta)
+
+
+def test_deepcopy_keeps_the_contractive_layer_on_the_copied_weights():
+    import copy
+
+    ae = RegularizedAutoencoder((5,), contraction=0.5, random_state=0).initialize(12)
+    twin = copy.deepcopy(ae)
+    layer = [l for l in twin.network_.layers if isinstance(l, Contractive)][0]
+    assert layer.dense is twin.network_.layers[0] and np.shares_memory(layer.dense.W, twin.network_.theta)
+    twin.theta[...] *= 2.0  # the copy's penalty follows the copy's weights, the original's does not move
+    assert twin.cost(X) != ae.cost(X)
+    assert ae.cost(X) == RegularizedAutoencoder((5,), contraction=0.5, random_state=0).initialize(12).cost(X)
