@@ -16,11 +16,12 @@ from .model import Sequential
 from .pca import PCA, ZCAWhitening
 from .softmax import SoftmaxRegression
 from .stacked import DenoisingAutoencoder, StackedAutoencoder, pretrain_layerwise
+from .timeseries import Conv1DAutoencoder
 from .variational import ConditionalVAE, VariationalAutoencoder
 
 __version__ = "0.1.0"
 __all__ = ["Autoencoder", "LinearAutoencoder", "SparseAutoencoder", "StackedAutoencoder", "DenoisingAutoencoder",
-           "VariationalAutoencoder", "ConditionalVAE", "ConvAutoencoder",
+           "VariationalAutoencoder", "ConditionalVAE", "ConvAutoencoder", "Conv1DAutoencoder",
            "RegularizedAutoencoder", "ContractiveAutoencoder", "KSparseAutoencoder", "WTAAutoencoder",
            "EncoderClassifier", "SoftmaxRegression", "PCA", "ZCAWhitening", "Sequential", "BaseEstimator",
            "pretrain_layerwise", "load", "ConvergenceWarning", "NotFittedError", "__version__"]

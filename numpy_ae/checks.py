@@ -598,3 +598,40 @@ _register_regularized("regularized_everything", 87, hidden_layer_sizes=(5, H), a
                       noise="gaussian", noise_level=0.1,
                       covers=(regularizers.Contractive, regularizers.KLSparsity, regularizers.L1Activity,
                               regularizers.KSparse, regularizers.LifetimeWTA, regularizers.GaussianNoise))
+
+
+# ---- time series (issue 11)
+# Dropout holds its mask fixed (freeze_noise) so that every evaluation sees one function: with the mask
+# fixed the layer is linear in X, and the centred difference has rounding error only.
+
+def _frozen_dropout(rate):
+    layer = layers.Dropout(rate)
+    layer.freeze_noise()
+    return layer
+
+
+@register("layer_dropout_frozen_mask", covers=(layers.Dropout,))
+def _dropout():
+    r"""Inverted dropout at rate 0.4 on (N, D) with a frozen mask: dX must be :math:`m \odot R / (1 - r)`."""
+    return check_layer(_frozen_dropout(0.4), _rng(70).standard_normal((N, D)), random_state=70, eps=EPS)
+
+
+@register("layer_dropout_frozen_mask_sequences", covers=(layers.Dropout,))
+def _dropout_sequences():
+    """Dropout on (N, C, L) sequences, as between the convolutions of Conv1DAutoencoder."""
+    return check_layer(_frozen_dropout(0.2), _rng(71).standard_normal((2, 3, 7)), random_state=71, eps=EPS)
+
+
+@register("conv1d_autoencoder")
+def _conv1d_autoencoder():
+    r"""A small Conv1DAutoencoder (windows of 11 steps, 2 channels): two stride-2 Conv1D + tanh (dropout
+    between them, mask frozen), transposed convolutions back (11 -> 6 -> 3 -> 6 -> 11: odd and even
+    lengths, padding and output_padding per stage), a last stride-1 transposed convolution, MSE, weight decay."""
+    from .timeseries import Conv1DAutoencoder
+
+    ae = Conv1DAutoencoder(filters=(3, 2), kernel_size=3, dropout=0.25, activation="tanh", weight_decay=1e-2,
+                           random_state=72).initialize(22)
+    ae.series_shape_ = (2, 11)
+    ae.initialize(22)  # rebuilt as 2 channels of 11 steps
+    X = _rng(72).standard_normal((4, 22))
+    return check_model(_frozen_noise(ae.network_), X, eps=EPS)

@@ -34,7 +34,7 @@ from ._validation import check_positive_int
 
 __all__ = [
     "Layer", "Dense", "TiedDense", "Sigmoid", "Tanh", "ReLU", "ELU", "Identity",
-    "Softplus", "JoinCondition", "ACTIVATIONS", "make_activation", "default_init", "sigmoid", "init_weights",
+    "Softplus", "JoinCondition", "Dropout", "ACTIVATIONS", "make_activation", "default_init", "sigmoid", "init_weights",
 ]
 
 
@@ -479,3 +479,69 @@ class JoinCondition(Layer):
 
     def __repr__(self):
         return f"JoinCondition({self.n_conditions})"
+
+
+# --------------------------------------------------------------------------
+# Dropout (time series, issue 11)
+# --------------------------------------------------------------------------
+
+class Dropout(Layer):
+    r"""Inverted dropout (Srivastava et al., 2014; Keras' ``Dropout``): active in training, identity at inference.
+
+    In a training pass each entry of ``X`` (any shape ``(N, ...)``) is kept with
+    probability :math:`1 - r` and scaled by :math:`1/(1 - r)`, so its expected
+    value is unchanged and inference needs no rescaling:
+
+    .. math::
+        Y = \frac{m \odot X}{1 - r}, \quad m_i \sim \mathrm{Bernoulli}(1 - r), \qquad
+        \frac{\partial J}{\partial X} = \frac{m \odot \delta}{1 - r}.
+
+    (Compare :class:`~numpy_ae.regularizers.MaskingNoise`, the same mask without
+    the rescaling, which corrupts the input of a denoising autoencoder.) The mask
+    is drawn from the layer's own Generator, spawned from the model's at
+    initialisation, so a seeded model drops the same units every run.
+    ``freeze_noise()`` keeps the mask of the next training pass for all later
+    passes (same shape), so a gradient check sees one fixed function;
+    ``freeze_noise(False)`` draws fresh masks again. No parameters, no penalty.
+
+    Parameters
+    ----------
+    rate : float in [0, 1)
+        :math:`r`, the probability of dropping an entry (Keras' ``rate``; 0 makes
+        the layer the identity).
+    """
+
+    def __init__(self, rate=0.5):
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not 0.0 <= rate < 1.0:
+            raise ValueError(f"rate must be a number in [0, 1) (the probability of dropping an entry); got {rate!r}")
+        self.rate = float(rate)
+        self.rng = np.random.default_rng()
+        self.frozen_noise = False
+        self._mask = None
+
+    def init_params(self, rng):
+        self.rng = rng.spawn(1)[0]  # an independent stream: masks do not shift the initialisation
+
+    def freeze_noise(self, frozen=True):
+        self.frozen_noise = bool(frozen)
+        self._mask = None
+
+    def forward(self, X, training=True):
+        self.active = training and self.rate > 0
+        if not self.active:
+            return X
+        if not (self.frozen_noise and self._mask is not None and self._mask.shape == X.shape):
+            keep = self.rng.random(X.shape) >= self.rate
+            self._mask = keep.astype(X.dtype) * (1.0 / (1.0 - self.rate))  # m / (1 - r), in X's dtype
+        if self._mask.dtype != X.dtype:
+            self._mask = self._mask.astype(X.dtype)
+        Y = scratch(self, "Y", X.shape, X.dtype)
+        return np.multiply(X, self._mask, out=Y)
+
+    def backward(self, dY):
+        if self.active:
+            dY *= self._mask
+        return dY
+
+    def __repr__(self):
+        return f"Dropout({self.rate})"

@@ -53,6 +53,11 @@ FACTORIES = {  # name -> (make(seed, dtype), needs y, dtypes it supports)
     "WTAAutoencoder": (lambda s, d: numpy_ae.WTAAutoencoder(
         hidden_layer_sizes=(5,), lifetime_sparsity=0.2, epochs=2, batch_size=16, dtype=d, random_state=s), False,
         ("float64", "float32")),
+    # X_UNIT's 6 features read as one-channel windows of 6 steps: 6 -> 3 with a stride-2 kernel of 3, and back;
+    # the last 10% of the rows are held out for early stopping (validation_split)
+    "Conv1DAutoencoder": (lambda s, d: numpy_ae.Conv1DAutoencoder(
+        filters=(3,), kernel_size=3, epochs=2, batch_size=16, dtype=d, random_state=s), False,
+        ("float64", "float32")),
     "PCA": (lambda s, d: numpy_ae.PCA(3, whiten=True, epsilon=1e-3), False, ("float64",)),
     "ZCAWhitening": (lambda s, d: numpy_ae.ZCAWhitening(0.01), False, ("float64",)),
     "SoftmaxRegression": (lambda s, d: numpy_ae.SoftmaxRegression(max_iter=30, random_state=s), True, ("float64",)),

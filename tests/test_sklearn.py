@@ -48,6 +48,8 @@ ESTIMATORS = {
                                                                           epochs=2),
     "KSparseAutoencoder": numpy_ae.KSparseAutoencoder(hidden_layer_sizes=(4,), k=2, epochs=2),
     "WTAAutoencoder": numpy_ae.WTAAutoencoder(hidden_layer_sizes=(4,), epochs=2),
+    # scikit-learn's data have few features: kernel_size=1 keeps every window (one row) at least a kernel long
+    "Conv1DAutoencoder(kernel_size=1)": numpy_ae.Conv1DAutoencoder(filters=(2,), kernel_size=1, epochs=2),
     "PCA": numpy_ae.PCA(),
     "ZCAWhitening": numpy_ae.ZCAWhitening(),
     "SoftmaxRegression": numpy_ae.SoftmaxRegression(max_iter=50),
