@@ -9,6 +9,7 @@ Every estimator follows scikit-learn's conventions (``Pipeline``, ``clone``,
 from .autoencoders import Autoencoder, LinearAutoencoder, SparseAutoencoder
 from .base import BaseEstimator, load
 from .classifier import EncoderClassifier
+from .composable import ContractiveAutoencoder, KSparseAutoencoder, RegularizedAutoencoder, WTAAutoencoder
 from .convae import ConvAutoencoder
 from .exceptions import ConvergenceWarning, NotFittedError
 from .model import Sequential
@@ -21,5 +22,6 @@ from .variational import ConditionalVAE, VariationalAutoencoder
 __version__ = "0.1.0"
 __all__ = ["Autoencoder", "LinearAutoencoder", "SparseAutoencoder", "StackedAutoencoder", "DenoisingAutoencoder",
            "VariationalAutoencoder", "ConditionalVAE", "ConvAutoencoder", "Conv1DAutoencoder",
+           "RegularizedAutoencoder", "ContractiveAutoencoder", "KSparseAutoencoder", "WTAAutoencoder",
            "EncoderClassifier", "SoftmaxRegression", "PCA", "ZCAWhitening", "Sequential", "BaseEstimator",
            "pretrain_layerwise", "load", "ConvergenceWarning", "NotFittedError", "__version__"]

@@ -384,10 +384,13 @@ warm_start, dtype, random_state :
         super()._validate_params()
 
     def _make_network(self, n_features):
-        encoder = [Dense(n_features, self.n_hidden, init=self.init), make_activation("sigmoid"),
-                   KLSparsity(self.sparsity, self.beta)]
-        decoder = [Dense(self.n_hidden, n_features, init=self.init), make_activation(self.decoder)]
-        return encoder, decoder, make_loss("squared_error")
+        """The shared builder of :mod:`numpy_ae.composable`: one sigmoid layer, KL sparsity after it (kept
+        even at ``beta = 0``, so the layer list and the saved model do not depend on ``beta``)."""
+        from .composable import build_autoencoder_layers  # composable builds on this module
+
+        return build_autoencoder_layers(n_features, (self.n_hidden,), activation="sigmoid",
+                                        output_activation=self.decoder, loss="squared_error", init=self.init,
+                                        code_layers=lambda dense, code: [KLSparsity(self.sparsity, self.beta)])
 
     def _needs_unit_inputs(self):
         return self.decoder == "sigmoid"

@@ -504,6 +504,102 @@ _register_conv("conv_transpose1d_stride3_pad1",
 _register_conv("conv_transpose1d_batch1", lambda: conv.ConvTranspose1D(2, 2, 3, stride=2), (1, 2, 4), 57)
 
 
+# ---- code regularisers (issue 10)
+# L1 activity, contractive, k-sparse, lifetime and spatial winner-take-all (numpy_ae.regularizers), alone
+# and composed in numpy_ae.composable. The selections (k-sparse, WTA) are piecewise linear: a centred
+# difference is exact unless the step moves a unit across the selection threshold, so every check here
+# keeps the compared values apart (``_distinct`` inputs spaced 2/size apart, far more than the step) or,
+# inside a model, uses a seed whose codes have no near-tie (the checker would report a kink, not pass).
+from . import composable, regularizers  # noqa: E402
+
+
+@register("layer_l1_activity", covers=(regularizers.L1Activity,))
+def _l1_activity():
+    r"""Penalty :math:`\frac{\lambda}{N}\sum|a|`, gradient :math:`\frac{\lambda}{N}\mathrm{sign}(a)`; inputs of both
+    signs, at least 1e-2 from the kink at 0."""
+    return check_layer(regularizers.L1Activity(0.7), _away_from_zero(_rng(70).standard_normal((N, H))),
+                       random_state=70, eps=EPS)
+
+
+def _register_contractive(name, activation, seed, weight_decay=0.0, tied=False):
+    @register(name, covers=(regularizers.Contractive,))
+    def _check():
+        enc = layers.Dense(D, H)
+        dec = layers.TiedDense(enc) if tied else layers.Dense(H, D)
+        net = Sequential([enc, layers.make_activation(activation),
+                          regularizers.Contractive(2.0, enc, activation), dec], SquaredError(),
+                         weight_decay=weight_decay, random_state=seed)
+        net.theta[...] = _rng(seed).standard_normal(net.n_params)  # large weights: the penalty's terms count
+        return check_model(net, _rng(seed + 1).standard_normal((N, D)), eps=EPS)
+
+
+# the encoder's dW receives the penalty's 2 lambda/N W sum_n g'^2 on top of its own share (and, tied, the decoder's)
+_register_contractive("contractive_sigmoid", "sigmoid", 71)
+_register_contractive("contractive_tanh_weight_decay", "tanh", 73, weight_decay=0.1)
+_register_contractive("contractive_sigmoid_tied_weight_decay", "sigmoid", 75, weight_decay=0.1, tied=True)
+
+
+@register("layer_k_sparse", covers=(regularizers.KSparse,))
+def _k_sparse():
+    """Keeps the 2 largest of 4 units per example; the gradient flows through that support only."""
+    return check_layer(regularizers.KSparse(2), _distinct((N, H), 77), random_state=77, eps=EPS)
+
+
+@register("layer_lifetime_wta", covers=(regularizers.LifetimeWTA,))
+def _lifetime_wta():
+    """Each of 4 units keeps its ceil(0.34 * 6) = 3 largest activities over 6 examples."""
+    return check_layer(regularizers.LifetimeWTA(0.34), _distinct((N, H), 78), random_state=78, eps=EPS)
+
+
+@register("layer_lifetime_wta_maps", covers=(regularizers.LifetimeWTA,))
+def _lifetime_wta_maps():
+    """(N, C, H, W) = (4, 3, 2, 3): per channel, the 2 examples with the largest map maxima keep their maps."""
+    return check_layer(regularizers.LifetimeWTA(0.5), _distinct((4, 3, 2, 3), 79), random_state=79, eps=EPS)
+
+
+@register("layer_spatial_wta", covers=(regularizers.SpatialWTA,))
+def _spatial_wta():
+    """(N, C, H, W) = (3, 2, 3, 4): each map keeps its largest activity."""
+    return check_layer(regularizers.SpatialWTA(), _distinct((3, 2, 3, 4), 80), random_state=80, eps=EPS)
+
+
+@register("conv_wta_model", covers=(regularizers.SpatialWTA, regularizers.LifetimeWTA))
+def _conv_wta_model():
+    r"""Conv-WTA's two selections in a model: Dense(5, 2*2*3) -> Tanh -> Reshape(2, 2, 3) -> SpatialWTA ->
+    LifetimeWTA(0.5) -> Flatten -> Dense(12, 5), weight decay 1e-2."""
+    net = Sequential([layers.Dense(D, 12), layers.Tanh(), spatial.Reshape((2, 2, 3)), regularizers.SpatialWTA(),
+                      regularizers.LifetimeWTA(0.5), spatial.Flatten(), layers.Dense(12, D)], SquaredError(),
+                     weight_decay=1e-2, random_state=81)
+    return check_model(net, _rng(81).standard_normal((N, D)), eps=EPS)
+
+
+def _register_regularized(name, seed, cls=composable.RegularizedAutoencoder, unit_inputs=True, covers=(),
+                          **params):
+    @register(name, covers=covers)
+    def _check():
+        ae = cls(random_state=seed, **params).initialize(D)
+        X = _rng(seed).uniform(0.05, 0.95, (N, D)) if unit_inputs else _rng(seed).standard_normal((N, D))
+        return check_model(_frozen_noise(ae.network_), X, eps=EPS)
+
+
+_register_regularized("regularized_kl_cross_entropy", 82, hidden_layer_sizes=(H,), sparsity_target=0.1,
+                      sparsity_weight=3.0, loss="cross_entropy", weight_decay=1e-3)
+_register_regularized("regularized_contractive_weight_decay", 83, cls=composable.ContractiveAutoencoder,
+                      hidden_layer_sizes=(H,), contraction=1.0, weight_decay=0.1, covers=(regularizers.Contractive,))
+_register_regularized("regularized_k_sparse", 84, cls=composable.KSparseAutoencoder, hidden_layer_sizes=(H,), k=2,
+                      unit_inputs=False, covers=(regularizers.KSparse,))
+_register_regularized("regularized_lifetime_wta", 85, cls=composable.WTAAutoencoder, hidden_layer_sizes=(H,),
+                      lifetime_sparsity=0.34, activation="tanh", covers=(regularizers.LifetimeWTA,))
+_register_regularized("regularized_l1_tanh", 86, hidden_layer_sizes=(5, H), activation="elu", code_activation="tanh",
+                      l1_activity=0.5, unit_inputs=False, covers=(regularizers.L1Activity,))
+_register_regularized("regularized_everything", 87, hidden_layer_sizes=(5, H), activation="tanh",
+                      code_activation="sigmoid", tied=True, loss="cross_entropy", weight_decay=1e-2, contraction=0.5,
+                      sparsity_target=0.2, sparsity_weight=1.0, l1_activity=0.1, k_sparse=3, lifetime_sparsity=0.5,
+                      noise="gaussian", noise_level=0.1,
+                      covers=(regularizers.Contractive, regularizers.KLSparsity, regularizers.L1Activity,
+                              regularizers.KSparse, regularizers.LifetimeWTA, regularizers.GaussianNoise))
+
+
 # ---- time series (issue 11)
 # Dropout holds its mask fixed (freeze_noise) so that every evaluation sees one function: with the mask
 # fixed the layer is linear in X, and the centred difference has rounding error only.

@@ -30,6 +30,7 @@ import numpy as np
 
 from ._validation import check_array, check_non_negative
 from .autoencoders import Autoencoder, _set_params_from_locals
+from .composable import build_autoencoder_layers, check_layer_sizes
 from .layers import Dense, TiedDense, default_init, make_activation
 from .losses import MeanSquaredError, make_loss
 from .regularizers import make_corruption
@@ -38,19 +39,8 @@ __all__ = ["StackedAutoencoder", "DenoisingAutoencoder", "pretrain_layerwise"]
 
 
 def _check_layer_sizes(layer_sizes, name="hidden_layer_sizes", example="(300, 150)"):
-    if isinstance(layer_sizes, numbers.Integral) and not isinstance(layer_sizes, bool):
-        layer_sizes = (layer_sizes,)
-    try:
-        sizes = list(layer_sizes)
-    except TypeError:
-        raise ValueError(f"{name} must be a sequence of layer widths like {example}; got {layer_sizes!r}") \
-            from None
-    if len(sizes) < 1:
-        raise ValueError(f"{name} must list at least one code size, e.g. {example}; got {sizes}")
-    for i, n in enumerate(sizes):
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"{name}[{i}] must be an integer >= 1; got {n!r} in {sizes}")
-    return [int(n) for n in sizes]
+    """The widths as a list of ints (see :func:`numpy_ae.composable.check_layer_sizes`)."""
+    return check_layer_sizes(layer_sizes, name, example)
 
 
 class StackedAutoencoder(Autoencoder):
@@ -126,22 +116,12 @@ warm_start, dtype, random_state :
 
     # ------------------------------------------------------------ structure
     def _make_network(self, n_features):
-        sizes = [n_features] + _check_layer_sizes(self.hidden_layer_sizes)
-        init = self._init_method()
-        encoder = [make_corruption(self.corruption, self.corruption_level)] if self.corruption else []
-        dense = []
-        for a, b in zip(sizes[:-1], sizes[1:]):
-            dense.append(Dense(a, b, init=init))
-            encoder += [dense[-1], make_activation(self.activation)]
-        decoder = []
-        for k in range(len(dense) - 1, -1, -1):
-            d = dense[k]
-            decoder.append(TiedDense(d) if self.tied else Dense(d.n_out, d.n_in, init=init))
-            if k > 0:
-                decoder.append(make_activation(self.activation))
-            elif self.loss != "cross_entropy":
-                decoder.append(make_activation(self.output_activation or "identity"))
-        return encoder, decoder, make_loss(self.loss)
+        """The shared builder of :mod:`numpy_ae.composable` with no code regulariser (the same layers
+        :class:`~numpy_ae.composable.RegularizedAutoencoder` builds with every regulariser off)."""
+        return build_autoencoder_layers(n_features, self.hidden_layer_sizes, activation=self.activation,
+                                        output_activation=self.output_activation, loss=self.loss, tied=self.tied,
+                                        init=self._init_method(), noise=self.corruption,
+                                        noise_level=self.corruption_level)
 
     def _needs_unit_inputs(self):
         return self.loss == "cross_entropy"

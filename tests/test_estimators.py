@@ -41,6 +41,18 @@ FACTORIES = {  # name -> (make(seed, dtype), needs y, dtypes it supports)
     "ConvAutoencoder": (lambda s, d: numpy_ae.ConvAutoencoder(
         image_shape=(2, 3), filters=(4,), epochs=2, batch_size=16, dtype=d, random_state=s), False,
         ("float64", "float32")),
+    "RegularizedAutoencoder": (lambda s, d: numpy_ae.RegularizedAutoencoder(
+        hidden_layer_sizes=(4, 3), contraction=0.1, sparsity_weight=0.1, l1_activity=1e-3, k_sparse=2,
+        lifetime_sparsity=0.5, noise="masking", tied=True, epochs=2, batch_size=16, dtype=d, random_state=s), False,
+        ("float64", "float32")),
+    "ContractiveAutoencoder": (lambda s, d: numpy_ae.ContractiveAutoencoder(
+        hidden_layer_sizes=(4,), epochs=2, batch_size=16, dtype=d, random_state=s), False, ("float64", "float32")),
+    "KSparseAutoencoder": (lambda s, d: numpy_ae.KSparseAutoencoder(
+        hidden_layer_sizes=(5,), k=2, alpha=1.5, epochs=2, batch_size=16, dtype=d, random_state=s), False,
+        ("float64", "float32")),
+    "WTAAutoencoder": (lambda s, d: numpy_ae.WTAAutoencoder(
+        hidden_layer_sizes=(5,), lifetime_sparsity=0.2, epochs=2, batch_size=16, dtype=d, random_state=s), False,
+        ("float64", "float32")),
     # X_UNIT's 6 features read as one-channel windows of 6 steps: 6 -> 3 with a stride-2 kernel of 3, and back;
     # the last 10% of the rows are held out for early stopping (validation_split)
     "Conv1DAutoencoder": (lambda s, d: numpy_ae.Conv1DAutoencoder(

@@ -39,6 +39,15 @@ ESTIMATORS = {
     "ConvAutoencoder(pool=None)": numpy_ae.ConvAutoencoder(filters=(2,), pool=None, epochs=2),
     "ConvAutoencoder(pool=None, loss='mse')": numpy_ae.ConvAutoencoder(filters=(2,), pool=None, loss="mse",
                                                                        epochs=2),
+    "RegularizedAutoencoder": numpy_ae.RegularizedAutoencoder(hidden_layer_sizes=(3,), contraction=0.1,
+                                                              l1_activity=1e-3, k_sparse=2, epochs=2),
+    "RegularizedAutoencoder(lifetime, KL, noise)": numpy_ae.RegularizedAutoencoder(
+        hidden_layer_sizes=(3,), sparsity_weight=0.1, lifetime_sparsity=0.5, noise="gaussian", epochs=2),
+    "ContractiveAutoencoder": numpy_ae.ContractiveAutoencoder(hidden_layer_sizes=(3,), epochs=2),
+    "ContractiveAutoencoder(loss='mse')": numpy_ae.ContractiveAutoencoder(hidden_layer_sizes=(3,), loss="mse",
+                                                                          epochs=2),
+    "KSparseAutoencoder": numpy_ae.KSparseAutoencoder(hidden_layer_sizes=(4,), k=2, epochs=2),
+    "WTAAutoencoder": numpy_ae.WTAAutoencoder(hidden_layer_sizes=(4,), epochs=2),
     # scikit-learn's data have few features: kernel_size=1 keeps every window (one row) at least a kernel long
     "Conv1DAutoencoder(kernel_size=1)": numpy_ae.Conv1DAutoencoder(filters=(2,), kernel_size=1, epochs=2),
     "PCA": numpy_ae.PCA(),
@@ -55,7 +64,7 @@ UNIT_INTERVAL = "the sigmoid/cross-entropy reconstruction needs inputs in [0, 1]
 # check name -> (reason, a fragment the failure's message must contain)
 ALLOWED = {"check_do_not_raise_errors_in_init_or_set_params": (INIT_CHECKS, "must be")}
 UNIT_ONLY = {"SparseAutoencoder", "DenoisingAutoencoder", "VariationalAutoencoder", "ConditionalVAE",
-             "ConvAutoencoder(pool=None)"}
+             "ConvAutoencoder(pool=None)", "ContractiveAutoencoder"}
 NEEDS_Y = "a ConditionalVAE's transform(X, y) needs the labels (the encoder sees [x, onehot(y)]), while " \
           "scikit-learn's transformer checks call transform(X): a TypeError naming the missing y. Each check's own " \
           "point is verified with y in test_conditional_vae_does_what_the_failed_checks_ask"
