@@ -11,13 +11,16 @@ run needs to reach a few test-MSE levels.
 
 The network (:class:`numpy_ae.composable.RegularizedAutoencoder`):
 784-100-300-100-784, ELU hidden layers (Hands-On ML: SELU), sigmoid code with
-KL sparsity (target 0.1, weight 0.2), sigmoid output; Adam, learning rate 1e-3,
+KL sparsity (target 0.1, the book's Keras weight 0.2), sigmoid output; Adam, learning rate 1e-3,
 minibatches of 128, float32, Fashion-MNIST (the book's data).
 
-One scale for both. Keras averages the cross-entropy over pixels; ours sums
-it over the D = 784 pixels, so the cross-entropy run takes the KL weight
-0.2 * D: its objective is D times Keras', which Adam's updates do not see. The
-MSE is a mean over pixels in both, weight 0.2 as it is.
+The book's weight, converted (see :mod:`numpy_ae.experiments.regularized`):
+tf.keras divides an activity regulariser's value by the batch size (32 in the
+book's ``fit``), so on our per-example objective the KL weight is 0.2 / 32;
+Keras averages the cross-entropy over pixels where ours sums over the
+D = 784 pixels, so the cross-entropy run takes 0.2 * D / 32: its objective
+is D times Keras', which Adam's updates do not see. The MSE is a mean over
+pixels in both.
 
 Levels. With ``m`` the largest final test MSE over all runs, the levels are
 ``m``, ``1.25 m`` and ``1.5 m``: every run reaches each of them by its last
@@ -39,12 +42,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from numpy_ae.composable import RegularizedAutoencoder  # noqa: E402
 from numpy_ae.experiments.denoising import one_blas_thread  # noqa: E402
 from numpy_ae.experiments.mnist_sparse import load_dataset  # noqa: E402
+from numpy_ae.experiments.regularized import KERAS_BATCH, KERAS_KL_WEIGHT  # noqa: E402
 
 LOSSES = ("mse", "cross_entropy")
 
 
 def make(loss, epochs, seed, D=784):
-    weight = 0.2 * D if loss == "cross_entropy" else 0.2
+    weight = KERAS_KL_WEIGHT / KERAS_BATCH * (D if loss == "cross_entropy" else 1)
     extra = dict(output_activation="sigmoid") if loss == "mse" else {}
     return RegularizedAutoencoder(hidden_layer_sizes=(100, 300), activation="elu", code_activation="sigmoid",
                                   loss=loss, sparsity_target=0.1, sparsity_weight=weight, method="adam",
