@@ -357,7 +357,8 @@ warm_start, dtype, random_state :
 
         ``path`` runs the encoder up to block k (and the ``_code_layers`` when
         k = L), then decoder block k and a ``Flatten``; ``trainable`` are the
-        layers of encoder block k and of its mirror; ``target_layers`` compute
+        layers of encoder block k and of its mirror (and the code layers when
+        k = L, their parameters if any); ``target_layers`` compute
         the phase's target, the output of encoder block k-1 (empty for k = 1:
         the input itself). Needs ``output_conv=False``.
         """
@@ -372,7 +373,7 @@ warm_start, dtype, random_state :
         enc = self.encoder_layers
         up_to = [enc[0]] + [la for b in self._enc_blocks[:k] for la in b]  # Reshape, blocks 1..k
         path = up_to + (self._code if k == L else []) + self._dec_blocks[k - 1] + [self._out[-1]]
-        trainable = self._enc_blocks[k - 1] + self._dec_blocks[k - 1]
+        trainable = self._enc_blocks[k - 1] + (self._code if k == L else []) + self._dec_blocks[k - 1]
         target_layers = [] if k == 1 else [enc[0]] + [la for b in self._enc_blocks[:k - 1] for la in b]
         return path, trainable, target_layers
 
