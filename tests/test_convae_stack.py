@@ -46,6 +46,7 @@ def test_hands_on_ml_has_the_books_46529_parameters_and_shapes():
     assert ae.n_params_ == ae.theta.size == 160 + 4_640 + 18_496 + 18_464 + 4_624 + 145 == 46_529
     assert [type(la) for la in ae.network_.layers if la.param_shapes()] == [Conv2D] * 3 + [ConvTranspose2D] * 3
     assert sum(isinstance(la, SELU) for la in ae.network_.layers) == 5  # every layer but the sigmoid output
+    assert {la.init for la in ae.network_.layers if la.param_shapes()} == {"glorot"}  # Keras' default
     shapes = _shapes(ae, np.zeros((2, 784)))
     assert shapes == [(1, 28, 28),
                       (16, 28, 28), (16, 28, 28), (16, 14, 14),
