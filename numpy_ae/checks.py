@@ -262,7 +262,7 @@ def _register_phase(k, tied, seed):
         path, _, target_layers = ae._phase_path(k)
         X = _rng(seed).uniform(0.0, 1.0, (N, D))
         T = None if k == 1 else net.forward(X, training=False, layers=target_layers).copy()
-        view = _PhaseView(net, path, net.loss if k == 1 else MeanSquaredError())
+        view = _PhaseView(net, path, ae._phase_loss(k))
         return check_model(view, X, T, eps=EPS)
 
 
@@ -525,7 +525,8 @@ def _conv_phase_model(seed, activation, image_shape=(1, 8, 9), filters=(3, 2, 2)
 
 def _register_conv_phase(k, activation, seed):
     r"""Phase ``k`` of :meth:`~numpy_ae.convae.ConvAutoencoder.fit_in_phases`: the path's loss
-    (cross-entropy against ``X`` for k = 1, mean squared error against block k-1's output after),
+    (cross-entropy against ``X`` for k = 1, squared error summed over features against block k-1's
+    output after),
     plus :math:`\frac{\lambda}{2}\sum W^2` over the kernels on the path (:math:`\lambda = 0.1`)."""
     @register(f"conv_autoencoder_phase{k}_{activation}")
     def _check():
@@ -536,7 +537,7 @@ def _register_conv_phase(k, activation, seed):
         net = ae.network_
         path, _, target_layers = ae._phase_path(k)
         T = None if k == 1 else _forward_in_batches(net, X, target_layers)
-        view = _PhaseView(net, path, net.loss if k == 1 else MeanSquaredError())
+        view = _PhaseView(net, path, ae._phase_loss(k))
         return check_model(view, X, T, eps=EPS)
 
 

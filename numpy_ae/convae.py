@@ -64,7 +64,11 @@ block l and its mirror decoder block l to reconstruct block l's input::
 
 the target being ``X`` itself with the model's loss for l = 1, and for l > 1
 the output of encoder block l-1 (computed once with blocks 1..l-1 fixed,
-flattened) with the mean squared error. Only block l's parameters move; weight
+flattened) with the squared error, reduced as the model's loss is (summed
+over features next to the cross-entropy, which sums over pixels; averaged
+next to ``loss="mse"``): with plain SGD one learning rate then serves every
+phase (with the mean, Hands-On ML's SGD step of 1/784 per pixel sum barely
+moved the inner blocks). Only block l's parameters move; weight
 decay counts the kernels on the path. A last phase fine-tunes the whole
 network on its own objective. Needs ``output_conv=False``: with the Keras
 layout no decoder block maps back to an encoder block's input.
@@ -100,7 +104,7 @@ from ._validation import check_array, check_float_dtype, check_non_negative
 from .autoencoders import Autoencoder, _set_params_from_locals
 from .conv import Conv2D, ConvTranspose2D
 from .layers import Layer, make_activation
-from .losses import MeanSquaredError, make_loss
+from .losses import MeanSquaredError, SquaredError, make_loss
 from .spatial import Flatten, MaxPool2D, Reshape, Upsample2D
 from .stacked import _PhaseView
 
@@ -377,14 +381,26 @@ warm_start, dtype, random_state :
         target_layers = [] if k == 1 else [enc[0]] + [la for b in self._enc_blocks[:k - 1] for la in b]
         return path, trainable, target_layers
 
+    def _phase_loss(self, k):
+        r"""The loss of phase ``k``: the model's own for k = 1 (and for the fine-tuning); for an inner
+        phase the squared error, reduced as the model's loss is, so that one learning rate serves every
+        phase (plain SGD feels the scale; Adam hardly does): :math:`\frac{1}{2N}\sum_n \lVert \hat h_n -
+        h_n\rVert^2` (summed over features) next to the cross-entropy summed over pixels, and
+        :math:`\frac{1}{ND}\sum (\hat h - h)^2` next to ``loss="mse"``."""
+        if k == 1 or k > self._n_blocks():
+            return self._network().loss
+        return SquaredError() if self.loss == "cross_entropy" else MeanSquaredError()
+
     def fit_in_phases(self, X, y=None, *, epochs=None, callback=None):
         r"""Greedy layer-wise pretraining of this stacked convolutional autoencoder, then fine-tuning.
 
         Phase l (l = 1 .. L, one per encoder block) trains encoder block l and
         its mirror decoder block l to reconstruct block l's input: ``X`` with the
         model's loss for l = 1; for l > 1 the output of encoder block l-1
-        (computed once, blocks 1..l-1 fixed), flattened, with the mean squared
-        error :math:`\frac{1}{ND}\sum(\hat h - h)^2`. Every other parameter is
+        (computed once, blocks 1..l-1 fixed), flattened, with the squared
+        error reduced as the model's loss is (:meth:`_phase_loss`: summed over
+        features for the cross-entropy, averaged for ``"mse"``, so that one
+        learning rate serves every phase). Every other parameter is
         frozen, and weight decay counts the kernels on the phase's path only
         (:class:`~numpy_ae.stacked._PhaseView`, as in
         :meth:`StackedAutoencoder.fit_in_phases <numpy_ae.stacked.StackedAutoencoder.fit_in_phases>`).
@@ -429,7 +445,7 @@ warm_start, dtype, random_state :
                     net.frozen[:] = True
                     net.freeze(trainable, frozen=False)
                     T = None if k == 1 else _forward_in_batches(net, X, target_layers)
-                    view = _PhaseView(net, path, net.loss if k == 1 else MeanSquaredError())
+                    view = _PhaseView(net, path, self._phase_loss(k))
                     what = f"phase {k}/{L + 1}: encoder block {k} and its mirror"
                 else:
                     net.frozen[:] = False

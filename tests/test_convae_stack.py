@@ -149,8 +149,8 @@ def _hand_phase_objective(ae, X, k, lam):
     if k == 1:  # cross-entropy from logits, summed over pixels, averaged over examples
         Z = Z.reshape(len(X), -1)
         loss = np.mean(np.sum(np.logaddexp(0, Z) - X * Z, axis=1))
-    else:
-        loss = np.mean((Z - H) ** 2)
+    else:  # squared error summed over features, averaged over examples: the cross-entropy's reduction
+        loss = 0.5 * np.sum((Z - H) ** 2) / len(X)
     kernels = [la.W for la in enc[1:1 + 3 * k:3]] + [dec[j].W]
     return loss + 0.5 * lam * sum(float(np.sum(W ** 2)) for W in kernels)
 
@@ -170,13 +170,20 @@ def test_the_phase_objective_is_the_reconstruction_of_the_block_input(k):
     assert ae.phase_history_[k - 1]["loss"][0] == pytest.approx(expected, rel=1e-12)
     # and the same value straight from the phase's view of the model
     from numpy_ae.convae import _forward_in_batches
-    from numpy_ae.losses import MeanSquaredError
     from numpy_ae.stacked import _PhaseView
     path, _, target_layers = fresh._phase_path(k)
     net = fresh.network_
     T = None if k == 1 else _forward_in_batches(net, X, target_layers)
-    view = _PhaseView(net, path, net.loss if k == 1 else MeanSquaredError())
+    view = _PhaseView(net, path, fresh._phase_loss(k))
     assert view.compute(X, T) == pytest.approx(expected, rel=1e-12)
+
+
+def test_inner_phases_reduce_the_squared_error_as_the_model_reduces_its_loss():
+    from numpy_ae.losses import BinaryCrossEntropy, MeanSquaredError, SquaredError
+    xent, mse = _stack().initialize(64), _stack(loss="mse").initialize(64)
+    assert isinstance(xent._phase_loss(1), BinaryCrossEntropy) and xent._phase_loss(1) is xent.network_.loss
+    assert [type(xent._phase_loss(k)) for k in (2, 3)] == [SquaredError] * 2  # summed over features
+    assert [type(mse._phase_loss(k)) for k in (1, 2, 3)] == [MeanSquaredError] * 3  # averaged over them
 
 
 def test_pretraining_then_fine_tuning_lowers_the_reconstruction_error():
@@ -196,7 +203,7 @@ def test_pretraining_then_fine_tuning_lowers_the_reconstruction_error():
     assert ae.phase_cost_[2] == pytest.approx(-ae.score(X), rel=1e-12)
     assert ae.phase_cost_[1] < ae.phase_cost_[0]  # phase 2 trained the block that phase 1 left random
     assert ae.phase_cost_[2] - floor < 0.5 * (ae.phase_cost_[1] - floor)
-    # each pretraining phase lowered its own objective (measured 44.6 -> 14.9 and 1.02 -> 0.094)
+    # each pretraining phase lowered its own objective (measured 44.6 -> 14.9 and 65.0 -> 6.0)
     for h in ae.phase_history_[:2]:
         assert h["loss"][-1] < 0.5 * h["loss"][0]
 
