@@ -684,3 +684,17 @@ def _conv_autoencoder_mirror():
     2 channels of 4x5 images, two poolings (4x5 -> 2x2 -> 1x1)."""
     ae, X = _conv_phase_model(75, "selu", image_shape=(2, 4, 5), filters=(3, 2))
     return check_model(ae.network_, X, eps=EPS)
+
+
+# ---- convolutional winner-take-all autoencoder (issue 10)
+@register("conv_wta_autoencoder")
+def _conv_wta_autoencoder():
+    """ConvWTAAutoencoder (float64, 5x6 images): Conv-ReLU, spatial then lifetime WTA (half the batch), a linear
+    convolution back, cross-entropy, weight decay. Uniform inputs give distinct activities, so no selection
+    changes within the step."""
+    from .convae import ConvWTAAutoencoder
+
+    ae = ConvWTAAutoencoder(image_shape=(1, 5, 6), filters=(3,), kernel_size=3, lifetime_sparsity=0.5,
+                            weight_decay=1e-2, random_state=88).initialize(30)
+    X = _rng(88).uniform(0.05, 0.95, (4, 30))
+    return check_model(ae.network_, X, eps=EPS)
