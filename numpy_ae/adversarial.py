@@ -569,7 +569,7 @@ class AdversarialAutoencoder(Autoencoder):
         pos = np.searchsorted(self.classes_, y)
         pos = np.minimum(pos, len(self.classes_) - 1)
         if not np.array_equal(self.classes_[pos], y):
-            bad = y[self.classes_[pos] != y][0]
+            bad = y[self.classes_[pos] != y][0].item()
             raise ValueError(f"y holds a label {bad!r} that fit did not see; classes_ are {self.classes_.tolist()}")
         return pos
 
