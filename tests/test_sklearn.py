@@ -39,6 +39,10 @@ ESTIMATORS = {
     "ConvAutoencoder(pool=None)": numpy_ae.ConvAutoencoder(filters=(2,), pool=None, epochs=2),
     "ConvAutoencoder(pool=None, loss='mse')": numpy_ae.ConvAutoencoder(filters=(2,), pool=None, loss="mse",
                                                                        epochs=2),
+    "AdversarialAutoencoder": numpy_ae.AdversarialAutoencoder(hidden_layer_sizes=(4,), discriminator_hidden=(4,),
+                                                              epochs=2),
+    "AdversarialAutoencoder(loss='mse')": numpy_ae.AdversarialAutoencoder(
+        hidden_layer_sizes=(4,), discriminator_hidden=(4,), loss="mse", epochs=2),
     "PCA": numpy_ae.PCA(),
     "ZCAWhitening": numpy_ae.ZCAWhitening(),
     "SoftmaxRegression": numpy_ae.SoftmaxRegression(max_iter=50),
@@ -53,7 +57,7 @@ UNIT_INTERVAL = "the sigmoid/cross-entropy reconstruction needs inputs in [0, 1]
 # check name -> (reason, a fragment the failure's message must contain)
 ALLOWED = {"check_do_not_raise_errors_in_init_or_set_params": (INIT_CHECKS, "must be")}
 UNIT_ONLY = {"SparseAutoencoder", "DenoisingAutoencoder", "VariationalAutoencoder", "ConditionalVAE",
-             "ConvAutoencoder(pool=None)"}
+             "ConvAutoencoder(pool=None)", "AdversarialAutoencoder"}
 NEEDS_Y = "a ConditionalVAE's transform(X, y) needs the labels (the encoder sees [x, onehot(y)]), while " \
           "scikit-learn's transformer checks call transform(X): a TypeError naming the missing y. Each check's own " \
           "point is verified with y in test_conditional_vae_does_what_the_failed_checks_ask"
