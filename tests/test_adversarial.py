@@ -27,7 +27,8 @@ def _data(n=512, seed=0):
 
 def _aae(**params):
     kw = dict(hidden_layer_sizes=(32,), discriminator_hidden=(32, 32), loss="mse", epochs=40, batch_size=64,
-              learning_rate=1e-2, generator_learning_rate=1e-3, discriminator_learning_rate=1e-3, random_state=0)
+              learning_rate=1e-2, generator_learning_rate=1e-3, discriminator_learning_rate=1e-3, beta1=0.5,
+              random_state=0)
     kw.update(params)
     return AdversarialAutoencoder(**kw)
 
