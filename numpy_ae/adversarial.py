@@ -445,7 +445,6 @@ class AdversarialAutoencoder(Autoencoder):
         """Build the autoencoder and the discriminator with fresh parameters and fresh optimisers; return self."""
         super().initialize(n_features)
         self._discriminator = self._make_discriminator()
-        self._generator_loss = BinaryCrossEntropy()
         self._decoder_mask = np.zeros(self.network_.n_params, dtype=bool)
         for b in self.network_.blocks:
             if any(b.layer is layer for layer in self.decoder_layers):
