@@ -70,8 +70,8 @@ def _scatter_panels(panels, prior_samples, y, path, title):
 
 
 def run(dataset="fashion-mnist", out="out/aae", prior="gaussian", supervised=False, epochs=10, hidden=(500, 500),
-        discriminator_hidden=(128, 128), n_train=None, n_test=None, batch_size=128, dtype="float32", seed=0,
-        verbose=True, data_home=None, download=True):
+        discriminator_hidden=(128, 128), n_train=None, n_test=None, batch_size=128, generator_learning_rate=1e-3,
+        discriminator_learning_rate=5e-4, dtype="float32", seed=0, verbose=True, data_home=None, download=True):
     r"""Train the three models, measure, write the figures; return ``(models, result)`` (see the module docstring)."""
     from ..plotting import save_image_grid, save_tiles
 
@@ -86,7 +86,8 @@ def run(dataset="fashion-mnist", out="out/aae", prior="gaussian", supervised=Fal
     # Built (and their hyperparameters checked: an unknown prior fails here) before the data is read.
     aae = AdversarialAutoencoder(hidden_layer_sizes=tuple(hidden), n_latent=2, activation="elu", prior=prior,
                                  supervised=supervised, discriminator_hidden=tuple(discriminator_hidden),
-                                 verbose=verbose, **common)
+                                 generator_learning_rate=generator_learning_rate,
+                                 discriminator_learning_rate=discriminator_learning_rate, verbose=verbose, **common)
     vae = VariationalAutoencoder(hidden_layer_sizes=tuple(hidden), n_latent=2, activation="elu", verbose=verbose,
                                  **common)
     ae = StackedAutoencoder(hidden_layer_sizes=tuple(hidden) + (2,), activation="elu", loss="cross_entropy",
@@ -123,6 +124,8 @@ def run(dataset="fashion-mnist", out="out/aae", prior="gaussian", supervised=Fal
               "test_mse_vae": mse["vae"], "test_mse_ae": mse["ae"], "mmd_kernel": "rbf", "mmd_bandwidth": h,
               "prior": prior, "supervised": bool(supervised), "epochs": epochs, "n_train": int(X.shape[0]),
               "n_test": int(X_test.shape[0]), "hidden": list(hidden), "dataset": dataset, "dtype": dtype,
+              "generator_learning_rate": float(generator_learning_rate),
+              "discriminator_learning_rate": float(discriminator_learning_rate),
               "discriminator_accuracy": aae.history_["discriminator_accuracy"][-1],
               "seconds_aae": seconds["aae"], "seconds_vae": seconds["vae"], "seconds_ae": seconds["ae"],
               "data_path": str(path)}
@@ -163,7 +166,8 @@ def cmd_aae(args):
     _, result = run(dataset=args.dataset, out=args.out, prior=args.prior, supervised=args.supervised,
                     epochs=args.epochs, hidden=_parse_hidden(args.hidden),
                     discriminator_hidden=_parse_hidden(args.discriminator_hidden), n_train=args.n_train,
-                    n_test=args.n_test, batch_size=args.batch_size, dtype=args.dtype, seed=args.seed,
+                    n_test=args.n_test, batch_size=args.batch_size, generator_learning_rate=args.generator_learning_rate,
+                    discriminator_learning_rate=args.discriminator_learning_rate, dtype=args.dtype, seed=args.seed,
                     verbose=not args.quiet, data_home=args.data_home, download=not args.no_download)
     _emit(args, result, "")
     return 0
@@ -181,6 +185,10 @@ def _configure(p):
     p.add_argument("--hidden", default="500,500", help="encoder widths of all three models (default: 500,500)")
     p.add_argument("--discriminator-hidden", default="128,128", help="the discriminator's widths (default: 128,128)")
     p.add_argument("--batch-size", type=int, default=128, help="examples per Adam step (default: 128)")
+    p.add_argument("--generator-learning-rate", type=float, default=1e-3,
+                   help="Adam's step size for the AAE's generator phase (default: 0.001)")
+    p.add_argument("--discriminator-learning-rate", type=float, default=5e-4,
+                   help="Adam's step size for the AAE's discriminator phase (default: 0.0005)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                    help="precision of the computation (default: float32)")
     p.add_argument("--seed", type=int, default=0, help="seeds the weights, the shuffling and the prior samples")
