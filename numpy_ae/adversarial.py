@@ -334,9 +334,9 @@ class AdversarialAutoencoder(Autoencoder):
         to component c (the discriminator sees the one-hot label; see the module
         docstring); ``y`` is then required and may have at most
         ``n_components`` classes. False: ``y`` is ignored (as in a ``Pipeline``).
-        Measured: a small 3-class problem reaches it; 5 epochs on 10,000
-        Fashion-MNIST images do not (14% to 32% of test codes nearest their
-        own component; the discriminator wins first).
+        Measured: a small 3-class problem reaches it; on 10,000 Fashion-MNIST
+        images 5 epochs give 14% to 32% of test codes nearest their own
+        component, 20 epochs (generator 3e-3, discriminator 3e-4) about 50%.
     discriminator_hidden : int or tuple of int
         Widths of the discriminator's hidden layers.
     learning_rate : float > 0
