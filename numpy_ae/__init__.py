@@ -6,6 +6,7 @@ model live in one flat vector that L-BFGS and the minibatch optimisers share.
 Every estimator follows scikit-learn's conventions (``Pipeline``, ``clone``,
 ``GridSearchCV``) without needing scikit-learn.
 """
+from .adversarial import AdversarialAutoencoder
 from .autoencoders import Autoencoder, LinearAutoencoder, SparseAutoencoder
 from .base import BaseEstimator, load
 from .classifier import EncoderClassifier
@@ -23,5 +24,6 @@ __version__ = "0.1.0"
 __all__ = ["Autoencoder", "LinearAutoencoder", "SparseAutoencoder", "StackedAutoencoder", "DenoisingAutoencoder",
            "VariationalAutoencoder", "ConditionalVAE", "ConvAutoencoder", "ConvWTAAutoencoder", "Conv1DAutoencoder",
            "RegularizedAutoencoder", "ContractiveAutoencoder", "KSparseAutoencoder", "WTAAutoencoder",
+           "AdversarialAutoencoder",
            "EncoderClassifier", "SoftmaxRegression", "PCA", "ZCAWhitening", "Sequential", "BaseEstimator",
            "pretrain_layerwise", "load", "ConvergenceWarning", "NotFittedError", "__version__"]

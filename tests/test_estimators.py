@@ -61,6 +61,9 @@ FACTORIES = {  # name -> (make(seed, dtype), needs y, dtypes it supports)
     "Conv1DAutoencoder": (lambda s, d: numpy_ae.Conv1DAutoencoder(
         filters=(3,), kernel_size=3, epochs=2, batch_size=16, dtype=d, random_state=s), False,
         ("float64", "float32")),
+    "AdversarialAutoencoder": (lambda s, d: numpy_ae.AdversarialAutoencoder(
+        hidden_layer_sizes=(5,), discriminator_hidden=(4,), prior="mixture", n_components=3, supervised=True,
+        epochs=2, batch_size=16, dtype=d, random_state=s), True, ("float64", "float32")),
     "PCA": (lambda s, d: numpy_ae.PCA(3, whiten=True, epsilon=1e-3), False, ("float64",)),
     "ZCAWhitening": (lambda s, d: numpy_ae.ZCAWhitening(0.01), False, ("float64",)),
     "SoftmaxRegression": (lambda s, d: numpy_ae.SoftmaxRegression(max_iter=30, random_state=s), True, ("float64",)),

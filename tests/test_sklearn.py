@@ -52,6 +52,10 @@ ESTIMATORS = {
     "WTAAutoencoder": numpy_ae.WTAAutoencoder(hidden_layer_sizes=(4,), epochs=2),
     # scikit-learn's data have few features: kernel_size=1 keeps every window (one row) at least a kernel long
     "Conv1DAutoencoder(kernel_size=1)": numpy_ae.Conv1DAutoencoder(filters=(2,), kernel_size=1, epochs=2),
+    "AdversarialAutoencoder": numpy_ae.AdversarialAutoencoder(hidden_layer_sizes=(4,), discriminator_hidden=(4,),
+                                                              epochs=2),
+    "AdversarialAutoencoder(loss='mse')": numpy_ae.AdversarialAutoencoder(
+        hidden_layer_sizes=(4,), discriminator_hidden=(4,), loss="mse", epochs=2),
     "PCA": numpy_ae.PCA(),
     "ZCAWhitening": numpy_ae.ZCAWhitening(),
     "SoftmaxRegression": numpy_ae.SoftmaxRegression(max_iter=50),
@@ -66,7 +70,7 @@ UNIT_INTERVAL = "the sigmoid/cross-entropy reconstruction needs inputs in [0, 1]
 # check name -> (reason, a fragment the failure's message must contain)
 ALLOWED = {"check_do_not_raise_errors_in_init_or_set_params": (INIT_CHECKS, "must be")}
 UNIT_ONLY = {"SparseAutoencoder", "DenoisingAutoencoder", "VariationalAutoencoder", "ConditionalVAE",
-             "ConvAutoencoder(pool=None)", "ContractiveAutoencoder"}
+             "ConvAutoencoder(pool=None)", "ContractiveAutoencoder", "AdversarialAutoencoder"}
 NEEDS_Y = "a ConditionalVAE's transform(X, y) needs the labels (the encoder sees [x, onehot(y)]), while " \
           "scikit-learn's transformer checks call transform(X): a TypeError naming the missing y. Each check's own " \
           "point is verified with y in test_conditional_vae_does_what_the_failed_checks_ask"
