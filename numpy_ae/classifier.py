@@ -38,7 +38,12 @@ used as, and from the one whose softmax layer the first stage trained on
 :math:`\alpha k`-sparse features. Training with ``k`` is the autoencoder's
 device to force sparse reconstructions; :math:`\alpha > 1` at encoding is the
 paper's correction for it, and a classifier has no reconstruction to force.
-With the default ``alpha = 1`` nothing changes.
+With the default ``alpha = 1`` nothing changes. Measured on the MNIST 10k subset
+(3000 training and 2000 test images; ``KSparseAutoencoder((200,), k=10, alpha=3)``,
+10 Adam epochs, then 100 L-BFGS fine-tuning iterations; seeds 0 and 1): test
+accuracy 0.940 and 0.934 fine-tuning with the 30 units it predicts with, 0.925
+and 0.919 fine-tuning with k = 10 and predicting with 30 (softmax stage alone:
+0.921 and 0.923).
 
 As an estimator, ``EncoderClassifier(encoder=parts).fit(X, y)`` runs UFLDL's
 steps 3 and 4: the softmax layer alone on the fixed features (L-BFGS), then,
@@ -133,6 +138,9 @@ class EncoderClassifier(TrainingMixin, BaseEstimator):
         are first fitted on ``X`` (each on the codes of the one before: greedy
         pretraining); fitted ones are used as they are. None: a randomly
         initialised encoder of ``hidden_layer_sizes`` (an MLP, no pretraining).
+        Any autoencoder of :mod:`numpy_ae.composable` works: its penalty-only and
+        training-only layers are left out, a k-sparse selection is kept and keeps
+        ``round(alpha k)`` units in fine-tuning too (module docstring).
     hidden_layer_sizes : tuple of int
         Widths of the random encoder when ``encoder`` is None.
     activation : str
