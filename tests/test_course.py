@@ -291,7 +291,7 @@ MISTAKES = {
         {"contractive_weight_gradient": ["dense0.b: wrong gradient"],
          "contractive_autoencoder_cost": ["tieddense3.b: wrong gradient"],
          "contractive_backward_sigmoid": ["wrong gradient"]}),
-    "the slope derivative of tanh used for a sigmoid": (  # the penalty's value and the tanh tests stay right
+    "contractive slope derivative of tanh used for a sigmoid": (  # the penalty's value and the tanh tests stay right
         "contractive", [("regularizers", "return H * (1.0 - H), 1.0 - 2.0 * H", "return H * (1.0 - H), -2.0 * H")],
         {"contractive_slope": ["dg'/dh for sigmoid"], "contractive_backward_sigmoid": ["dX: wrong gradient"],
          "contractive_weight_gradient": ["dense0.b: wrong gradient"],
