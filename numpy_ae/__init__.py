@@ -10,7 +10,7 @@ from .autoencoders import Autoencoder, LinearAutoencoder, SparseAutoencoder
 from .base import BaseEstimator, load
 from .classifier import EncoderClassifier
 from .composable import ContractiveAutoencoder, KSparseAutoencoder, RegularizedAutoencoder, WTAAutoencoder
-from .convae import ConvAutoencoder
+from .convae import ConvAutoencoder, ConvWTAAutoencoder
 from .exceptions import ConvergenceWarning, NotFittedError
 from .model import Sequential
 from .pca import PCA, ZCAWhitening
@@ -21,7 +21,7 @@ from .variational import ConditionalVAE, VariationalAutoencoder
 
 __version__ = "0.1.0"
 __all__ = ["Autoencoder", "LinearAutoencoder", "SparseAutoencoder", "StackedAutoencoder", "DenoisingAutoencoder",
-           "VariationalAutoencoder", "ConditionalVAE", "ConvAutoencoder", "Conv1DAutoencoder",
+           "VariationalAutoencoder", "ConditionalVAE", "ConvAutoencoder", "ConvWTAAutoencoder", "Conv1DAutoencoder",
            "RegularizedAutoencoder", "ContractiveAutoencoder", "KSparseAutoencoder", "WTAAutoencoder",
            "EncoderClassifier", "SoftmaxRegression", "PCA", "ZCAWhitening", "Sequential", "BaseEstimator",
            "pretrain_layerwise", "load", "ConvergenceWarning", "NotFittedError", "__version__"]

@@ -636,6 +636,69 @@ def _conv1d_autoencoder():
     X = _rng(72).standard_normal((4, 22))
     return check_model(_frozen_noise(ae.network_), X, eps=EPS)
 
+# ---- conv autoencoder phases (issue 9)
+# Greedy layer-wise pretraining of ConvAutoencoder (fit_in_phases): each phase's objective on its own
+# path (encoder blocks 1..k, decoder block k), with weight decay on the path's kernels only; the
+# fine-tuning phase is the whole mirror network. One channel of 8x9 images, three poolings
+# (8x9 -> 4x4 -> 2x2 -> 1x1: odd and even sizes, so the transposed convolutions use per-axis padding
+# and output padding). Inputs are continuous random numbers: no pooling window holds a tie.
+
+_register_layer("selu", layers.SELU, scale=2.0)
+
+
+def _conv_phase_model(seed, activation, image_shape=(1, 8, 9), filters=(3, 2, 2)):
+    from .convae import ConvAutoencoder
+
+    D = int(np.prod(image_shape))
+    ae = ConvAutoencoder(image_shape=image_shape, filters=filters, output_conv=False, activation=activation,
+                         weight_decay=0.1, random_state=seed).initialize(D)
+    return ae, _rng(seed).uniform(0.05, 0.95, (3, D))
+
+
+def _register_conv_phase(k, activation, seed):
+    r"""Phase ``k`` of :meth:`~numpy_ae.convae.ConvAutoencoder.fit_in_phases`: the path's loss
+    (cross-entropy against ``X`` for k = 1, squared error summed over features against block k-1's
+    output after),
+    plus :math:`\frac{\lambda}{2}\sum W^2` over the kernels on the path (:math:`\lambda = 0.1`)."""
+    @register(f"conv_autoencoder_phase{k}_{activation}")
+    def _check():
+        from .convae import _forward_in_batches
+        from .stacked import _PhaseView
+
+        ae, X = _conv_phase_model(seed, activation)
+        net = ae.network_
+        path, _, target_layers = ae._phase_path(k)
+        T = None if k == 1 else _forward_in_batches(net, X, target_layers)
+        view = _PhaseView(net, path, ae._phase_loss(k))
+        return check_model(view, X, T, eps=EPS)
+
+
+for _k in (1, 2, 3):
+    _register_conv_phase(_k, "selu", 70 + _k)
+
+
+@register("conv_autoencoder_mirror_selu", covers=(layers.SELU,))
+def _conv_autoencoder_mirror():
+    """The fine-tuning phase: the whole ConvAutoencoder with output_conv=False (the decoder ends in a
+    stride-2 transposed convolution to the image's channels, as Hands-On ML's), SELU, weight decay;
+    2 channels of 4x5 images, two poolings (4x5 -> 2x2 -> 1x1)."""
+    ae, X = _conv_phase_model(75, "selu", image_shape=(2, 4, 5), filters=(3, 2))
+    return check_model(ae.network_, X, eps=EPS)
+
+
+# ---- convolutional winner-take-all autoencoder (issue 10)
+@register("conv_wta_autoencoder")
+def _conv_wta_autoencoder():
+    """ConvWTAAutoencoder (float64, 5x6 images): Conv-ReLU, spatial then lifetime WTA (half the batch), a linear
+    convolution back, cross-entropy, weight decay. Uniform inputs give distinct activities, so no selection
+    changes within the step."""
+    from .convae import ConvWTAAutoencoder
+
+    ae = ConvWTAAutoencoder(image_shape=(1, 5, 6), filters=(3,), kernel_size=3, lifetime_sparsity=0.5,
+                            weight_decay=1e-2, random_state=88).initialize(30)
+    X = _rng(88).uniform(0.05, 0.95, (4, 30))
+    return check_model(ae.network_, X, eps=EPS)
+
 
 # ---- encoder classifier with regularised encoders (issue 10)
 # EncoderClassifier keeps KSparse (part of the encoding) and leaves the penalty-only and training-only

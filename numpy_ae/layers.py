@@ -34,7 +34,8 @@ from ._validation import check_positive_int
 
 __all__ = [
     "Layer", "Dense", "TiedDense", "Sigmoid", "Tanh", "ReLU", "ELU", "Identity",
-    "Softplus", "JoinCondition", "Dropout", "ACTIVATIONS", "make_activation", "default_init", "sigmoid", "init_weights",
+    "Softplus", "JoinCondition", "Dropout", "SELU", "ACTIVATIONS", "make_activation", "default_init", "sigmoid",
+    "init_weights",
 ]
 
 
@@ -545,3 +546,40 @@ class Dropout(Layer):
 
     def __repr__(self):
         return f"Dropout({self.rate})"
+
+# SELU (issue 9: Hands-On ML's convolutional autoencoder)
+# --------------------------------------------------------------------------
+
+class SELU(Layer):
+    r"""Scaled exponential linear unit (Klambauer et al., 2017), Hands-On ML's activation of choice:
+    :math:`A = \lambda z` for :math:`z > 0`, :math:`\lambda\alpha(e^z - 1)` otherwise, with the paper's
+    constants :math:`\lambda \approx 1.0507`, :math:`\alpha \approx 1.6733` (those of Keras' ``"selu"``).
+
+    Backward: :math:`\partial A/\partial z = \lambda` for :math:`z > 0`, else
+    :math:`\lambda\alpha e^z = A + \lambda\alpha`; as in :class:`ELU`, the slope
+    is read off the cached output, :math:`\min(A, 0) + \lambda\alpha` where
+    :math:`A \le 0`, and :math:`\lambda` where :math:`A > 0`.
+    Shapes: any; ``A`` has ``Z``'s shape.
+    """
+
+    scale = 1.0507009873554804934193349852946
+    alpha = 1.6732632423543772848170429916717
+
+    def forward(self, Z, training=True):
+        A = np.minimum(Z, 0.0, out=scratch(self, "A", Z.shape, Z.dtype) if training else None)
+        np.expm1(A, out=A)
+        A *= self.alpha
+        A += np.maximum(Z, 0.0, out=scratch(self, "positive", Z.shape, Z.dtype) if training else None)
+        A *= self.scale
+        self.A = A
+        return A
+
+    def backward(self, dA):
+        slope = np.minimum(self.A, 0.0, out=scratch(self, "slope", dA.shape, dA.dtype))
+        slope += self.scale * self.alpha  # A + lambda alpha = lambda alpha e^z where z <= 0
+        np.copyto(slope, self.scale, where=self.A > 0)
+        dA *= slope
+        return dA
+
+
+ACTIVATIONS["selu"] = SELU

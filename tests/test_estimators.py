@@ -41,6 +41,9 @@ FACTORIES = {  # name -> (make(seed, dtype), needs y, dtypes it supports)
     "ConvAutoencoder": (lambda s, d: numpy_ae.ConvAutoencoder(
         image_shape=(2, 3), filters=(4,), epochs=2, batch_size=16, dtype=d, random_state=s), False,
         ("float64", "float32")),
+    "ConvWTAAutoencoder": (lambda s, d: numpy_ae.ConvWTAAutoencoder(
+        image_shape=(2, 3), filters=(3,), kernel_size=3, lifetime_sparsity=0.5, epochs=2, batch_size=16, dtype=d,
+        random_state=s), False, ("float64", "float32")),
     "RegularizedAutoencoder": (lambda s, d: numpy_ae.RegularizedAutoencoder(
         hidden_layer_sizes=(4, 3), contraction=0.1, sparsity_weight=0.1, l1_activity=1e-3, k_sparse=2,
         lifetime_sparsity=0.5, noise="masking", tied=True, epochs=2, batch_size=16, dtype=d, random_state=s), False,

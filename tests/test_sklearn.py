@@ -39,6 +39,8 @@ ESTIMATORS = {
     "ConvAutoencoder(pool=None)": numpy_ae.ConvAutoencoder(filters=(2,), pool=None, epochs=2),
     "ConvAutoencoder(pool=None, loss='mse')": numpy_ae.ConvAutoencoder(filters=(2,), pool=None, loss="mse",
                                                                        epochs=2),
+    "ConvWTAAutoencoder(loss='mse')": numpy_ae.ConvWTAAutoencoder(filters=(2,), kernel_size=3, loss="mse",
+                                                                  epochs=2),
     "RegularizedAutoencoder": numpy_ae.RegularizedAutoencoder(hidden_layer_sizes=(3,), contraction=0.1,
                                                               l1_activity=1e-3, k_sparse=2, epochs=2),
     "RegularizedAutoencoder(lifetime, KL, noise)": numpy_ae.RegularizedAutoencoder(
