@@ -801,3 +801,22 @@ def _aae_discriminator_input_gradient():
         return J, dZ[N:].ravel()
 
     return check_function(f, rng.standard_normal(2 * N), eps=EPS)
+
+
+# ---- encoder classifier with regularised encoders (issue 10)
+# EncoderClassifier keeps KSparse (part of the encoding) and leaves the penalty-only and training-only
+# layers out; its KSparse keeps round(alpha k) units in training too (numpy_ae.classifier). The selection
+# is piecewise linear: the seed is one whose codes have no near-tie at the threshold (the checker would
+# report a kink, not pass).
+
+@register("encoder_classifier_k_sparse", covers=(regularizers.KSparse,))
+def _encoder_classifier_k_sparse():
+    r"""Fine-tuning a k-sparse encoder: Dense(5, 4) -> identity -> KSparse (k = 2, alpha = 1.5: 3 of 4 units
+    kept, in training as at inference) -> Dense(4, 3) -> softmax, weight decay 1e-2, at random weights."""
+    from .classifier import EncoderClassifier, encoder_layers_of
+
+    ae = composable.KSparseAutoencoder(hidden_layer_sizes=(H,), k=2, alpha=1.5, random_state=90).initialize(D)
+    clf = EncoderClassifier.from_encoders(encoder_layers_of(ae), n_classes=3, weight_decay=1e-2, random_state=90)
+    clf.network_.theta[...] = _rng(90).standard_normal(clf.network_.n_params)
+    rng = _rng(91)
+    return check_model(clf.network_, rng.standard_normal((N, D)), rng.integers(0, 3, N), eps=EPS)

@@ -10,7 +10,40 @@ weight by backpropagation from the classification cost
 
 :class:`EncoderClassifier` is that network: copies of the encoder's layers,
 then ``Dense(H, K)`` and :class:`~numpy_ae.softmax.SoftmaxCrossEntropy`, all in
-one flat ``theta``. Corruption and sparsity layers are left out (they are for pretraining).
+one flat ``theta``.
+
+Which layers of a regularised encoder the classifier keeps (:func:`encoder_layers_of`):
+
+* left out, as UFLDL's fine-tuning cost has no sparsity term: the penalty-only
+  layers (:class:`~numpy_ae.regularizers.KLSparsity`,
+  :class:`~numpy_ae.regularizers.L1Activity`,
+  :class:`~numpy_ae.regularizers.Contractive`: the identity in the forward
+  pass, they only add to the pretraining objective), the training-only
+  selections (:class:`~numpy_ae.regularizers.LifetimeWTA`,
+  :class:`~numpy_ae.regularizers.SpatialWTA`: the identity at inference, so
+  the features the autoencoder's ``transform`` gives are the plain code) and
+  the corruption layers (identity at inference);
+* kept: :class:`~numpy_ae.regularizers.KSparse`, which is part of the encoding
+  itself (its ``transform`` keeps the ``round(alpha k)`` largest units, and
+  Makhzani & Frey classify that sparse code).
+
+A kept ``KSparse(k, alpha)`` becomes ``KSparse(round(alpha k), alpha=1)`` in the
+classifier: its TRAINING pass (fine-tuning) then keeps the same
+:math:`\alpha k` units as its inference pass (the softmax stage's features,
+``predict``), where the autoencoder's own layer keeps ``k`` in training.
+Why: fine-tuning minimises the cost of the network that ``predict``
+evaluates; with ``k`` in training and :math:`\alpha k` at prediction it would
+fit a different network (sparser, with other units zeroed) from the one it is
+used as, and from the one whose softmax layer the first stage trained on
+:math:`\alpha k`-sparse features. Training with ``k`` is the autoencoder's
+device to force sparse reconstructions; :math:`\alpha > 1` at encoding is the
+paper's correction for it, and a classifier has no reconstruction to force.
+With the default ``alpha = 1`` nothing changes. Measured on the MNIST 10k subset
+(3000 training and 2000 test images; ``KSparseAutoencoder((200,), k=10, alpha=3)``,
+10 Adam epochs, then 100 L-BFGS fine-tuning iterations; seeds 0 and 1): test
+accuracy 0.940 and 0.934 fine-tuning with the 30 units it predicts with, 0.925
+and 0.919 fine-tuning with k = 10 and predicting with 30 (softmax stage alone:
+0.921 and 0.923).
 
 As an estimator, ``EncoderClassifier(encoder=parts).fit(X, y)`` runs UFLDL's
 steps 3 and 4: the softmax layer alone on the fixed features (L-BFGS), then,
@@ -32,35 +65,45 @@ from .base import BaseEstimator
 from .exceptions import not_fitted_error
 from .layers import ACTIVATIONS, ELU, Dense, Layer, make_activation
 from .model import Sequential
-from .regularizers import Corruption, KLSparsity
+from .regularizers import Contractive, Corruption, KLSparsity, KSparse, L1Activity, LifetimeWTA, SpatialWTA
 from .softmax import INIT_SCALE, SoftmaxCrossEntropy, SoftmaxRegression, _check_labels, _encode_labels
 
 __all__ = ["EncoderClassifier", "encoder_layers_of"]
 
 
+# Layers that shape pretraining only: penalties (identity in the forward pass, a term of the pretraining
+# objective), training-only selections (identity at inference) and corruption (identity at inference).
+PRETRAINING_ONLY = (Corruption, KLSparsity, L1Activity, Contractive, LifetimeWTA, SpatialWTA)
+
+
 def encoder_layers_of(models):
     """The encoder layers of one autoencoder or of a list of them (stacked in order).
 
-    Noise and sparsity layers are left out: they shape pretraining, and UFLDL's
-    fine-tuning cost has neither.
+    The layers of :data:`PRETRAINING_ONLY` are left out: noise, the penalty-only layers (KL
+    sparsity, L1 activity, contractive) and the training-only selections (lifetime and spatial
+    winner-take-all); they shape pretraining, and UFLDL's fine-tuning cost has none of them.
+    :class:`~numpy_ae.regularizers.KSparse` is kept: it is part of the encoding (see the module
+    docstring for what its training pass does in the classifier).
     """
     models = models if isinstance(models, (list, tuple)) else [models]
     layers = []
     for m in models:
-        layers += [l for l in m.encoder_layers if not isinstance(l, (Corruption, KLSparsity))]
+        layers += [l for l in m.encoder_layers if not isinstance(l, PRETRAINING_ONLY)]
     return layers
 
 
 def _layer_spec(layer):
-    """A JSON description of an encoder layer (Dense or an activation), to rebuild a saved model."""
+    """A JSON description of an encoder layer (Dense, an activation or KSparse), to rebuild a saved model."""
     if isinstance(layer, Dense):
         return ["dense", layer.n_in, layer.n_out]
     if isinstance(layer, ELU):
         return ["elu", layer.alpha]
+    if isinstance(layer, KSparse):
+        return ["k_sparse", layer.k, layer.alpha]
     for name, cls in ACTIVATIONS.items():
         if type(layer) is cls:
             return [name]
-    raise ValueError(f"EncoderClassifier can hold Dense layers and activations; got {layer!r}")
+    raise ValueError(f"EncoderClassifier can hold Dense layers, activations and KSparse; got {layer!r}")
 
 
 def _layer_from_spec(spec):
@@ -68,6 +111,8 @@ def _layer_from_spec(spec):
         return Dense(int(spec[1]), int(spec[2]))
     if spec[0] == "elu":
         return ELU(alpha=float(spec[1]))
+    if spec[0] == "k_sparse":
+        return KSparse(int(spec[1]), alpha=float(spec[2]))
     return make_activation(spec[0])
 
 
@@ -93,6 +138,9 @@ class EncoderClassifier(TrainingMixin, BaseEstimator):
         are first fitted on ``X`` (each on the codes of the one before: greedy
         pretraining); fitted ones are used as they are. None: a randomly
         initialised encoder of ``hidden_layer_sizes`` (an MLP, no pretraining).
+        Any autoencoder of :mod:`numpy_ae.composable` works: its penalty-only and
+        training-only layers are left out, a k-sparse selection is kept and keeps
+        ``round(alpha k)`` units in fine-tuning too (module docstring).
     hidden_layer_sizes : tuple of int
         Widths of the random encoder when ``encoder`` is None.
     activation : str
@@ -276,9 +324,21 @@ warm_start, random_state :
 
 
 def _copy_layers(layers):
-    """Independent copies of ``layers`` (their parameter values are copied by the caller)."""
-    out = []
+    """Independent copies of ``layers`` (their parameter values are copied by the caller).
+
+    A ``KSparse(k, alpha)`` becomes ``KSparse(round(alpha k), alpha=1)`` (at most the code size): the
+    classifier trains with the code it predicts with (module docstring)."""
+    out, width = [], None
     for layer in layers:
+        if isinstance(layer, KSparse):
+            kept = layer.k if width is None else layer.n_kept(width, training=False)
+            if width is None and layer.alpha != 1.0:
+                raise ValueError("a KSparse layer must follow a Dense layer in an EncoderClassifier (its inference "
+                                 f"support round(alpha * k) needs the code size); got {layer!r} first")
+            out.append(KSparse(kept, alpha=1.0, n_units=width))
+            continue
+        if isinstance(layer, Dense):
+            width = layer.n_out
         clone = copy.copy(layer)
         clone.__dict__.pop("_scratch", None)
         clone.name = None

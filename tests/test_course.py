@@ -65,8 +65,7 @@ def _by_name(result):
 
 # ------------------------------------------------------------------ catalogue
 def test_catalogue_lists_the_issue_exercises():
-    assert {"sparse_autoencoder", "vae", "conv2d", "softmax_regression"} <= set(OFFERED)
-    assert "contractive" in EXERCISES  # pending until regularizers.Contractive exists (issue 10)
+    assert {"sparse_autoencoder", "vae", "conv2d", "softmax_regression", "contractive"} <= set(OFFERED)
     for ex in EXERCISES.values():
         for item in ex.blank + ex.drop:
             module = item.split(":")[0]
@@ -80,8 +79,8 @@ def test_list_command(capsys):
     rows = {r["name"]: r for r in json.loads(out.strip().splitlines()[-1])["exercises"]}
     assert rows["sparse_autoencoder"]["available"] and rows["sparse_autoencoder"]["max_score"] > 0
     assert "layers:Dense.backward" in rows["sparse_autoencoder"]["blank"]
-    assert rows["contractive"]["available"] is available(EXERCISES["contractive"])
-    assert "pending" in out or rows["contractive"]["available"]
+    assert rows["contractive"]["available"] and rows["contractive"]["max_score"] == 14
+    assert "regularizers:Contractive.backward" in rows["contractive"]["blank"]
 
 
 # ------------------------------------------------------------------ blanking
@@ -276,6 +275,29 @@ MISTAKES = {
                 ("variational", "dscale *= 0.5", "pass")],
         {"reparameterize_log_var": ["dX: wrong gradient"], "vae_cost": ["dense2.W: wrong gradient"]},
         {"vae_cost": ["dense4.W: wrong gradient", "dense6.W: wrong gradient"]}),
+    # the contractive penalty: dP/dW is (2 lambda/N) W sum_n g'^2; the code's delta and the bias do not see it
+    "factor 2 dropped from the contractive W gradient": (
+        "contractive", [("regularizers", "self.dense.dW += self.dense.W * (scale * (",
+                         "self.dense.dW += self.dense.W * (0.5 * scale * (")],
+        {"contractive_weight_gradient": ["dense0.W: wrong gradient"],
+         "contractive_autoencoder_cost": ["dense0.W: wrong gradient"]},
+        {"contractive_weight_gradient": ["dense0.b: wrong gradient"],
+         "contractive_autoencoder_cost": ["dense0.b: wrong gradient", "tieddense3.b: wrong gradient"],
+         "contractive_backward_sigmoid": ["wrong gradient"], "contractive_backward_tanh": ["wrong gradient"]}),
+    "contractive W gradient not added into dense.dW": (
+        "contractive", [("regularizers", "self.dense.dW += self.dense.W * (scale * (", "_ = self.dense.W * (scale * (")],
+        {"contractive_weight_gradient": ["dense0.W: wrong gradient"],
+         "contractive_autoencoder_cost": ["dense0.W: wrong gradient"]},
+        {"contractive_weight_gradient": ["dense0.b: wrong gradient"],
+         "contractive_autoencoder_cost": ["tieddense3.b: wrong gradient"],
+         "contractive_backward_sigmoid": ["wrong gradient"]}),
+    "contractive slope derivative of tanh used for a sigmoid": (  # the penalty's value and the tanh tests stay right
+        "contractive", [("regularizers", "return H * (1.0 - H), 1.0 - 2.0 * H", "return H * (1.0 - H), -2.0 * H")],
+        {"contractive_slope": ["dg'/dh for sigmoid"], "contractive_backward_sigmoid": ["dX: wrong gradient"],
+         "contractive_weight_gradient": ["dense0.b: wrong gradient"],
+         "contractive_autoencoder_cost": ["dense0.W: wrong gradient", "dense0.b: wrong gradient"]},
+        {"contractive_penalty_closed_form": ["differs"], "contractive_backward_tanh": ["wrong gradient"],
+         "contractive_autoencoder_cost": ["tieddense3.b: wrong gradient"]}),
     "stride forgotten in col2im": (  # only the tests with stride > 1 fail; conv_model has stride 1
         "conv2d", [("conv", "self.padded_shape, self._s,", "self.padded_shape, (1, 1),")],
         {"conv2d_stride2_pad1": ["dX: wrong gradient"], "conv1d_backward": ["dX: wrong gradient"]},
@@ -397,11 +419,25 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys, argv, needle):
     assert err.startswith("error: ") and needle in err and "Traceback" not in err
 
 
-def test_cli_pending_exercise_is_refused_clearly(tmp_path, capsys):
-    if available(EXERCISES["contractive"]):
-        pytest.skip("the contractive exercise is available now")
-    assert main(["assignment", "create", "contractive", "--out", str(tmp_path / "c")]) == 2
-    assert "not available yet" in capsys.readouterr().err
+def test_cli_pending_exercise_is_refused_clearly(tmp_path, capsys, monkeypatch):
+    """An exercise whose ``requires`` names something the library lacks is listed as pending and refused
+    (the contractive exercise was, until regularizers.Contractive landed)."""
+    import dataclasses
+
+    from numpy_ae.course import exercises
+
+    assert available(EXERCISES["contractive"])  # regularizers.Contractive exists now
+    pending = dataclasses.replace(EXERCISES["contractive"], name="pending_demo",
+                                  requires=("regularizers:NoSuchPenalty",), pending_note="waits for NoSuchPenalty")
+    monkeypatch.setitem(exercises.EXERCISES, "pending_demo", pending)
+    assert not available(pending)
+    assert main(["assignment", "create", "pending_demo", "--out", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "not available yet" in err and "waits for NoSuchPenalty" in err
+    assert not (tmp_path / "c").exists()
+    assert main(["assignment", "list", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out.strip().splitlines()[-1])["exercises"]}
+    assert rows["pending_demo"]["available"] is False and rows["contractive"]["available"] is True
 
 
 def test_cli_missing_module_exits_2(made, tmp_path):

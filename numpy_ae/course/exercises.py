@@ -28,8 +28,8 @@ An exercise is ONE :class:`Exercise` entry in :data:`EXERCISES`:
     the trusted checker (:mod:`numpy_ae.course.harness`).
 
 ``requires`` names a ``"module:Name"`` that must exist in the installed
-library; an exercise whose requirement is missing is listed as pending
-(the contractive penalty waits for ``regularizers.Contractive``, issue 10).
+library; an exercise whose requirement is missing is listed as pending (the
+contractive exercise waited for ``regularizers.Contractive``, issue 10, this way).
 
 Problem sizes follow :mod:`numpy_ae.checks`: float64, N = 6 examples, D = 5
 inputs, H = 4 hidden units, steps of 1e-5; every test takes milliseconds.
@@ -341,20 +341,147 @@ SOFTMAX_REGRESSION = Exercise(
 
 
 # ==========================================================================
-# The contractive autoencoder (pending: regularizers.Contractive, issue 10)
+# The contractive autoencoder (Rifai et al. 2011)
 # ==========================================================================
-# When regularizers.Contractive lands, this entry needs its tests (a check_layer of the penalty
-# and a check_model of a small contractive autoencoder, as above) and a tutorial file; the entry
-# below already names what to blank, and `assignment list` shows it as pending until then.
+
+_ACT_RANGE = {"sigmoid": (0.05, 0.95), "tanh": (-0.95, 0.95)}  # codes a sigmoid/tanh can output, off its limits
+
+
+def _slope_reference(activation, Z):
+    r""":math:`g'(z)` from the pre-activation :math:`z` itself (not from :math:`h`): an independent reference."""
+    if activation == "sigmoid":
+        s = 1.0 / (1.0 + np.exp(-Z))
+        return s * (1.0 - s)
+    return 1.0 / np.cosh(Z) ** 2
+
+
+def _activate(activation, Z):
+    return 1.0 / (1.0 + np.exp(-Z)) if activation == "sigmoid" else np.tanh(Z)
+
+
+def _bound_dense(pkg, seed, scale=1.0):
+    r"""The student's ``Dense(D, H)`` with its own ``W``, ``b``, ``dW``, ``db`` arrays (no model needed)."""
+    rng = _rng(seed)
+    dense = pkg.layers.Dense(D, H)
+    dense.bind({"W": scale * rng.standard_normal((D, H)), "b": 0.1 * rng.standard_normal(H)},
+               {"W": np.zeros((D, H)), "b": np.zeros(H)})
+    return dense
+
+
+def _contractive_slope(pkg):
+    r"""``_slope_from_output(activation, h)`` returns :math:`(g'(z), dg'/dh)` as functions of :math:`h = g(z)`:
+    against :math:`g'` computed from :math:`z` itself, and :math:`dg'/dh` by a centred difference in :math:`h`."""
+    rng = _rng(40)
+    for activation in ("sigmoid", "tanh"):
+        Z = 2.0 * rng.standard_normal((N, H))
+        A = _activate(activation, Z)
+        A0 = A.copy()
+        out = pkg.regularizers._slope_from_output(activation, A)
+        require(isinstance(out, tuple) and len(out) == 2,
+                f"_slope_from_output({activation!r}, H) must return a pair (g'(z), dg'/dh); got {type(out).__name__}")
+        slope, dslope = out
+        require(np.array_equal(A, A0), "input modified in place: _slope_from_output changed H")
+        # 1e-12: g'(z) from h and from z agree to rounding (float64); a wrong formula is off by O(1)
+        h.require_close(f"g'(z) for {activation} (the first value _slope_from_output returns)", slope,
+                        _slope_reference(activation, Z), rtol=1e-12, atol=1e-15)
+        # g' is a polynomial of degree 2 in h, so the centred difference is exact up to rounding (~1e-11)
+        step = 1e-5
+        up = pkg.regularizers._slope_from_output(activation, A + step)[0]
+        down = pkg.regularizers._slope_from_output(activation, A - step)[0]
+        h.require_close(f"dg'/dh for {activation} (the second value _slope_from_output returns)", dslope,
+                        (up - down) / (2 * step), rtol=1e-6, atol=1e-9)
+
+
+def _contractive_penalty_closed_form(pkg):
+    r"""``contractive_penalty(H, W)`` against :math:`\lVert J_f(x)\rVert_F^2` of the Jacobian matrix
+    :math:`J = \mathrm{diag}(g'(z))\,W^\top` built entry by entry, and the layer's ``penalty`` against
+    :math:`\frac{\lambda}{N}\sum_n \lVert J_f(x_n)\rVert_F^2`, for a sigmoid and a tanh code."""
+    rng = _rng(41)
+    for activation in ("sigmoid", "tanh"):
+        dense = _bound_dense(pkg, 41 if activation == "sigmoid" else 42, scale=1.5)
+        X = rng.standard_normal((N, D))
+        Z = X @ dense.W + dense.b
+        A = _activate(activation, Z)
+        slope = _slope_reference(activation, Z)
+        jacobians = slope[:, :, None] * dense.W.T[None, :, :]      # (N, H, D): dh_j/dx_i of each example
+        expected = np.square(jacobians).sum(axis=(1, 2))
+        W0, A0 = dense.W.copy(), A.copy()
+        got = pkg.regularizers.contractive_penalty(A, dense.W, activation)
+        require(np.array_equal(W0, dense.W) and np.array_equal(A0, A),
+                "input modified in place: contractive_penalty changed H or W")
+        # 1e-10: two float64 evaluations of the same sums; a missing square or a wrong g' is off by O(1)
+        h.require_close(f"contractive_penalty(H, W, {activation!r}) (||J_f(x_n)||_F^2 per example)", got, expected,
+                        rtol=1e-10)
+        layer = pkg.regularizers.Contractive(0.7, dense, activation)
+        layer.forward(A.copy(), training=True)
+        h.require_close(f"Contractive's penalty (lambda/N * sum_n ||J_f(x_n)||_F^2, {activation})",
+                        float(layer.penalty), 0.7 * expected.mean(), rtol=1e-10)
+
+
+def _contractive_backward(activation, seed):
+    def test(pkg):
+        r"""The layer alone: ``dX`` (the penalty's gradient with respect to the code, added to the delta),
+        with the encoder's ``W`` held fixed."""
+        lo, hi = _ACT_RANGE[activation]
+        layer = pkg.regularizers.Contractive(2.0, _bound_dense(pkg, seed, scale=1.5), activation)
+        h.check_layer(layer, _rng(seed).uniform(lo, hi, (N, H)), random_state=seed)
+    return test
+
+
+class _PenaltyOnly:
+    """A loss of 0 whose gradient is 0: the objective of a model over it is its layers' penalties alone."""
+
+    def forward(self, Y, T):
+        self.shape = Y.shape
+        return 0.0
+
+    def backward(self):
+        return np.zeros(self.shape)
+
+    def output(self, Y):
+        return Y
+
+
+def _contractive_weight_gradient(pkg):
+    r"""Dense(D, H) -> sigmoid -> Contractive with a loss of 0: the objective is the penalty alone, so
+    ``dense0.W`` checks the penalty's gradient ADDED into ``dense.dW`` and ``dense0.b`` the path through
+    the code. Weights of order 1 so that the penalty's terms are not negligible."""
+    L = pkg.layers
+    dense = L.Dense(D, H)
+    net = h.model_of([dense, L.Sigmoid(), pkg.regularizers.Contractive(2.0, dense, "sigmoid")], _PenaltyOnly(),
+                     random_state=43)
+    rng = _rng(43)
+    net.theta[...] = rng.standard_normal(net.n_params)
+    h.check_model(net, rng.standard_normal((N, D)))
+
+
+def _contractive_autoencoder_cost(pkg):
+    r"""Rifai et al.'s contractive autoencoder, small: Dense(D, H) -> sigmoid -> Contractive -> TiedDense
+    -> sigmoid, squared error, weight decay 1e-3; a wrong penalty gradient shows in ``dense0.W`` (the
+    shared weights) or ``dense0.b``, never in the decoder's bias ``tieddense3.b``."""
+    L = pkg.layers
+    dense = L.Dense(D, H)
+    net = h.model_of([dense, L.Sigmoid(), pkg.regularizers.Contractive(1.0, dense, "sigmoid"), L.TiedDense(dense),
+                      L.Sigmoid()], pkg.losses.SquaredError(), weight_decay=1e-3, random_state=44)
+    rng = _rng(44)
+    net.theta[...] = rng.standard_normal(net.n_params)
+    h.check_model(net, rng.uniform(0.1, 0.9, (N, D)))
+
 
 CONTRACTIVE = Exercise(
     name="contractive",
     title="The contractive autoencoder: the Jacobian penalty's gradient",
-    summary="Contractive.backward: the penalty's gradient into the encoder's dW and the hidden delta",
+    summary="g'(z) and dg'/dh from the code, the closed-form Jacobian norm, Contractive.backward (the code's "
+            "delta and the encoder's dW)",
     modules=("regularizers", "layers", "losses", "model", "gradcheck"),
-    blank=("regularizers:Contractive.backward",),
+    blank=("regularizers:_slope_from_output", "regularizers:contractive_penalty", "regularizers:Contractive.backward"),
     tutorial="contractive.py",
-    tests=(),
+    tests=(("contractive_slope", 1, _contractive_slope),
+           ("contractive_penalty_closed_form", 2, _contractive_penalty_closed_form),
+           ("contractive_backward_sigmoid", 3, _contractive_backward("sigmoid", 45)),
+           ("contractive_backward_tanh", 2, _contractive_backward("tanh", 46)),
+           ("contractive_weight_gradient", 3, _contractive_weight_gradient),
+           ("contractive_autoencoder_cost", 3, _contractive_autoencoder_cost)),
     requires=("regularizers:Contractive",),
     pending_note="waits for regularizers.Contractive (issue 10)",
 )
