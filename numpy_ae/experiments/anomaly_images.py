@@ -97,7 +97,7 @@ def run(dataset="fashion-mnist", out="out/anomaly-images", classes=None, epochs=
         tops.append((f"{names[label]} ({name.upper()})", X_test[top]))
         if verbose:
             from ..novelty import _roc_auc
-            print(f"held out {names[label]!r}: {name} trained on {model.n_features_in_}-pixel images in "
+            print(f"held out {names[label]!r}: {name} trained in "
                   f"{model.fit_seconds_:.1f} s, AUROC {_roc_auc(scores, positive):.3f}; "
                   f"{int(positive[top].sum())}/10 of its top-scored test images are {names[label]!r} "
                   f"[{time.perf_counter() - start:.0f} s so far]", flush=True)
