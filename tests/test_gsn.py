@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from numpy_ae import DenoisingAutoencoder, StackedAutoencoder
+from numpy_ae import DenoisingAutoencoder, StackedAutoencoder, load
 from numpy_ae.cli import main
 from numpy_ae.gsn import binarize, fit_walkback, gsn_chain, sample_quality, walkback_pairs
 from numpy_ae.regularizers import MaskingNoise, make_corruption
@@ -157,10 +157,13 @@ def test_gsn_cli_end_to_end(tmp_path, capsys):
     assert sum(result["class_histogram"]) == sum(result["vae_class_histogram"]) == 60
     assert result["class_coverage"] == np.count_nonzero(result["class_histogram"]) / 10
     assert result["walkback"] == 2 and result["steps"] == 4 and result["threshold"] == 0.9
+    assert result["vae_epochs"] == 2  # by default as many updates as the DAE: epochs x walkback
     assert result["classifier_test_accuracy"] > 0.5  # one epoch on 500 images: far above the 0.1 of chance
     assert any("walkback k=2" in line for line in lines)  # progress while it trains
     for name in ("chains", "chains_from_test", "samples", "histogram"):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000, name
+    dae = load(tmp_path / "gsn_dae.npz")
+    assert dae.hidden_layer_sizes == (32,) and dae.corruption == "salt-pepper"
 
 
 @pytest.mark.parametrize("argv, match", [

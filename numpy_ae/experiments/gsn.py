@@ -14,7 +14,9 @@ fed; see :mod:`numpy_ae.gsn`):
    corrupt - reconstruct - sample (:func:`numpy_ae.gsn.gsn_chain`); the final
    state of each chain is one sample;
 3. a VAE (:class:`~numpy_ae.variational.VariationalAutoencoder` 784-256-16,
-   Bernoulli decoder) trained on the same images for the same epochs; the same
+   Bernoulli decoder) trained on the same images with as many minibatch updates
+   as the DAE (``--vae-epochs``, default ``epochs x walkback``: the DAE sees k
+   pairs per image per epoch); the same
    number of samples: :math:`z \sim \mathcal N(0, I)`, decoded, and every pixel
    drawn from its Bernoulli mean (binary, like the chain's samples);
 4. an independent classifier trained on the real binarised training images: an
@@ -70,8 +72,8 @@ def _chain_rows(chain, columns, label):
 
 
 def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, noise=0.3, walkback=3, steps=100,
-        samples=1000, threshold=0.9, clf_epochs=10, dtype="float32", seed=0, verbose=True, data_home=None,
-        download=True):
+        samples=1000, threshold=0.9, clf_epochs=10, vae_epochs=None, dtype="float32", seed=0, verbose=True,
+        data_home=None, download=True):
     r"""Train, sample, measure; write the figures; return the result dict (see the module docstring)."""
     from ..classifier import EncoderClassifier
     from ..gsn import binarize, fit_walkback, gsn_chain, sample_quality
@@ -85,6 +87,8 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
     steps = check_positive_int(steps, "steps")
     samples = check_positive_int(samples, "samples")
     clf_epochs = check_positive_int(clf_epochs, "clf_epochs")
+    # as many minibatch updates as the walkback DAE makes (k pairs per image): the same training budget
+    vae_epochs = epochs * walkback if vae_epochs is None else check_positive_int(vae_epochs, "vae_epochs")
     if examples is not None:
         examples = check_positive_int(examples, "examples")
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold <= 1.0:
@@ -95,7 +99,7 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
     dae = DenoisingAutoencoder(hidden_layer_sizes=(hidden,), corruption="salt-pepper", corruption_level=noise,
                                method="adam", learning_rate=1e-3, batch_size=100, epochs=epochs, dtype=dtype,
                                random_state=seed)
-    vae = VariationalAutoencoder(hidden_layer_sizes=(256,), n_latent=16, method="adam", epochs=epochs,
+    vae = VariationalAutoencoder(hidden_layer_sizes=(256,), n_latent=16, method="adam", epochs=vae_epochs,
                                  batch_size=100, dtype=dtype, random_state=seed)
     clf = EncoderClassifier(hidden_layer_sizes=(256,), activation="relu", method="adam", epochs=clf_epochs,
                             batch_size=100, softmax_max_iter=50, weight_decay=1e-4, random_state=seed)
@@ -120,7 +124,8 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
     test_chain = gsn_chain(dae, X_test[:10], steps, rng=rng)
 
     if verbose:
-        print(f"3. VAE 784-256-16 on the same images, {epochs} epochs; {samples} samples", flush=True)
+        print(f"3. VAE 784-256-16 on the same images, {vae_epochs} epochs (as many updates as the DAE); "
+              f"{samples} samples", flush=True)
     vae.set_params(verbose=int(verbose)).fit(X_train)
     vae_means = vae.sample(samples, random_state=rng)
     vae_samples = (rng.random(vae_means.shape) < vae_means).astype(vae_means.dtype)
@@ -146,7 +151,9 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
               "gsn_mean_confident_fraction": quality(gsn_means)["confident_fraction"],
               "vae_mean_confident_fraction": quality(vae_means)["confident_fraction"],
               "classifier_test_accuracy": accuracy, "threshold": threshold,
-              "walkback": walkback, "steps": steps, "n_samples": samples, "epochs": epochs, "hidden": hidden,
+              "walkback": walkback, "steps": steps, "n_samples": samples, "epochs": epochs,
+              "vae_epochs": vae_epochs,
+              "hidden": hidden, "vae_loss": vae.cost_,
               "noise": f"salt-pepper {noise}", "n_train": int(X_train.shape[0]), "dae_loss": dae.cost_,
               "dataset": dataset, "data_path": str(path), "seed": seed, "seconds": seconds}
     if verbose:
@@ -172,6 +179,7 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
             save_histograms({"GSN samples": q_gsn["histogram"], "VAE samples": q_vae["histogram"],
                              "real test images": q_real["histogram"]}, os.path.join(out, "histogram.png"),
                             title=f"classes predicted by the MLP (test accuracy {accuracy:.3f})")]
+    figs += [dae.save(os.path.join(out, "gsn_dae.npz")), vae.save(os.path.join(out, "vae.npz"))]
     print("wrote " + ", ".join(str(f) for f in figs), flush=True)
     return result
 
@@ -207,8 +215,8 @@ def save_histograms(histograms, path, title=None):
 def cmd_gsn(args):
     result = run(dataset=args.dataset, out=args.out, examples=args.examples, epochs=args.epochs, hidden=args.hidden,
                  noise=args.noise, walkback=args.walkback, steps=args.steps, samples=args.samples,
-                 threshold=args.threshold, clf_epochs=args.clf_epochs, dtype=args.dtype, seed=args.seed,
-                 verbose=not args.quiet, data_home=args.data_home, download=not args.no_download)
+                 threshold=args.threshold, clf_epochs=args.clf_epochs, vae_epochs=args.vae_epochs, dtype=args.dtype,
+                 seed=args.seed, verbose=not args.quiet, data_home=args.data_home, download=not args.no_download)
     _emit(args, result, "")
     return 0
 
@@ -226,6 +234,8 @@ def _configure(p):
                    "(default: 1000)")
     p.add_argument("--threshold", type=float, default=0.9,
                    help="a sample is 'confident' when its largest class probability is >= this (default: 0.9)")
+    p.add_argument("--vae-epochs", type=int, default=None,
+                   help="epochs of the VAE (default: epochs x walkback, as many updates as the DAE)")
     p.add_argument("--clf-epochs", type=int, default=10, help="epochs of the independent classifier (default: 10)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="precision (default: float32)")
     p.add_argument("--seed", type=int, default=0, help="seeds the models, the chains and the samples")
