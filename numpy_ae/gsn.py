@@ -11,7 +11,7 @@ autoencoder trained to reconstruct :math:`x` from a corrupted
     \tilde x_t \sim C(\tilde X \mid x_t), \qquad x_{t+1} \sim P_\theta(X \mid \tilde x_t),
 
 is a Markov chain whose stationary distribution estimates the data
-distribution (their Theorem 1). :func:`gsn_chain` runs it.
+distribution (their main consistency result). :func:`gsn_chain` runs it.
 
 The reconstruction distribution. With a sigmoid output trained by the
 cross-entropy (``loss="cross_entropy"``), the network's output
@@ -27,7 +27,7 @@ binarised images (``python -m numpy_ae gsn`` thresholds the pixels at 0.5):
 trained on grey levels it would, after the first step, see inputs unlike any
 of its training inputs.
 
-Walkback (Bengio et al. 2013, Sec. 3.4 and Algorithm 1; GSN 2014). Plain
+Walkback (Bengio et al. 2013, the walkback algorithm; GSN 2014). Plain
 denoising training only shows the network corruptions of training points, so
 the chain can wander into "spurious modes" far from the data that training
 never pushed back. Walkback runs the chain ``k`` steps from each training
@@ -53,9 +53,9 @@ the model's OWN corruption layer (``corruption=...`` of the
 training pair is (a corruption of the walkback state :math:`x^*_j`, the
 original :math:`x`), the walkback rule. The corruption used in training is a
 fresh draw from the same :math:`C(\tilde X \mid x^*_j)` as the one that moved
-the chain on, so each pair has the distribution of Algorithm 1's pairs; only
-the dependence between a pair and the next state is dropped, which the
-training objective (a sum over pairs) does not see. The pairs are rebuilt
+the chain on, so each pair has the distribution of the walkback algorithm's
+pairs; only the dependence between a pair and the next state is dropped,
+which the training objective (a sum over pairs) does not see. The pairs are rebuilt
 with the current model at every epoch.
 """
 from __future__ import annotations
@@ -207,6 +207,11 @@ def fit_walkback(model, X, walkback=3, epochs=None, random_state=None, verbose=N
         its initialisation, shuffling and training noise).
     verbose : None or bool
         One line per epoch (None: ``model.verbose``).
+
+    The training loop is :func:`numpy_ae.training.train_minibatch`, the one
+    ``model.fit(states, target=targets)`` runs; it is called directly, one
+    epoch at a time, so that one optimiser (Adam's moment estimates) carries
+    over the epochs while the pairs change (a ``fit`` per epoch would restart it).
 
     Sets on the model: ``history_`` (per-epoch ``loss`` over the pairs,
     ``seconds``), ``n_epochs_``, ``cost_``, ``walkback_``, ``fit_seconds_``,

@@ -10,7 +10,7 @@
 # $$\tilde x_t \sim C(\tilde X \mid x_t), \qquad x_{t+1} \sim P_\theta(X \mid \tilde x_t),$$
 #
 # and the Markov chain's stationary distribution estimates the data
-# distribution (their Theorem 1): the denoiser is a generative model.
+# distribution (their consistency result): the denoiser is a generative model.
 #
 # * **The reconstruction distribution.** A sigmoid output trained with the
 #   cross-entropy gives one Bernoulli mean $p_d$ per pixel; the chain SAMPLES
