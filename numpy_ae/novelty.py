@@ -43,47 +43,19 @@ REDUCTIONS = ("sum", "mean")
 
 
 def _roc_auc(scores, positive):
-    r"""Area under the ROC curve from ranks (the Mann-Whitney U statistic), ties averaged.
+    r"""Area under the ROC curve of ``scores (N,)`` against ``positive (N,)`` (bool or 0/1): the rank-based
+    (Mann-Whitney) :func:`numpy_ae.metrics.roc_auc`, ties counting 1/2,
 
     .. math::
         \mathrm{AUC} = \frac{R_+ - n_+(n_+ + 1)/2}{n_+\, n_-},
 
-    with :math:`R_+` the sum of the ranks (1 = lowest score, tied scores all
-    getting the mean of the ranks they span) of the :math:`n_+` positives, and
-    :math:`n_-` negatives: the fraction of (positive, negative) pairs in which
-    the positive scores higher, a tie counting 1/2.
-
-    Parameters
-    ----------
-    scores : array of shape (N,), finite
-        Higher = more likely positive.
-    positive : array of shape (N,) of bool (or 0/1)
-        True for the positives (here: the images of the held-out class).
-
-    Returns
-    -------
-    float in [0, 1]
+    with :math:`R_+` the sum of the positives' ranks (tied scores share the mean rank): the fraction of
+    (positive, negative) pairs in which the positive scores higher. Higher score = more likely positive
+    (here: the images of the held-out class).
     """
-    from scipy.stats import rankdata
+    from .metrics import roc_auc
 
-    scores = np.asarray(scores, dtype=np.float64)
-    positive = np.asarray(positive)
-    if scores.ndim != 1 or positive.shape != scores.shape:
-        raise ValueError(f"scores and positive must be 1-D arrays of the same length; got shapes {scores.shape} "
-                         f"and {positive.shape}")
-    if not np.all(np.isfinite(scores)):
-        raise ValueError(f"scores must be finite; got {int((~np.isfinite(scores)).sum())} NaN or infinite values")
-    if positive.dtype != bool:
-        if not np.all((positive == 0) | (positive == 1)):
-            raise ValueError(f"positive must hold booleans or 0/1; got values {np.unique(positive)[:5].tolist()}")
-        positive = positive.astype(bool)
-    n_pos = int(positive.sum())
-    n_neg = positive.size - n_pos
-    if n_pos == 0 or n_neg == 0:
-        raise ValueError(f"the ROC AUC needs both positives and negatives; got {n_pos} positives and "
-                         f"{n_neg} negatives")
-    ranks = rankdata(scores)  # average ranks for ties
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+    return roc_auc(positive, scores)
 
 
 def held_out_split(X_train, y_train, X_test, y_test, held_out):

@@ -48,10 +48,10 @@ def test_roc_auc_matches_sklearn():
 
 
 @pytest.mark.parametrize("scores, positive, match", [
-    ([0.1, 0.2], [1, 1], "needs both positives and negatives"),
+    ([0.1, 0.2], [1, 1], "needs both classes"),
     ([0.1, np.nan], [0, 1], "scores must be finite"),
-    ([0.1, 0.2], [0, 2], "positive must hold booleans or 0/1"),
-    ([0.1, 0.2, 0.3], [0, 1], "same length"),
+    ([0.1, 0.2], [0, 2], "must hold booleans or 0/1"),
+    ([0.1, 0.2, 0.3], [0, 1], "same shape"),
 ])
 def test_roc_auc_refuses_bad_input(scores, positive, match):
     with pytest.raises(ValueError, match=match):
