@@ -366,32 +366,70 @@ class Conv2D(_Conv):
         if ph or pw:
             Xp.fill(0.0)
         Xp[:, :, ph:ph + H, pw:pw + W] = X4  # also without padding: im2col is fast from channels last
-        Ho, Wo = (Xp.shape[2] - kh) // self._s[0] + 1, (Xp.shape[3] - kw) // self._s[1] + 1
-        cols = im2col(Xp, self._k, self._s,
-                      out=self._buffer("cols", (N, Ho, Wo, C, kh, kw), X.dtype, training, layout=PATCH_ROWS))
-        self.cols = rows(cols)  # (N H' W', kh kw C)
-        self.W_rows = self._weight_rows(F)  # (F, kh kw C), W_mat with its columns in the order of the rows
+        Hp, Wp = Xp.shape[2:]
+        Ho, Wo = (Hp - kh) // self._s[0] + 1, (Wp - kw) // self._s[1] + 1
+        self.W_rows = self._weight_rows(F)  # (F, kh kw C), W_mat with its columns in the order of rows()
         self.padded_shape = Xp.shape
         self.input_shape = X.shape
-        Z = np.matmul(self.cols, self.W_rows.T, out=self._buffer("Z", (N * Ho * Wo, F), X.dtype, training))
+        self.Xp_rows = Xp.transpose(0, 2, 3, 1).reshape(N * Hp * Wp, C)  # every padded pixel a row (a view)
+        if self._narrow():
+            # Fewer outputs than inputs: multiply first, then add the kh kw shifted products,
+            # Z[n, i, j] = sum_{u,v} (Xp[n, i + u, j + v] @ W[:, :, u, v].T): no patches of C channels.
+            self.cols = None
+            P = np.matmul(self.Xp_rows, self.W_rows.reshape(F, kh * kw, C).transpose(2, 1, 0).reshape(C, -1),
+                          out=self._buffer("P", (N * Hp * Wp, kh * kw * F), X.dtype, training))
+            P = P.reshape(N, Hp, Wp, kh, kw, F)
+            Z = self._buffer("Z", (N, Ho, Wo, F), X.dtype, training)
+            np.copyto(Z, P[:, :Ho, :Wo, 0, 0])
+            for u in range(kh):
+                for v in range(kw):
+                    if u or v:
+                        Z += P[:, u:u + Ho, v:v + Wo, u, v]
+        else:
+            cols = im2col(Xp, self._k, self._s,
+                          out=self._buffer("cols", (N, Ho, Wo, C, kh, kw), X.dtype, training, layout=PATCH_ROWS))
+            self.cols = rows(cols)  # (N H' W', kh kw C)
+            Z = np.matmul(self.cols, self.W_rows.T, out=self._buffer("Z", (N * Ho * Wo, F), X.dtype, training))
         Y = self._buffer("Y", (N, F, Ho, Wo), X.dtype, training)
         np.add(Z.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2), self.b[:, None, None], out=Y)
         return self._from4d(Y)
 
+    def _narrow(self):
+        """Stride 1 and fewer output than input channels: work from the output's side (see the class docstring)."""
+        (ph, pw), (kh, kw) = self._p, self._k
+        return self._s == (1, 1) and self.out_channels < self.in_channels and ph < kh and pw < kw
+
     def backward(self, dY):
         dY4 = self._to4d(dY)
         N, F, Ho, Wo = dY4.shape
-        delta = scratch(self, "delta", (N, Ho, Wo, F), dY.dtype)
-        np.copyto(delta, dY4.transpose(0, 2, 3, 1))
-        delta = delta.reshape(-1, F)
-        self._add_weight_rows(delta.T @ self.cols)
-        self.db += delta.sum(axis=0)
+        C, (kh, kw), (ph, pw) = self.in_channels, self._k, self._p
+        (Hp, Wp), narrow = self.padded_shape[2:], self._narrow()
+        if narrow:
+            # delta in the padded image's frame (zero outside the H' x W' outputs): then the pixels
+            # under offset (u, v) of every output are the rows of Xp_rows shifted by u Wp + v, and
+            # dW[:, :, u, v] is one product of two contiguous blocks, no patches needed.
+            delta_p = self._buffer("delta_p", (N, Hp, Wp, F), dY.dtype, True)
+            delta_p.fill(0.0)
+            np.copyto(delta_p[:, :Ho, :Wo], dY4.transpose(0, 2, 3, 1))
+            delta_p = delta_p.reshape(-1, F)
+            dW = self.dW.reshape(F, C, kh, kw)  # a view
+            M = delta_p.shape[0]
+            for u in range(kh):
+                for v in range(kw):
+                    shift = u * Wp + v
+                    dW[:, :, u, v] += delta_p[:M - shift].T @ self.Xp_rows[shift:]
+            self.db += dY4.sum(axis=(0, 2, 3))
+        else:
+            delta = scratch(self, "delta", (N, Ho, Wo, F), dY.dtype)
+            np.copyto(delta, dY4.transpose(0, 2, 3, 1))
+            delta = delta.reshape(-1, F)
+            self._add_weight_rows(delta.T @ self.cols)
+            self.db += delta.sum(axis=0)
         if not self.input_grad:
             return None
-        C, (kh, kw), (ph, pw) = self.in_channels, self._k, self._p
-        H, W = self.padded_shape[2] - 2 * ph, self.padded_shape[3] - 2 * pw
+        H, W = Hp - 2 * ph, Wp - 2 * pw
         dX = scratch(self, "dX", (N, C, H, W), dY.dtype)
-        if self._s == (1, 1) and F < C and ph < kh and pw < kw:
+        if narrow:
             # The same numbers as col2im, from the side with fewer channels: dX is the stride-1
             # correlation of delta, padded by k - 1 - p, with the kernel flipped and its channel
             # axes swapped (module docstring); its im2col has kh kw F columns instead of kh kw C.
