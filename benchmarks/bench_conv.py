@@ -529,7 +529,7 @@ def main():
             print(f"\n(c) peak memory NumPy allocates during one epoch of ours (tracemalloc; the data allocated "
                   f"before): {peak_half / 2**20:.1f} MiB with {N // 2} pairs, {peak_full / 2**20:.1f} MiB with {N} "
                   f"(ratio {peak_full / peak_half:.3f}; the {N} pairs themselves: {data_bytes / 2**20:.1f} MiB)")
-            print(f"  process peak resident size (all of this script, PyTorch included): "
+            print(f"  process peak resident size (the whole process: data sets, PyTorch when loaded): "
                   f"{result['memory']['maxrss_bytes'] / 2**20:.0f} MiB")
 
         if args.profile:

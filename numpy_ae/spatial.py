@@ -140,14 +140,13 @@ class MaxPool2D(Layer):
         dX = scratch(self, "dX", self.X_shape, self.dtype)
         if s != p or H != Ho * p or W != Wo * p:
             dX.fill(0.0)  # inputs in no window, or in several, start from 0
-        routed = scratch(self, "routed", dY.shape, self.dtype)
         is_max = scratch(self, "is_max", dY.shape, bool)
         for o, index in self._offsets(Ho, Wo):
             np.equal(self.k, o, out=is_max)
             if s >= p:
                 np.multiply(dY, is_max, out=dX[index])
             else:
-                np.multiply(dY, is_max, out=routed)
+                routed = np.multiply(dY, is_max, out=scratch(self, "routed", dY.shape, self.dtype))
                 dX[index] += routed
         return dX
 
