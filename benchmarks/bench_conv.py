@@ -88,7 +88,7 @@ import tracemalloc
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from _common import finish
+from _common import SteppingClock, finish
 from numpy_ae.conv import Conv2D
 from numpy_ae.convae import ConvAutoencoder
 from numpy_ae.data import load_mnist
@@ -258,24 +258,9 @@ def ours_denoise(net, X, chunk=250):
     return out
 
 
-class StepClock:
-    """Stands in for the optimiser: steps it and records every step's wall time (minibatch,
-    forward, backward, update), from the end of one step to the end of the next."""
-
-    def __init__(self, optimizer):
-        self.optimizer, self.learning_rate = optimizer, optimizer.learning_rate
-        self.steps, self.last = [], time.perf_counter()
-
-    def step(self, theta, grad, frozen=None):
-        self.optimizer.step(theta, grad, frozen)
-        now = time.perf_counter()
-        self.steps.append(now - self.last)
-        self.last = now
-
-
 def ours_epoch(net, noisy, clean, seed):
     """One epoch of ours, fresh Adam; returns (wall, cpu, step seconds, mean training loss)."""
-    clock = StepClock(Adam(1e-3))
+    clock = SteppingClock(Adam(1e-3))
     start, cpu = time.perf_counter(), time.process_time()
     clock.last = start
     history = train_minibatch(net, noisy, clean, optimizer=clock, epochs=1, batch_size=BATCH,

@@ -109,7 +109,7 @@ from .conv import Conv2D, ConvTranspose2D
 from .layers import Layer, make_activation
 from .losses import MeanSquaredError, SquaredError, make_loss
 from .spatial import Flatten, MaxPool2D, Reshape, Upsample2D
-from .stacked import _PhaseView
+from .stacked import _finish_phases, _PhaseView
 
 __all__ = ["ConvAutoencoder", "ConvWTAAutoencoder"]
 
@@ -467,12 +467,7 @@ warm_start, dtype, random_state :
         finally:
             self.epochs = saved_epochs
             net.frozen[:] = False
-        for stale in ("history_", "cost_history_", "n_iter_", "n_fev_", "n_epochs_"):
-            self.__dict__.pop(stale, None)
-        self.cost_ = float(net.evaluate(X))
-        self.converged_ = all(converged)
-        self.message_ = "; ".join(messages) or "every phase skipped (epochs 0)"
-        self.fit_seconds_ = time.perf_counter() - start
+        _finish_phases(self, net, X, messages, converged, start, nothing_done="every phase skipped (epochs 0)")
         return self
 
     def _clear_fit_attributes(self):

@@ -210,12 +210,7 @@ warm_start, dtype, random_state :
         finally:
             self.epochs = saved_epochs
             net.frozen[:] = False
-        for stale in ("history_", "cost_history_", "n_iter_", "n_fev_", "n_epochs_"):
-            self.__dict__.pop(stale, None)
-        self.cost_ = float(net.evaluate(X))
-        self.converged_ = all(converged)
-        self.message_ = "; ".join(messages)
-        self.fit_seconds_ = time.perf_counter() - start
+        _finish_phases(self, net, X, messages, converged, start)
         return self
 
     @classmethod
@@ -253,6 +248,17 @@ warm_start, dtype, random_state :
                 mirror.W[...] = src_dec.W if isinstance(src_dec, Dense) else src_dec.source.W.T
             mirror.b[...] = src_dec.b
         return deep
+
+
+def _finish_phases(est, net, X, messages, converged, start, nothing_done="no phase ran"):
+    """The fit attributes after training in phases: drop the last phase's history, record the whole
+    network's cost and every phase's convergence message (shared by the stacked and conv autoencoders)."""
+    for stale in ("history_", "cost_history_", "n_iter_", "n_fev_", "n_epochs_"):
+        est.__dict__.pop(stale, None)
+    est.cost_ = float(net.evaluate(X))
+    est.converged_ = all(converged)
+    est.message_ = "; ".join(messages) or nothing_done
+    est.fit_seconds_ = time.perf_counter() - start
 
 
 class _PhaseView:
