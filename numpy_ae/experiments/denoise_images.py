@@ -340,7 +340,9 @@ def run(dataset="fashion-mnist", noise="gaussian", level=None, epochs=1, n_train
     os.makedirs(out, exist_ok=True)
     shown = slice(0, 10)
     rows = [("clean", X_test[shown]), ("noisy", Xn_test[shown])]
-    rows += [(f"{name} {scores[name]:.1f} dB", np.asarray(Y[shown], dtype=np.float64)) for name, Y in outputs.items()]
+    short = {"gaussian filter": "gaussian", "median filter": "median", "pca": "PCA", "dense dae": "dense dA",
+             "conv ae": "conv AE"}  # row labels of the figure: at most ~17 characters fit
+    rows += [(f"{short[name]} {scores[name]:.1f} dB", Y[shown]) for name, Y in outputs.items()]
     rows = [(label, np.clip(np.asarray(A, dtype=np.float64), 0, 1)) for label, A in rows]
     name = "Fashion-MNIST" if dataset == "fashion-mnist" else "MNIST"
     fig = save_image_grid(rows, os.path.join(out, "denoised.png"), image_shape=(28, 28),
