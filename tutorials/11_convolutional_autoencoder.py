@@ -16,8 +16,8 @@
 # Run it with `python tutorials/11_convolutional_autoencoder.py` from the
 # repository root, or open it as a notebook (the `# %%` lines are cells). With
 # `NUMPY_AE_FAST=1` the denoising part uses a few hundred images and one epoch
-# (seconds); the full run trains on 10,000 images for 2 epochs (several minutes
-# on a shared 2-core machine). Figures go to
+# (seconds); the full run trains on 10,000 images for 2 epochs (2 min 13 s on
+# the shared 2-core machine at load 2-3). Figures go to
 # `out/tutorials/11_convolutional_autoencoder/` (or `$NUMPY_AE_OUT/...`). The
 # full experiment as a command: `python -m numpy_ae denoise-images`
 # (`numpy_ae/experiments/denoise_images.py`).
@@ -225,9 +225,11 @@ print("wrote", path)
 
 # %% [markdown]
 # **What to look for.** With so few images and steps (fast mode) the conv AE
-# only starts to beat the noisy input, and PCA or a filter may still win; on
-# the full training set the convolutional autoencoder is ahead of every
-# classical method after one epoch (see the README's table for the measured
+# only starts to beat the noisy input, and PCA or a filter may still win. The
+# full mode measured (Fashion-MNIST, 2,000 test images): noisy 10.71 dB,
+# Gaussian filter 14.42, median 14.99, PCA 15.42, dense dA (5 epochs) 18.22,
+# conv AE (2 epochs on 10,000 images) 16.40. On the full training set the
+# convolutional autoencoder is ahead of every classical method after one epoch (see the README's table for the measured
 # figures of `python -m numpy_ae denoise-images`). The filters blur edges and
 # textures together with the noise; the autoencoder has learned what clothes
 # look like and restores their outlines.
