@@ -169,6 +169,8 @@ SHARED_WITH_KEPT_CODE = {
     'if self.parameterization == "log_var" :',  # Reparameterize.forward branches on it too
     "if not self.input_grad :",                  # Dense.backward (layers.py, kept in the conv exercise)
     "if ph or pw :",                             # Conv2D.forward pads on the same test
+    "for u in range ( kh ) :",                   # the loop over kernel offsets of col2im and Conv2D.forward
+    "for v in range ( kw ) :",
     "dZ *= 1.0 / dZ.shape [ 0 ]",                # BinaryCrossEntropy.backward (losses.py, kept)
 }
 
