@@ -173,8 +173,9 @@ else:
 # %% [markdown]
 # What to look for: the contractive model's Jacobian norm is the smallest of the
 # sigmoid models (that is what it pays for); the k-sparse code has exactly the
-# share of active units it was told to; FC-WTA's filters look like pen strokes
-# and its codes classify well although each unit fires for few images. Published
+# share of active units it was told to; FC-WTA's filters look like whole-digit
+# templates here (the paper's 2,000 units learn strokes) and its codes classify
+# well although each unit fires for few images. Published
 # figures for orientation (full MNIST, bigger models, longer training; this run
 # does not claim them): FC-WTA 1.2% test error with 2,000 units, k-sparse about
 # 1.35% with 1,000 units and k = 25, CAE 1.14%.
