@@ -11,6 +11,7 @@ from numpy_ae.layers import SELU, Layer
 from numpy_ae.spatial import Flatten, MaxPool2D
 
 from _data import DATA_DIR, DATASET  # noqa: E402  (tests/ is on sys.path under pytest)
+from test_convae import _shapes  # noqa: E402
 
 
 def _squares(n, seed, size=8, side=3):
@@ -23,12 +24,6 @@ def _squares(n, seed, size=8, side=3):
     return X
 
 
-def _shapes(ae, X):
-    out = []
-    for layer in ae.network_.layers:
-        X = layer.forward(X, training=False)
-        out.append(X.shape[1:])
-    return out
 
 
 # ------------------------------------------------------------------ Hands-On ML preset
