@@ -176,3 +176,12 @@ def check_float_dtype(dtype):
         raise ValueError(f"dtype must be float32 or float64; got {dtype!r}. Use np.float64 (the default, "
                          "for gradient checks) or np.float32 (faster, half the memory).")
     return dt.name
+
+
+def array_ndim(X):
+    """Dimensions of ``X`` as an array, or None when it is no array (ragged lists and the like:
+    :func:`check_array` then says why)."""
+    try:
+        return np.asarray(X).ndim
+    except Exception:
+        return None

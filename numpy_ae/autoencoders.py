@@ -211,6 +211,11 @@ class Autoencoder(TrainingMixin, BaseEstimator):
         return self._network().theta
 
     @property
+    def n_params_(self):
+        """Number of learned parameters: the length of ``theta`` (tied weights count once)."""
+        return self._network().n_params
+
+    @property
     def encoder_layers(self):
         return self._network().layers[:self.n_encoder_layers_]
 

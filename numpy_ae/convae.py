@@ -103,7 +103,7 @@ import time
 
 import numpy as np
 
-from ._validation import check_array, check_float_dtype, check_non_negative
+from ._validation import array_ndim, check_array, check_float_dtype, check_non_negative
 from .autoencoders import Autoencoder, _set_params_from_locals
 from .conv import Conv2D, ConvTranspose2D
 from .layers import Layer, make_activation
@@ -131,14 +131,6 @@ def _check_image_shape(image_shape):
         raise ValueError(f"image_shape must be None, (H, W) or (C, H, W) of integers >= 1; got {image_shape!r}")
     shape = tuple(int(d) for d in shape)
     return (1,) + shape if len(shape) == 2 else shape
-
-
-def _ndim(X):
-    """Dimensions of ``X`` as an array (None when it is no array: check_array then says why)."""
-    try:
-        return np.asarray(X).ndim
-    except Exception:  # ragged lists and the like
-        return None
 
 
 def _forward_in_batches(net, X, layers, batch_size=1000):
@@ -481,11 +473,6 @@ warm_start, dtype, random_state :
         return ("ConvAutoencoder with loss='cross_entropy' reconstructs through a sigmoid, whose outputs lie "
                 "in (0, 1). Rescale the images to [0, 1] (e.g. divide 8-bit pixels by 255) or use loss='mse'.")
 
-    @property
-    def n_params_(self):
-        """Number of learned parameters (28,353 for :meth:`keras_denoiser` on 28x28x1)."""
-        return int(self.theta.size)
-
     # ---------------------------------------------------------------- inputs
     def _check_X(self, X, fitting=False):
         """Images ``(N, H, W)``, ``(N, C, H, W)`` or flat ``(N, D)`` to the network's flat rows ``(N, C H W)``."""
@@ -546,7 +533,7 @@ warm_start, dtype, random_state :
 
     def reconstruct(self, X):
         """``inverse_transform(transform(X))`` in ``X``'s own layout."""
-        ndim = _ndim(X)
+        ndim = array_ndim(X)
         return self._as_input_layout(super().reconstruct(X), ndim)
 
 

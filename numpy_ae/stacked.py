@@ -131,11 +131,6 @@ warm_start, dtype, random_state :
         """``[D, H1, ..., HK]``: the input size and every encoder width."""
         return [self.n_features_in_] + _check_layer_sizes(self.hidden_layer_sizes)
 
-    @property
-    def n_params_(self):
-        """Number of parameters (tied weights count once)."""
-        return self._network().n_params
-
     def encoder_dense(self):
         """The encoder's Dense layers, input side first."""
         return [l for l in self.encoder_layers if isinstance(l, Dense)]

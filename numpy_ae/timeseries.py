@@ -58,7 +58,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._validation import check_array, check_float_dtype, check_non_negative, check_positive_int
+from ._validation import array_ndim, check_array, check_float_dtype, check_non_negative, check_positive_int
 from .autoencoders import Autoencoder, _set_params_from_locals
 from .conv import Conv1D, ConvTranspose1D
 from .layers import Dropout, make_activation
@@ -362,13 +362,6 @@ def standardize(train, *others):
 # The estimator
 # --------------------------------------------------------------------------
 
-def _ndim(X):
-    try:
-        return np.asarray(X).ndim
-    except Exception:  # ragged lists and the like: check_array says why
-        return None
-
-
 class Conv1DAutoencoder(Autoencoder):
     r"""1-D convolutional autoencoder on windows of a series: the Keras time-series anomaly example's network.
 
@@ -500,17 +493,12 @@ warm_start, dtype, random_state :
         decoder += [ConvTranspose1D(c, C, k, stride=1, padding=k // 2, init="glorot"), Flatten()]
         return encoder, decoder, make_loss("mse")
 
-    @property
-    def n_params_(self):
-        """Number of learned parameters (9,505 for the defaults on windows of 288 steps, as in Keras)."""
-        return int(self.theta.size)
-
     # ---------------------------------------------------------------- inputs
     def _check_X(self, X, fitting=False):
         """Windows ``(N, L)``, ``(N, C, L)`` or flat ``(N, C L)`` to the network's flat rows ``(N, C L)``."""
         if hasattr(X, "toarray") and hasattr(X, "nnz"):
             return super()._check_X(X, fitting)  # its TypeError
-        ndim = _ndim(X)
+        ndim = array_ndim(X)
         if ndim != 3:
             if ndim is not None and ndim > 3:
                 raise ValueError(f"X must have 2 (N, L) or 3 (N, C, L) dimensions; got shape {np.shape(X)}")
@@ -555,7 +543,7 @@ warm_start, dtype, random_state :
     # ------------------------------------------------------------ inference
     def reconstruct(self, X):
         """The reconstruction of ``X``, in ``X``'s own layout (``(N, L)`` or ``(N, C, L)``)."""
-        return self._as_input_layout(super().reconstruct(X), _ndim(X))
+        return self._as_input_layout(super().reconstruct(X), array_ndim(X))
 
     def reconstruction_error(self, X, batch_size=1024):
         r"""Mean absolute error of each window's reconstruction, shape ``(N,)``: the Keras example's score.

@@ -154,3 +154,17 @@ def test_glyph_digits_stand_in():
     X2, y2 = glyph_digits(200, random_state=0)
     assert np.array_equal(X, X2) and np.array_equal(y, y2)
     assert not np.array_equal(X, glyph_digits(200, random_state=1)[0])  # the seed is used, not ignored
+
+
+def test_digits_or_stand_in_announces_the_synthetic_fallback(monkeypatch, capsys):
+    import numpy_ae.data
+    from numpy_ae.experiments.self_taught import digits_or_stand_in
+
+    def nowhere(name, download=True, **kw):
+        raise FileNotFoundError(f"{name}: not on disk")
+
+    monkeypatch.setattr(numpy_ae.data, "find_mnist", nowhere)
+    X_tr, y_tr, X_te, y_te, name = digits_or_stand_in(n_stand_in=60, test_fraction=1 / 6)
+    assert name == "synthetic glyph digits" and "SYNTHETIC STAND-IN" in capsys.readouterr().out
+    assert (len(X_tr), len(X_te)) == (50, 10) and X_tr.dtype == np.float32 and X_tr.shape[1] == 784
+    assert 0.0 <= X_tr.min() and X_tr.max() <= 1.0 and len(y_tr) == 50 and len(y_te) == 10

@@ -48,8 +48,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from numpy_ae import VariationalAutoencoder
-from numpy_ae.data import describe_dataset, find_mnist, load_mnist
-from numpy_ae.experiments.self_taught import glyph_digits
+from numpy_ae.experiments.self_taught import digits_or_stand_in
 from numpy_ae.experiments.vae import interpolate_codes, manifold_grid
 from numpy_ae.gradcheck import check_layer, check_model
 from numpy_ae.plotting import save_image_grid, save_tiles
@@ -61,29 +60,9 @@ OUT.mkdir(parents=True, exist_ok=True)
 rng = np.random.default_rng(0)
 
 
-def load_data():
-    """(Fashion-)MNIST as float32 rows in [0, 1], or the font-drawn stand-in; and a name for it."""
-    for download in ((False, True) if not FAST else (False,)):  # what is on disk first; fast mode never downloads
-        for name in (("fashion-mnist", "mnist") if not download else ("fashion-mnist",)):
-            try:
-                path = find_mnist(name, download=download)
-                X_tr, y_tr, X_te, y_te = load_mnist(name, data_home=path, dtype=np.float32, download=False)
-            except (FileNotFoundError, OSError):
-                continue
-            print(describe_dataset(name, X_tr, X_te, path))
-            return X_tr, y_tr, X_te, y_te, "Fashion-MNIST" if name == "fashion-mnist" else "MNIST"
-    print("=" * 78)
-    print("NEITHER FASHION-MNIST NOR MNIST FOUND: set NUMPY_AE_DATA to a folder holding fashion-mnist/")
-    print("(see numpy_ae.data.find_mnist). Running on a SYNTHETIC STAND-IN instead: font-drawn digits.")
-    print("The code runs as on (Fashion-)MNIST; the nats printed below are NOT (Fashion-)MNIST results.")
-    print("=" * 78)
-    X, y = glyph_digits(4000 if FAST else 20000, random_state=np.random.default_rng(1))
-    X = X.astype(np.float32)
-    cut = len(X) * 4 // 5
-    return X[:cut], y[:cut], X[cut:], y[cut:], "synthetic glyph digits"
-
-
-X_train, y_train, X_test, y_test, DATA = load_data()
+# what is on disk first; the full run may download Fashion-MNIST, fast mode never downloads
+X_train, y_train, X_test, y_test, DATA = digits_or_stand_in(download=not FAST, n_stand_in=4000 if FAST else 20000,
+                                                            test_fraction=1 / 5)
 if FAST:  # a few thousand images: seconds, not minutes
     X_train, y_train, X_test, y_test = X_train[:3000], y_train[:3000], X_test[:1000], y_test[:1000]
 print(f"{DATA}: train {X_train.shape}, test {X_test.shape}, pixels in [{X_train.min():.0f}, {X_train.max():.0f}]")

@@ -45,8 +45,8 @@ import numpy as np
 
 from numpy_ae import AdversarialAutoencoder, StackedAutoencoder
 from numpy_ae.adversarial import GaussianPrior, MixturePrior, median_bandwidth, mmd
-from numpy_ae.data import describe_dataset, find_mnist, load_mnist
-from numpy_ae.experiments.self_taught import glyph_digits
+from numpy_ae.data import find_mnist, load_mnist
+from numpy_ae.experiments.self_taught import digits_or_stand_in
 from numpy_ae.gradcheck import run_checks
 from numpy_ae.plotting import _new_figure, save_image_grid
 
@@ -56,29 +56,8 @@ OUT.mkdir(parents=True, exist_ok=True)
 rng = np.random.default_rng(0)
 
 
-def load_data():
-    """(Fashion-)MNIST as float32 rows in [0, 1], or the font-drawn stand-in; and a name for it."""
-    names = ("mnist", "fashion-mnist") if FAST else ("fashion-mnist", "mnist")  # the MNIST subset loads faster
-    for name in names:
-        try:
-            path = find_mnist(name, download=False)
-            X_tr, y_tr, X_te, y_te = load_mnist(name, data_home=path, dtype=np.float32, download=False)
-        except (FileNotFoundError, OSError):
-            continue
-        print(describe_dataset(name, X_tr, X_te, path))
-        return X_tr, y_tr, X_te, y_te, "Fashion-MNIST" if name == "fashion-mnist" else "MNIST"
-    print("=" * 78)
-    print("NEITHER FASHION-MNIST NOR MNIST FOUND: set NUMPY_AE_DATA to a folder holding fashion-mnist/")
-    print("(see numpy_ae.data.find_mnist). Running on a SYNTHETIC STAND-IN instead: font-drawn digits.")
-    print("The code runs as on (Fashion-)MNIST; the figures printed below are NOT (Fashion-)MNIST results.")
-    print("=" * 78)
-    X, y = glyph_digits(3000 if FAST else 12000, random_state=np.random.default_rng(1))
-    X = X.astype(np.float32)
-    cut = len(X) * 5 // 6
-    return X[:cut], y[:cut], X[cut:], y[cut:], "synthetic glyph digits"
-
-
-X_train, y_train, X_test, y_test, DATA = load_data()
+X_train, y_train, X_test, y_test, DATA = digits_or_stand_in(  # the MNIST subset loads faster in fast mode
+    ("mnist", "fashion-mnist") if FAST else ("fashion-mnist", "mnist"), n_stand_in=3000 if FAST else 12000)
 N_TRAIN, N_TEST = (1500, 1000) if FAST else (10000, 5000)
 X_train, y_train, X_test, y_test = X_train[:N_TRAIN], y_train[:N_TRAIN], X_test[:N_TEST], y_test[:N_TEST]
 print(f"{DATA}: train {X_train.shape}, test {X_test.shape}")

@@ -43,7 +43,8 @@ from ..cli import _emit, command
 from ..softmax import SoftmaxRegression
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 
-__all__ = ["self_taught_split", "self_taught_learning", "glyph_digits", "run", "UNLABELLED_CLASSES"]
+__all__ = ["self_taught_split", "self_taught_learning", "glyph_digits", "digits_or_stand_in", "run",
+           "UNLABELLED_CLASSES"]
 
 #: Classes whose examples serve as unlabelled data (UFLDL: digits 5-9).
 UNLABELLED_CLASSES = (5, 6, 7, 8, 9)
@@ -240,6 +241,37 @@ def glyph_digits(n, random_state=None):
                                         output_shape=(28, 28), order=1)
     return np.clip(X, 0.0, 1.0).reshape(n, 784), template_labels[pick].astype(np.int64)
 
+
+
+def digits_or_stand_in(names=("fashion-mnist", "mnist"), download=False, n_stand_in=12000, test_fraction=1 / 6):
+    r"""The first of ``names`` found on disk (or downloaded, with ``download``) as float32 rows in [0, 1];
+    else font-drawn digits (:func:`glyph_digits`), announced loudly.
+
+    For the tutorials: every step runs without the data sets, and says so. Returns
+    ``(X_train, y_train, X_test, y_test, name)`` with ``name`` "Fashion-MNIST", "MNIST" or
+    "synthetic glyph digits"; the stand-in has ``n_stand_in`` images, the last ``test_fraction`` of
+    them the test split.
+    """
+    from ..data import describe_dataset, find_mnist, load_mnist
+
+    for allow_download in ((False, True) if download else (False,)):  # what is on disk first
+        for name in names:
+            try:
+                path = find_mnist(name, download=allow_download)
+                X_tr, y_tr, X_te, y_te = load_mnist(name, data_home=path, dtype=np.float32, download=False)
+            except (FileNotFoundError, OSError):
+                continue
+            print(describe_dataset(name, X_tr, X_te, path))
+            return X_tr, y_tr, X_te, y_te, "Fashion-MNIST" if name == "fashion-mnist" else "MNIST"
+    print("=" * 78)
+    print(f"NONE OF {', '.join(names)} FOUND: set NUMPY_AE_DATA to a folder holding them")
+    print("(see numpy_ae.data.find_mnist). Running on a SYNTHETIC STAND-IN instead: font-drawn digits.")
+    print("The code runs as on (Fashion-)MNIST; the figures printed below are NOT (Fashion-)MNIST results.")
+    print("=" * 78)
+    X, y = glyph_digits(n_stand_in, random_state=np.random.default_rng(1))
+    X = X.astype(np.float32)
+    cut = len(X) - int(round(len(X) * test_fraction))
+    return X[:cut], y[:cut], X[cut:], y[cut:], "synthetic glyph digits"
 
 @command("self-taught", "UFLDL's self-taught learning: features from digits 5-9, softmax on digits 0-4")
 def cmd_self_taught(args):
