@@ -122,7 +122,7 @@ class SteppingClock:
 
 def library_epoch(net, optimizer, X, batch_size, rng):
     """One epoch of numpy_ae's own loop, every step timed: (wall, cpu, per-step seconds, mean training loss)."""
-    from numpy_ae.training import train_minibatch
+    from numpy_ae.train.loop import train_minibatch
 
     clock = SteppingClock(optimizer)
     start, cpu = time.perf_counter(), time.process_time()

@@ -17,11 +17,11 @@ Three parts (numpy_ae issue 9), all in one process:
     linearly to 128 (their cost is linear in N: one identical step per
     example); the scaled figure is marked so.
 
-(b) One epoch of :meth:`numpy_ae.convae.ConvAutoencoder.keras_denoiser`
+(b) One epoch of :meth:`numpy_ae.models.convolutional.ConvAutoencoder.keras_denoiser`
     (28,353 parameters) on Fashion-MNIST: inputs ``clip(x + 0.4 N(0, 1), 0, 1)``,
     targets the clean ``x``, 60,000 pairs (``--n-train``), Adam (lr 1e-3,
     0.9, 0.999, 1e-8), minibatches of 128 (469 steps, the last of 96),
-    float32. Ours runs :func:`numpy_ae.training.train_minibatch` (the loop
+    float32. Ours runs :func:`numpy_ae.train.loop.train_minibatch` (the loop
     ``fit(noisy, target=clean)`` runs) on the estimator's network. PyTorch
     runs the same architecture (``nn.Conv2d(1, 32, 3, padding=1)``, ReLU,
     ``MaxPool2d(2)``, the same at 32 channels, two
@@ -31,7 +31,7 @@ Three parts (numpy_ae issue 9), all in one process:
     minibatches (the same seeded permutation) and our loss exactly:
     ``binary_cross_entropy_with_logits(reduction="sum") / n_b``, summed over
     the 784 pixels and averaged over the examples of the minibatch
-    (:class:`numpy_ae.losses.BinaryCrossEntropy`; Keras' mean over pixels
+    (:class:`numpy_ae.nn.losses.BinaryCrossEntropy`; Keras' mean over pixels
     would only rescale the gradient by 784, which Adam ignores up to its
     epsilon). The forward passes of the two networks are compared at the
     start (float32, relative 1e-4). Each round starts both from a fresh
@@ -89,12 +89,12 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from _common import SteppingClock, finish
-from numpy_ae.conv import Conv2D
-from numpy_ae.convae import ConvAutoencoder
+from numpy_ae.nn.conv import Conv2D
+from numpy_ae.models.convolutional import ConvAutoencoder
 from numpy_ae.data import load_mnist
-from numpy_ae.layers import sigmoid
-from numpy_ae.optim import Adam
-from numpy_ae.training import train_minibatch
+from numpy_ae.nn.activations import sigmoid
+from numpy_ae.train.optimizers import Adam
+from numpy_ae.train.loop import train_minibatch
 
 NOISE = 0.4
 LOSS_RTOL = 0.02  # mean training loss of the epoch, ours vs PyTorch (same start, same batches)
@@ -145,8 +145,8 @@ def naive_conv_backward(X, W, dY, stride, padding):
 
 def conv_layer(C, F, stride, dtype, seed):
     """Our Conv2D(C, F, 3, stride, padding=1), bound to its own theta and grad, He initialised."""
-    from numpy_ae.model import Sequential
-    from numpy_ae.losses import SquaredError
+    from numpy_ae.nn.sequential import Sequential
+    from numpy_ae.nn.losses import SquaredError
 
     layer = Conv2D(C, F, 3, stride=stride, padding=1)
     Sequential([layer], SquaredError(), dtype=dtype, random_state=seed)

@@ -22,7 +22,7 @@ both alike:
   memory; measured about 0.4 ms less per step than the default here):
   a stronger baseline than PyTorch as most people run it.
 
-Ours is :func:`numpy_ae.training.train_minibatch`, the loop ``fit(method="adam")``
+Ours is :func:`numpy_ae.train.loop.train_minibatch`, the loop ``fit(method="adam")``
 runs, called one epoch at a time with one persistent optimiser. After
 ``--epochs`` epochs it prints, for each side, seconds per epoch and both test
 MSEs (mean squared error per pixel on the 10,000 test images), and the ratio
@@ -94,8 +94,8 @@ from threadpoolctl import threadpool_limits
 
 from _common import finish, library_epoch, numpy_blas_threads, print_profile, profile_steps, summarize
 from numpy_ae.data import load_mnist
-from numpy_ae.optim import Adam
-from numpy_ae.stacked import StackedAutoencoder
+from numpy_ae.train.optimizers import Adam
+from numpy_ae.models.stacked import StackedAutoencoder
 
 LAYER_SIZES = [784, 300, 150]
 MSE_RTOL = 0.05  # our test MSE within 5% of PyTorch's (the target of issue 4)

@@ -9,7 +9,7 @@ MSE :math:`\frac{1}{ND}\sum(\hat x - x)^2` of the reconstruction (whatever the
 training loss), and the epochs and training seconds (evaluation excluded) each
 run needs to reach a few test-MSE levels.
 
-The network (:class:`numpy_ae.composable.RegularizedAutoencoder`):
+The network (:class:`numpy_ae.models.composable.RegularizedAutoencoder`):
 784-100-300-100-784, ELU hidden layers (Hands-On ML: SELU), sigmoid code with
 KL sparsity (target 0.1, the book's Keras weight 0.2), sigmoid output; Adam, learning rate 1e-3,
 minibatches of 128, float32, Fashion-MNIST (the book's data).
@@ -39,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from numpy_ae.composable import RegularizedAutoencoder  # noqa: E402
+from numpy_ae.models.composable import RegularizedAutoencoder
 from numpy_ae.experiments.denoising import one_blas_thread  # noqa: E402
 from numpy_ae.experiments.mnist_sparse import load_dataset  # noqa: E402
 from numpy_ae.experiments.regularized import KERAS_BATCH, KERAS_KL_WEIGHT  # noqa: E402

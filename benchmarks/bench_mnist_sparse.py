@@ -4,7 +4,7 @@ UFLDL's old wiki reports 25-30 minutes for 200 iterations of this exercise
 (784-196-784, 10,000 images, rho 0.1, lambda 3e-3, beta 3). Whatever the
 implementation, one evaluation of the cost and gradient on ``N`` examples
 needs five matrix products of ``N x 784 x 196`` (15 GFLOP for N = 10,000), in
-the row layout of :class:`numpy_ae.layers.Dense` (``X (N, D)``, ``W1 (D, H)``,
+the row layout of :class:`numpy_ae.nn.dense.Dense` (``X (N, D)``, ``W1 (D, H)``,
 ``W2 (H, D)``)::
 
     forward    A  = X @ W1              (N, H)    Z3 = A @ W2          (N, D)
@@ -52,7 +52,7 @@ import numpy as np
 from _common import check_run, finish, fit_timed, float64_cost
 from numpy_ae import SparseAutoencoder
 from numpy_ae.data import load_mnist
-from numpy_ae.model import Sequential
+from numpy_ae.nn.sequential import Sequential
 
 HIDDEN, RHO, BETA, LAMBDA = 196, 0.1, 3.0, 3e-3
 COST_RTOL = 0.01  # float32's final cost (evaluated in float64) within 1% of float64's, as for the patches

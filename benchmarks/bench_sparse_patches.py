@@ -10,7 +10,7 @@ again ``--repeat`` times) so a change in the machine's load hits all alike:
   ``1/(1+np.exp(-z))``, fresh temporaries everywhere), handed to
   ``scipy.optimize.minimize(method="L-BFGS-B")`` with the same options;
   It runs as its users run it: NumPy's and SciPy's BLAS thread pools are
-  left to fight (``numpy_ae.optim.single_threaded_scipy_blas``; on a 2-core
+  left to fight (``numpy_ae.train.lbfgs.single_threaded_scipy_blas``; on a 2-core
   machine the fight inflates the reference's run, and that is part of our
   speed-up). ``--reference-blas-fix`` gives the reference the same fix;
 * ``numpy_ae``: ``SparseAutoencoder.fit`` in float64 (the default), and again
@@ -44,7 +44,7 @@ import scipy.optimize
 from _common import check_run, finish, fit_timed
 from numpy_ae import SparseAutoencoder
 from numpy_ae.data import load_images, sample_patches
-from numpy_ae.optim import single_threaded_scipy_blas
+from numpy_ae.train.lbfgs import single_threaded_scipy_blas
 
 VISIBLE, HIDDEN, RHO, LAMBDA, BETA, ITERATIONS = 64, 25, 0.01, 1e-4, 3.0, 400
 COST_RTOL = 0.01  # see the module docstring
@@ -136,7 +136,7 @@ def main():
     params = dict(n_hidden=HIDDEN, sparsity=RHO, beta=BETA, weight_decay=LAMBDA, random_state=0)
     models = {dtype: SparseAutoencoder(**params, dtype=dtype) for dtype in ("float64", "float32")}
     theta0 = models["float64"].initialize(VISIBLE).theta.copy()
-    # the same options numpy_ae.optim.lbfgs passes to scipy
+    # the same options numpy_ae.train.lbfgs.lbfgs passes to scipy
     options = {"maxiter": args.iterations, "maxfun": 2 * args.iterations + 20, "gtol": 1e-5, "maxcor": 10,
                "ftol": 1e3 * np.finfo(np.float64).eps}
     data = np.ascontiguousarray(X.T)

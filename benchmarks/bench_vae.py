@@ -7,7 +7,7 @@ the closed-form KL summed over the latent units, Adam with learning rate 1e-3,
 minibatches of 128, float32. Ours is
 ``VariationalAutoencoder(hidden_layer_sizes=(400,), n_latent=20,
 activation="relu", likelihood="bernoulli", method="adam", batch_size=128,
-dtype="float32")``, trained by :func:`numpy_ae.training.train_minibatch`
+dtype="float32")``, trained by :func:`numpy_ae.train.loop.train_minibatch`
 (the loop its ``fit`` runs), one epoch at a time with one persistent Adam.
 Both train on the 60,000 Fashion-MNIST training images (469 steps per epoch,
 the last of 96 images) and are scored on the 10,000 test images.
@@ -57,7 +57,7 @@ function (away from saturation), computed differently; ``--torch-logits`` uses
 
 Test -ELBO. Both models are scored by the same code, in float64, with the same
 eps: the PyTorch parameters are copied back into a twin of our model and
-:meth:`~numpy_ae.variational.VariationalAutoencoder.elbo` (one sample per image,
+:meth:`~numpy_ae.models.variational.VariationalAutoencoder.elbo` (one sample per image,
 seed 0) is averaged over the 10,000 test images, in nats per image. (PyTorch's
 own float32 evaluation with that eps is printed as a check of the copy.)
 
@@ -129,8 +129,8 @@ from threadpoolctl import threadpool_limits
 
 from _common import finish, library_epoch, numpy_blas_threads, print_profile, profile_steps, summarize
 from numpy_ae.data import load_mnist
-from numpy_ae.optim import Adam
-from numpy_ae.variational import VariationalAutoencoder
+from numpy_ae.train.optimizers import Adam
+from numpy_ae.models.variational import VariationalAutoencoder
 
 HIDDEN, K, D = 400, 20, 784
 ELBO_RTOL = 0.01  # our test -ELBO within 1% of PyTorch's (the target of issue 8)

@@ -6,19 +6,20 @@ model live in one flat vector that L-BFGS and the minibatch optimisers share.
 Every estimator follows scikit-learn's conventions (``Pipeline``, ``clone``,
 ``GridSearchCV``) without needing scikit-learn.
 """
-from .adversarial import AdversarialAutoencoder
-from .autoencoders import Autoencoder, LinearAutoencoder, SparseAutoencoder
-from .base import BaseEstimator, load
-from .classifier import EncoderClassifier
-from .composable import ContractiveAutoencoder, KSparseAutoencoder, RegularizedAutoencoder, WTAAutoencoder
-from .convae import ConvAutoencoder, ConvWTAAutoencoder
+from .models.adversarial import AdversarialAutoencoder
+from .models.autoencoders import Autoencoder, LinearAutoencoder, SparseAutoencoder
+from .models.base import BaseEstimator, load
+from .models.classifier import EncoderClassifier
+from .models.composable import ContractiveAutoencoder, KSparseAutoencoder, RegularizedAutoencoder, WTAAutoencoder
+from .models.convolutional import ConvAutoencoder, ConvWTAAutoencoder
 from .exceptions import ConvergenceWarning, NotFittedError
-from .model import Sequential
-from .pca import PCA, ZCAWhitening
-from .softmax import SoftmaxRegression
-from .stacked import DenoisingAutoencoder, StackedAutoencoder, pretrain_layerwise
-from .timeseries import Conv1DAutoencoder
-from .variational import ConditionalVAE, VariationalAutoencoder
+from .nn.sequential import Sequential
+from .models.pca import PCA, ZCAWhitening
+from .models.softmax import SoftmaxRegression
+from .models.stacked import DenoisingAutoencoder, StackedAutoencoder, pretrain_layerwise
+from .models.sequence import Conv1DAutoencoder
+from .models.conditional import ConditionalVAE
+from .models.variational import VariationalAutoencoder
 
 __version__ = "0.1.0"
 __all__ = ["Autoencoder", "LinearAutoencoder", "SparseAutoencoder", "StackedAutoencoder", "DenoisingAutoencoder",

@@ -7,9 +7,12 @@ hot path: models call these once per public call, never per L-BFGS step.
 from __future__ import annotations
 
 import numbers
+import warnings
 import reprlib
 
 import numpy as np
+
+from .exceptions import data_conversion_warning
 
 __all__ = [
     "check_array",
@@ -185,3 +188,54 @@ def array_ndim(X):
         return np.asarray(X).ndim
     except Exception:
         return None
+
+
+
+def check_labels(y, n_examples=None):
+    """Return ``y`` as a 1-D array of class labels (of ``n_examples`` labels when given); ValueError otherwise.
+
+    Labels may be integers, strings or integral floats; a float array with a
+    non-integral value is a regression target, not labels ("Unknown label type").
+    """
+    if y is None:
+        raise ValueError("this classifier requires y to be passed, but the target y is None: fit(X, y) needs "
+                         "one class label per row of X")
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(f"A column-vector y was passed when a 1d array was expected (shape {y.shape}); "
+                      "flattened it: pass y.ravel() to silence this", data_conversion_warning(), stacklevel=3)
+        y = y.ravel()
+    if np.iscomplexobj(y):
+        raise ValueError(f"y must hold class labels: complex data is not supported (Complex data not supported); "
+                         f"got dtype {y.dtype}")
+    if y.ndim != 1:
+        hint = " Flatten it with y.ravel()." if y.ndim == 2 and 1 in y.shape else ""
+        raise ValueError(f"y must be a 1-D array of class labels, one per row of X; got shape {y.shape}.{hint}")
+    if n_examples is not None and y.shape[0] != n_examples:
+        raise ValueError(f"y must have one label per row of X: X has {n_examples} rows, y has {y.shape[0]} labels")
+    if y.dtype.kind in "iub" or y.dtype.kind in "US":
+        return y
+    if y.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
+        if bad.size == 0:
+            return y.astype(np.int64)  # 0.0, 1.0, 2.0 are the labels 0, 1, 2
+        raise ValueError(f"Unknown label type: y must hold class labels (integers or strings); got the continuous "
+                         f"value {y[bad[0]].item()!r} at index {bad[0]} (a classifier cannot fit a regression target)")
+    if y.dtype == object and all(isinstance(v, (str, int, np.integer)) for v in y.tolist()):
+        kinds = {type(v) is str for v in y.tolist()}
+        if len(kinds) == 1:
+            return y
+    raise ValueError(f"Unknown label type: y must hold integer or string class labels of one kind; got an array "
+                     f"of dtype {y.dtype} (map other labels to integers first, e.g. "
+                     "classes, y = np.unique(y, return_inverse=True))")
+
+
+def encode_labels(y):
+    """``(classes, index)``: the sorted distinct labels and each label's position among them.
+
+    ValueError when fewer than 2 classes are present (a classifier needs two).
+    """
+    classes, index = np.unique(y, return_inverse=True)
+    if classes.size < 2:
+        raise ValueError(f"y has 1 class ({classes.tolist()}); a classifier needs at least 2 classes to fit")
+    return classes, index.reshape(-1)

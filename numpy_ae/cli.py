@@ -37,7 +37,7 @@ def _emit(args, result, human):
 # ------------------------------------------------------------------ gradcheck
 @command("gradcheck", "run every registered numerical gradient check")
 def cmd_gradcheck(args):
-    from .gradcheck import run_checks
+    from .check.registry import run_checks
 
     results = run_checks(args.only or None)  # ValueError listing the valid names for an unknown one
     width = max(len(r.name) for r in results)

@@ -1,4 +1,4 @@
-"""The adversarial autoencoder (numpy_ae.adversarial): MMD, priors, each phase's gradient and progress,
+"""The adversarial autoencoder (numpy_ae.models.adversarial): MMD, priors, each phase's gradient and progress,
 codes that match the prior, errors, save/load, and the ``aae`` command on a small subset of real data.
 
 Everything is seeded. The networks are tiny (10 inputs, 32 hidden units), so the file takes a few seconds
@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from numpy_ae import AdversarialAutoencoder, StackedAutoencoder, load
-from numpy_ae.adversarial import GaussianPrior, MixturePrior, make_prior, median_bandwidth, mmd
-from numpy_ae.gradcheck import check_function, run_checks
+from numpy_ae.models.priors import GaussianPrior, MixturePrior, make_prior
+from numpy_ae.analysis.mmd import median_bandwidth, mmd
+from numpy_ae.check.gradcheck import check_function
+from numpy_ae.check.registry import run_checks
 
 from _data import DATASET, MNIST, needs_any_data  # noqa: E402  (tests/ is on sys.path under pytest)
 

@@ -1,6 +1,6 @@
 """EncoderClassifier on the encoders of the regularised autoencoders (issue 10).
 
-The rule under test (numpy_ae.classifier): penalty-only layers (KL, L1, contractive), training-only
+The rule under test (numpy_ae.models.classifier): penalty-only layers (KL, L1, contractive), training-only
 selections (lifetime WTA) and noise are left out; KSparse is kept, and keeps round(alpha k) units in
 training as at inference. Tiny data (three blobs, 60 examples of 8 inputs): every fit takes
 milliseconds; the autoencoders are pretrained once per module.
@@ -12,10 +12,11 @@ import pytest
 
 from numpy_ae import (ContractiveAutoencoder, EncoderClassifier, KSparseAutoencoder, RegularizedAutoencoder,
                       WTAAutoencoder)
-from numpy_ae.classifier import encoder_layers_of
-from numpy_ae.gradcheck import REGISTRY, run_checks
-from numpy_ae.layers import Dense, Identity, ReLU, Sigmoid
-from numpy_ae.regularizers import KSparse, LifetimeWTA
+from numpy_ae.models.classifier import encoder_layers_of
+from numpy_ae.check.registry import REGISTRY, run_checks
+from numpy_ae.nn.dense import Dense
+from numpy_ae.nn.activations import Identity, ReLU, Sigmoid
+from numpy_ae.nn.selection import KSparse, LifetimeWTA
 
 N, D, C = 60, 8, 3
 

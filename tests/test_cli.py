@@ -20,10 +20,10 @@ def test_gradcheck_json_and_exit_code(capsys):
 
 
 def test_gradcheck_fails_with_nonzero_exit(capsys, monkeypatch):
-    from numpy_ae import gradcheck
+    from numpy_ae.check import gradcheck, registry
 
-    gradcheck.run_checks([])
-    monkeypatch.setitem(gradcheck.REGISTRY, "broken",
+    registry.run_checks([])
+    monkeypatch.setitem(registry.REGISTRY, "broken",
                         (lambda: gradcheck.CheckResult("broken", 0.5, blocks={"w": 0.5}), 1e-9))
     assert main(["gradcheck", "--json", "--only", "broken", "ufldl_self_test"]) == 1
     out = capsys.readouterr().out
@@ -85,14 +85,14 @@ def test_gradcheck_unknown_name_is_a_clear_error(capsys):
 def test_gradcheck_prints_why_a_block_over_tol_is_not_a_bug(capsys, monkeypatch):
     import numpy as np
 
-    from numpy_ae import gradcheck
+    from numpy_ae.check import gradcheck, registry
 
-    gradcheck.run_checks([])
+    registry.run_checks([])
 
     def truncated():  # sin at eps 1e-2: rel_diff ~1e-4 from truncation alone
         return gradcheck.check_function(lambda x: (float(np.sum(np.sin(x))), np.cos(x)), [0.3, 1.2], eps=1e-2)
 
-    monkeypatch.setitem(gradcheck.REGISTRY, "truncated", (truncated, 1e-9))
+    monkeypatch.setitem(registry.REGISTRY, "truncated", (truncated, 1e-9))
     assert main(["gradcheck", "--only", "truncated", "--json"]) == 0
     out = capsys.readouterr().out
     assert "finite-difference error (truncation), not a bug" in out and "falls like eps^2" in out

@@ -1,4 +1,4 @@
-"""The code regularisers of numpy_ae.regularizers (issue 10): forward semantics on hand-checked arrays,
+"""The code regularisers of numpy_ae.nn.penalties (issue 10): forward semantics on hand-checked arrays,
 the contractive penalty against a finite-difference Jacobian, and bad input."""
 import math
 
@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from numpy_ae import RegularizedAutoencoder
-from numpy_ae.gradcheck import REGISTRY, run_checks
-from numpy_ae.layers import Dense, Sigmoid
-from numpy_ae.regularizers import (Contractive, KSparse, L1Activity, LifetimeWTA, SpatialWTA,
-                                   contractive_penalty)
+from numpy_ae.check.registry import REGISTRY, run_checks
+from numpy_ae.nn.dense import Dense
+from numpy_ae.nn.activations import Sigmoid
+from numpy_ae.nn.penalties import Contractive, L1Activity, contractive_penalty
+from numpy_ae.nn.selection import KSparse, LifetimeWTA, SpatialWTA
 
 run_checks([])  # fills REGISTRY
 

@@ -1,4 +1,4 @@
-"""RegularizedAutoencoder and its presets (numpy_ae.composable, issue 10): the network each setting builds,
+"""RegularizedAutoencoder and its presets (numpy_ae.models.composable, issue 10): the network each setting builds,
 training with each regulariser, the measurements, and the combinations refused."""
 import numpy as np
 import pytest
@@ -6,8 +6,11 @@ import pytest
 import numpy_ae
 from numpy_ae import (ContractiveAutoencoder, KSparseAutoencoder, RegularizedAutoencoder, StackedAutoencoder,
                       WTAAutoencoder)
-from numpy_ae.layers import Dense, Sigmoid, TiedDense
-from numpy_ae.regularizers import Contractive, KLSparsity, KSparse, L1Activity, LifetimeWTA, MaskingNoise
+from numpy_ae.nn.dense import Dense, TiedDense
+from numpy_ae.nn.activations import Sigmoid
+from numpy_ae.nn.penalties import Contractive, KLSparsity, L1Activity
+from numpy_ae.nn.selection import KSparse, LifetimeWTA
+from numpy_ae.nn.noise import MaskingNoise
 
 RNG = np.random.default_rng(0)
 # 120 examples of 12 pixels in [0, 1] with structure to learn: 3 prototypes plus noise

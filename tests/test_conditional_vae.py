@@ -3,11 +3,14 @@ import numpy as np
 import pytest
 
 from numpy_ae import ConditionalVAE, VariationalAutoencoder, load
-from numpy_ae.layers import Dense, Identity, JoinCondition, Layer
-from numpy_ae.losses import SquaredError
-from numpy_ae.model import Sequential
-from numpy_ae.optim import Adam
-from numpy_ae.training import train_minibatch
+from numpy_ae.nn.dense import Dense
+from numpy_ae.nn.activations import Identity
+from numpy_ae.nn.condition import JoinCondition
+from numpy_ae.nn.layer import Layer
+from numpy_ae.nn.losses import SquaredError
+from numpy_ae.nn.sequential import Sequential
+from numpy_ae.train.optimizers import Adam
+from numpy_ae.train.loop import train_minibatch
 
 
 # ------------------------------------------------------------ the join layer
@@ -299,7 +302,7 @@ def test_loss_and_grad_and_cost_hand_the_labels_to_the_network(fitted):
 
 def test_lbfgs_training_hands_the_whole_side_array_to_the_model():
     """TrainingMixin's L-BFGS path evaluates the whole data set: the side array is set once, all rows."""
-    from numpy_ae.autoencoders import TrainingMixin
+    from numpy_ae.models.autoencoders import TrainingMixin
 
     class _Fit(TrainingMixin):
         method, max_iter, gtol, verbose = "lbfgs", 200, 1e-10, 0

@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 from scipy.signal import correlate2d
 
-from numpy_ae.conv import Conv1D, Conv2D, ConvTranspose1D, ConvTranspose2D, col2im, im2col
-from numpy_ae.layers import ReLU
-from numpy_ae.losses import SquaredError
-from numpy_ae.model import Sequential
-from numpy_ae.optim import Adam, lbfgs
-from numpy_ae.training import train_minibatch
+from numpy_ae.nn.conv import Conv1D, Conv2D, ConvTranspose1D, ConvTranspose2D, col2im, im2col
+from numpy_ae.nn.activations import ReLU
+from numpy_ae.nn.losses import SquaredError
+from numpy_ae.nn.sequential import Sequential
+from numpy_ae.train.optimizers import Adam
+from numpy_ae.train.lbfgs import lbfgs
+from numpy_ae.train.loop import train_minibatch
 
 # Every output below is a sum of at most C*kh*kw = 2*3*3 = 18 products of O(1) numbers, so float64
 # rounding is about 18 * 1.1e-16 * |terms| ~ 1e-14; 1e-12 leaves a 100x margin and still catches

@@ -3,9 +3,9 @@ import tracemalloc
 
 import numpy as np
 
-from numpy_ae.convae import ConvAutoencoder
-from numpy_ae.optim import Adam
-from numpy_ae.training import train_minibatch
+from numpy_ae.models.convolutional import ConvAutoencoder
+from numpy_ae.train.optimizers import Adam
+from numpy_ae.train.loop import train_minibatch
 
 BATCH = 32
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from numpy_ae import ConvWTAAutoencoder
-from numpy_ae.regularizers import LifetimeWTA, SpatialWTA
+from numpy_ae.nn.selection import LifetimeWTA, SpatialWTA
 
 
 def _images(n=64, seed=0):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from numpy_ae import ConvAutoencoder, load
-from numpy_ae.conv import Conv2D, ConvTranspose2D
-from numpy_ae.spatial import Flatten, MaxPool2D, Reshape, Upsample2D
+from numpy_ae.nn.conv import Conv2D, ConvTranspose2D
+from numpy_ae.nn.spatial import Flatten, MaxPool2D, Reshape, Upsample2D
 
 
 def _squares(n, seed, size=8):

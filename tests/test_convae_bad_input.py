@@ -1,15 +1,15 @@
 """Bad input to the convolutional autoencoder and to the layers it is built from (issue 9).
 
 The rule: a ValueError that names the argument, the rule it breaks and the value it got. The layers'
-own checks (numpy_ae.conv, numpy_ae.spatial) are tested here read-only; each case below was run and its
+own checks (numpy_ae.nn.conv, numpy_ae.nn.spatial) are tested here read-only; each case below was run and its
 message read, and any layer that lacked a check would be marked ``xfail(strict=True)`` (none does).
 """
 import numpy as np
 import pytest
 
 from numpy_ae import ConvAutoencoder
-from numpy_ae.conv import Conv1D, Conv2D, ConvTranspose1D, ConvTranspose2D
-from numpy_ae.spatial import MaxPool2D, Upsample2D
+from numpy_ae.nn.conv import Conv1D, Conv2D, ConvTranspose1D, ConvTranspose2D
+from numpy_ae.nn.spatial import MaxPool2D, Upsample2D
 
 
 def _bound(layer):

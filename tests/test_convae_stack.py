@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 
 from numpy_ae import ConvAutoencoder, load
-from numpy_ae.conv import Conv2D, ConvTranspose2D
+from numpy_ae.nn.conv import Conv2D, ConvTranspose2D
 from numpy_ae.data import find_mnist
 from numpy_ae.data.mnist import FILES, read_idx
-from numpy_ae.layers import SELU, Layer
-from numpy_ae.spatial import Flatten, MaxPool2D
+from numpy_ae.nn.activations import SELU
+from numpy_ae.nn.layer import Layer
+from numpy_ae.nn.spatial import Flatten, MaxPool2D
 
 from _data import DATA_DIR, DATASET  # noqa: E402  (tests/ is on sys.path under pytest)
 from test_convae import _shapes  # noqa: E402
@@ -164,8 +165,8 @@ def test_the_phase_objective_is_the_reconstruction_of_the_block_input(k):
     expected = _hand_phase_objective(fresh, X, k, lam)
     assert ae.phase_history_[k - 1]["loss"][0] == pytest.approx(expected, rel=1e-12)
     # and the same value straight from the phase's view of the model
-    from numpy_ae.convae import _forward_in_batches
-    from numpy_ae.stacked import _PhaseView
+    from numpy_ae.models.convolutional import _forward_in_batches
+    from numpy_ae.models.stacked import _PhaseView
     path, _, target_layers = fresh._phase_path(k)
     net = fresh.network_
     T = None if k == 1 else _forward_in_batches(net, X, target_layers)
@@ -174,7 +175,7 @@ def test_the_phase_objective_is_the_reconstruction_of_the_block_input(k):
 
 
 def test_inner_phases_reduce_the_squared_error_as_the_model_reduces_its_loss():
-    from numpy_ae.losses import BinaryCrossEntropy, MeanSquaredError, SquaredError
+    from numpy_ae.nn.losses import BinaryCrossEntropy, MeanSquaredError, SquaredError
     xent, mse = _stack().initialize(64), _stack(loss="mse").initialize(64)
     assert isinstance(xent._phase_loss(1), BinaryCrossEntropy) and xent._phase_loss(1) is xent.network_.loss
     assert [type(xent._phase_loss(k)) for k in (2, 3)] == [SquaredError] * 2  # summed over features

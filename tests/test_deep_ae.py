@@ -15,7 +15,7 @@ import pytest
 from numpy_ae import load
 from numpy_ae.cli import main
 from numpy_ae.data import load_mnist
-from numpy_ae.layers import ELU
+from numpy_ae.nn.activations import ELU
 
 
 from _data import DATA_DIR, DATASET, needs_any_data  # noqa: E402  (tests/ is on sys.path under pytest)

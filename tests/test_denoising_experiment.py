@@ -14,8 +14,8 @@ import pytest
 
 from numpy_ae.cli import main
 from numpy_ae.experiments.denoising import corrupt, denoising_errors, filter_locality
-from numpy_ae.regularizers import MaskingNoise
-from numpy_ae.stacked import DenoisingAutoencoder
+from numpy_ae.nn.noise import MaskingNoise
+from numpy_ae.models.stacked import DenoisingAutoencoder
 
 
 from _data import MNIST, needs_mnist  # noqa: E402  (tests/ is on sys.path under pytest)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import numpy_ae
-from numpy_ae.base import load
+from numpy_ae.models.base import load
 
 RNG = np.random.default_rng(0)
 X_UNIT = RNG.uniform(0.05, 0.95, (60, 6))

@@ -13,9 +13,9 @@ import pytest
 
 from numpy_ae import SparseAutoencoder
 from numpy_ae.data import load_images, sample_patches
-from numpy_ae.layers import accurate_sum, accurate_sum_of_squares
-from numpy_ae.optim import lbfgs
-from numpy_ae.regularizers import KLSparsity, kl_divergence_bernoulli
+from numpy_ae.nn.layer import accurate_sum, accurate_sum_of_squares
+from numpy_ae.train.lbfgs import lbfgs
+from numpy_ae.nn.penalties import KLSparsity, kl_divergence_bernoulli
 
 EPS32 = float(np.finfo(np.float32).eps)
 

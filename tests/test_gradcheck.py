@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from numpy_ae import SparseAutoencoder, layers
-from numpy_ae.gradcheck import (REGISTRY, check_function, check_layer, check_model, numerical_gradient,
-                                rel_diff, run_checks)
-from numpy_ae.losses import SquaredError
-from numpy_ae.model import Sequential
+from numpy_ae import SparseAutoencoder, nn
+from numpy_ae.check.registry import REGISTRY, run_checks
+from numpy_ae.check.gradcheck import check_function, check_layer, check_model, numerical_gradient, rel_diff
+from numpy_ae.nn.losses import SquaredError
+from numpy_ae.nn.sequential import Sequential
 
 run_checks([])  # imports the catalogue so REGISTRY is filled for parametrize
 
@@ -46,7 +46,7 @@ def test_rel_diff_is_norm_relative_and_zero_safe():
     assert rel_diff([1.0, 0.0], [0.0, 1.0]) == pytest.approx(1.0)
 
 
-class _BrokenSigmoid(layers.Sigmoid):
+class _BrokenSigmoid(nn.Sigmoid):
     def backward(self, dA):  # forgets the (1 - A) factor: a classic student bug
         return dA * self.A
 
@@ -59,13 +59,13 @@ def test_checker_detects_a_wrong_layer_gradient():
 
 def test_block_report_points_at_the_wrong_block(monkeypatch):
     """A model whose output bias gradient is wrong: only that block is flagged."""
-    class BadBias(layers.Dense):
+    class BadBias(nn.Dense):
         def backward(self, dZ):
             out = super().backward(dZ)
             self.db *= 2.0
             return out
 
-    net = Sequential([layers.Dense(4, 3), layers.Sigmoid(), BadBias(3, 4)], SquaredError(), random_state=0)
+    net = Sequential([nn.Dense(4, 3), nn.Sigmoid(), BadBias(3, 4)], SquaredError(), random_state=0)
     res = check_model(net, np.random.default_rng(2).uniform(0, 1, (6, 4)), eps=1e-5)
     assert not res.ok
     bad = {name for name, diff in res.blocks.items() if diff > 1e-6}

@@ -11,13 +11,13 @@ import warnings
 import numpy as np
 import pytest
 
-from numpy_ae import layers
-from numpy_ae.gradcheck import check_layer, check_model
-from numpy_ae.losses import SquaredError
-from numpy_ae.model import Sequential
+from numpy_ae import nn
+from numpy_ae.check.gradcheck import check_layer, check_model
+from numpy_ae.nn.losses import SquaredError
+from numpy_ae.nn.sequential import Sequential
 from numpy_ae.exceptions import ConvergenceWarning
-from numpy_ae.optim import lbfgs
-from numpy_ae.regularizers import KLSparsity
+from numpy_ae.train.lbfgs import lbfgs
+from numpy_ae.nn.penalties import KLSparsity
 
 
 # ---------------------------------------------------------------- the bugs
@@ -39,7 +39,7 @@ class KLSignError(KLSparsity):
         return dA - (self.beta / self.n) * self._slope(self.guard)
 
 
-class DenseFactor(layers.Dense):
+class DenseFactor(nn.Dense):
     """A stray factor 0.999 in dW: the smallest bug a student can make by a factor."""
     def backward(self, dZ):
         out = super().backward(dZ)
@@ -47,7 +47,7 @@ class DenseFactor(layers.Dense):
         return out
 
 
-class DenseTransposed(layers.Dense):
+class DenseTransposed(nn.Dense):
     """dW = (X^T dZ)^T: a transposed matrix (possible without a shape error only when D_in = D_out)."""
     def backward(self, dZ):
         self.dW += (self.X.T @ dZ).T
@@ -55,7 +55,7 @@ class DenseTransposed(layers.Dense):
         return dZ @ self.W.T
 
 
-class DenseBiasMean(layers.Dense):
+class DenseBiasMean(nn.Dense):
     """The bias gradient averaged, not summed, over the examples."""
     def backward(self, dZ):
         self.dW += self.X.T @ dZ
@@ -63,7 +63,7 @@ class DenseBiasMean(layers.Dense):
         return dZ @ self.W.T
 
 
-class DenseBiasFirstRow(layers.Dense):
+class DenseBiasFirstRow(nn.Dense):
     """The bias gradient of the first example only."""
     def backward(self, dZ):
         self.dW += self.X.T @ dZ
@@ -71,7 +71,7 @@ class DenseBiasFirstRow(layers.Dense):
         return dZ @ self.W.T
 
 
-class TiedCountedOnce(layers.TiedDense):
+class TiedCountedOnce(nn.TiedDense):
     """Tied weights: the decoder's contribution to the shared W is never added (only the encoder's counts)."""
     def backward(self, dZ):
         self.db += dZ.sum(axis=0)
@@ -82,10 +82,10 @@ class TiedCountedOnce(layers.TiedDense):
 D, H, N = 6, 4, 10
 
 
-def sparse_ae(kl=KLSparsity, enc=layers.Dense, dec=layers.Dense, tied=None, n_hidden=H, seed=0):
+def sparse_ae(kl=KLSparsity, enc=nn.Dense, dec=nn.Dense, tied=None, n_hidden=H, seed=0):
     first = enc(D, n_hidden)
     second = tied(first) if tied else dec(n_hidden, D)
-    return Sequential([first, layers.Sigmoid(), kl(sparsity=0.1, beta=3.0), second, layers.Sigmoid()],
+    return Sequential([first, nn.Sigmoid(), kl(sparsity=0.1, beta=3.0), second, nn.Sigmoid()],
                       SquaredError(), weight_decay=1e-3, random_state=seed)
 
 
@@ -138,14 +138,14 @@ def test_broken_gradient_is_wrong_at_the_right_blocks(name, make, bad, trained):
 def test_the_same_models_fixed_are_left_alone():
     """Control: the unbroken models (plain, square, tied) at the same points are not called wrong."""
     X = _data()
-    for net in (sparse_ae(), sparse_ae(n_hidden=D), sparse_ae(tied=layers.TiedDense)):
+    for net in (sparse_ae(), sparse_ae(n_hidden=D), sparse_ae(tied=nn.TiedDense)):
         for _ in range(2):
             res = check_model(net, X)
             assert res.ok and not res.wrong_blocks, res.report()
             _train(net, X)
 
 
-class SigmoidMissingSlopeFactor(layers.Sigmoid):
+class SigmoidMissingSlopeFactor(nn.Sigmoid):
     def backward(self, dA):  # forgets the (1 - A) factor
         return dA * self.A
 

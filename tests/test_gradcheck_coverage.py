@@ -1,6 +1,6 @@
 """Every Layer and Loss subclass in the package has a registered gradient check, found without a list.
 
-The rule (stated in numpy_ae/checks.py): a check declares what it covers with
+The rule (stated in numpy_ae/check/catalogue.py): a check declares what it covers with
 ``register(name, covers=(Class, ...))``. Exempt: Layer and Loss themselves, names
 starting with "_", and abstract bases with ``_abstract = True`` in their own body.
 """
@@ -10,11 +10,11 @@ import pkgutil
 import pytest
 
 import numpy_ae
-from numpy_ae.gradcheck import COVERS, REGISTRY, run_checks
-from numpy_ae.layers import Layer
-from numpy_ae.losses import Loss
+from numpy_ae.check.registry import COVERS, REGISTRY, run_checks
+from numpy_ae.nn.layer import Layer
+from numpy_ae.nn.losses import Loss
 
-run_checks([])  # imports numpy_ae.checks: fills REGISTRY and COVERS
+run_checks([])  # imports numpy_ae.check.catalogue: fills REGISTRY and COVERS
 
 
 def _import_all_modules():
@@ -57,7 +57,7 @@ def test_discovery_finds_the_known_classes():
 def test_every_layer_and_loss_has_a_registered_check():
     covered = {cls for classes in COVERS.values() for cls in classes}
     missing = sorted(f"{c.__module__}.{c.__name__}" for c in concrete_classes() - covered)
-    assert not missing, (f"no registered gradient check covers {missing}: register one in numpy_ae/checks.py "
+    assert not missing, (f"no registered gradient check covers {missing}: register one in numpy_ae/check/catalogue.py "
                          "with register(name, covers=(TheClass,))")
 
 
@@ -69,7 +69,7 @@ def test_a_new_uncovered_class_would_be_caught(monkeypatch):
         def backward(self, dY):
             return 2 * dY
 
-    monkeypatch.setattr(Doubler, "__module__", "numpy_ae.layers")
+    monkeypatch.setattr(Doubler, "__module__", "numpy_ae.nn.layer")
     covered = {cls for classes in COVERS.values() for cls in classes}
     assert Doubler in concrete_classes() - covered
 

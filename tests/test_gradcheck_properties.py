@@ -12,15 +12,16 @@ import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from numpy_ae import layers
-from numpy_ae.gradcheck import check_model
-from numpy_ae.losses import BinaryCrossEntropy, MeanSquaredError, SquaredError
-from numpy_ae.model import Sequential
-from numpy_ae.regularizers import GaussianNoise, KLSparsity, MaskingNoise, SaltAndPepperNoise
-from numpy_ae.softmax import SoftmaxCrossEntropy
+from numpy_ae import nn
+from numpy_ae.check.gradcheck import check_model
+from numpy_ae.nn.losses import BinaryCrossEntropy, MeanSquaredError, SquaredError
+from numpy_ae.nn.sequential import Sequential
+from numpy_ae.nn.noise import GaussianNoise, MaskingNoise, SaltAndPepperNoise
+from numpy_ae.nn.penalties import KLSparsity
+from numpy_ae.nn.losses import SoftmaxCrossEntropy
 
 SETTINGS = settings(max_examples=50, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-ACTIVATIONS = [layers.Sigmoid, layers.Tanh, layers.ELU, layers.Softplus, layers.Identity, layers.ReLU]
+ACTIVATIONS = [nn.Sigmoid, nn.Tanh, nn.ELU, nn.Softplus, nn.Identity, nn.ReLU]
 CORRUPTIONS = [GaussianNoise, MaskingNoise, SaltAndPepperNoise]
 LOSSES = ["squared", "mse", "bce", "softmax"]
 
@@ -37,15 +38,15 @@ def models(draw):
         tie_to = [l for l in dense if l.n_out == width]
         if tie_to and draw(st.booleans()):
             source = draw(st.sampled_from(tie_to))
-            stack.append(layers.TiedDense(source))
+            stack.append(nn.TiedDense(source))
             width = source.n_in
         else:
-            dense.append(layers.Dense(width, draw(st.integers(2, 5))))
+            dense.append(nn.Dense(width, draw(st.integers(2, 5))))
             stack.append(dense[-1])
             width = dense[-1].n_out
         activation = draw(st.sampled_from(ACTIVATIONS))
         stack.append(activation())
-        if activation is layers.Sigmoid and draw(st.booleans()):
+        if activation is nn.Sigmoid and draw(st.booleans()):
             stack.append(KLSparsity(sparsity=draw(st.sampled_from([0.05, 0.2, 0.5])), beta=3.0))
         if draw(st.integers(0, 4)) == 0:
             stack.append(draw(st.sampled_from(CORRUPTIONS))(0.2))

@@ -9,11 +9,11 @@ finite-difference errors are known in closed form.
 import numpy as np
 import pytest
 
-from numpy_ae import LinearAutoencoder, SparseAutoencoder, layers
-from numpy_ae.gradcheck import MAX_FD_ERROR, SAFETY, check_function, check_layer, check_model
-from numpy_ae.regularizers import GaussianNoise
-from numpy_ae.softmax import SoftmaxRegression
-from numpy_ae.stacked import DenoisingAutoencoder, StackedAutoencoder
+from numpy_ae import LinearAutoencoder, SparseAutoencoder, nn
+from numpy_ae.check.gradcheck import MAX_FD_ERROR, SAFETY, check_function, check_layer, check_model
+from numpy_ae.nn.noise import GaussianNoise
+from numpy_ae.models.softmax import SoftmaxRegression
+from numpy_ae.models.stacked import DenoisingAutoencoder, StackedAutoencoder
 
 
 def _sin(x, factor=1.0):
@@ -69,7 +69,7 @@ def test_unfrozen_noise_in_a_layer_check_is_refused_not_judged():
         check_layer(GaussianNoise(0.3), X)
 
 
-@pytest.mark.parametrize("layer", [layers.ReLU(), layers.ELU()], ids=["relu", "elu"])
+@pytest.mark.parametrize("layer", [nn.ReLU(), nn.ELU()], ids=["relu", "elu"])
 def test_kink_inside_the_step_is_not_wrong(layer):
     # inputs at +-3e-5: UFLDL's eps = 1e-4 straddles the kink at 0 (rel_diff 0.17 for ReLU); from 1e-5 on
     # it does not, and the error vanishes
@@ -167,12 +167,12 @@ def test_kink_exactly_at_the_point_is_inconclusive_but_a_bug_elsewhere_still_sho
     # at every step, "staying put" like a bug, but the derivative does not exist
     X = np.random.default_rng(1).standard_normal((5, 4))
     X[0, :2] = 0.0
-    res = check_layer(layers.ReLU(), X)
+    res = check_layer(nn.ReLU(), X)
     v = res.verdicts["dX"]
     assert res.ok and v.verdict == "inconclusive" and v.cause == "kink at the point", res.report()
     assert "in 2 of 20 elements" in v.reason
 
-    class ReLUTimes09(layers.ReLU):
+    class ReLUTimes09(nn.ReLU):
         def backward(self, dA):
             return super().backward(dA) * 0.9
 

@@ -1,4 +1,4 @@
-"""numpy_ae.gsn and ``python -m numpy_ae gsn``: the denoising autoencoder's Markov chain, walkback, sample quality."""
+"""numpy_ae.models.gsn and ``python -m numpy_ae gsn``: the denoising autoencoder's Markov chain, walkback, sample quality."""
 import json
 
 import numpy as np
@@ -6,8 +6,8 @@ import pytest
 
 from numpy_ae import DenoisingAutoencoder, StackedAutoencoder, load
 from numpy_ae.cli import main
-from numpy_ae.gsn import binarize, fit_walkback, gsn_chain, sample_quality, walkback_pairs
-from numpy_ae.regularizers import MaskingNoise, make_corruption
+from numpy_ae.models.gsn import binarize, fit_walkback, gsn_chain, sample_quality, walkback_pairs
+from numpy_ae.nn.noise import MaskingNoise, make_corruption
 
 from _data import needs_mnist  # noqa: E402  (tests/ is on sys.path under pytest)
 

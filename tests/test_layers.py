@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from numpy_ae import layers
-from numpy_ae.layers import Dense, TiedDense, init_weights, make_activation, sigmoid
-from numpy_ae.losses import SquaredError
-from numpy_ae.model import Sequential
+from numpy_ae import nn
+from numpy_ae.nn.dense import Dense, TiedDense
+from numpy_ae.nn.layer import init_weights
+from numpy_ae.nn.activations import make_activation, sigmoid
+from numpy_ae.nn.losses import SquaredError
+from numpy_ae.nn.sequential import Sequential
 
 
 def test_sigmoid_matches_definition_and_never_overflows():
@@ -33,7 +35,7 @@ def test_activation_values(name, fn):
 
 
 def test_softplus_large_inputs_are_exact():
-    np.testing.assert_array_equal(layers.Softplus().forward(np.array([[1000.0, -1000.0]])), [[1000.0, 0.0]])
+    np.testing.assert_array_equal(nn.Softplus().forward(np.array([[1000.0, -1000.0]])), [[1000.0, 0.0]])
 
 
 def test_unknown_activation_is_named():
@@ -133,8 +135,8 @@ def test_bad_init_name():
 
 def test_tied_weights_halve_the_weight_parameters():
     enc = Dense(10, 4)
-    tied = Sequential([enc, layers.Sigmoid(), TiedDense(enc)], SquaredError())
-    untied = Sequential([Dense(10, 4), layers.Sigmoid(), Dense(4, 10)], SquaredError())
+    tied = Sequential([enc, nn.Sigmoid(), TiedDense(enc)], SquaredError())
+    untied = Sequential([Dense(10, 4), nn.Sigmoid(), Dense(4, 10)], SquaredError())
     assert untied.n_params - tied.n_params == 40
     assert tied.n_params == 40 + 4 + 10
     X = np.random.default_rng(0).standard_normal((3, 10))

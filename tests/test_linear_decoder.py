@@ -15,8 +15,8 @@ from numpy_ae.cli import main
 from numpy_ae.data import load_color_images, sample_patches
 from numpy_ae.experiments.linear_decoder import (downsample_images, pixel_filters, reconstruction_error,
                                                  whitened_color_patches)
-from numpy_ae.layers import sigmoid
-from numpy_ae.plotting import tile_images
+from numpy_ae.nn.activations import sigmoid
+from numpy_ae.analysis.plotting import tile_images
 
 EPSILON = 0.1  # UFLDL's ZCA regulariser for this exercise
 

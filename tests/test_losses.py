@@ -1,10 +1,10 @@
-"""The reductions of the losses, stated once in numpy_ae.losses, checked by hand here."""
+"""The reductions of the losses, stated once in numpy_ae.nn.losses, checked by hand here."""
 import warnings
 
 import numpy as np
 import pytest
 
-from numpy_ae.losses import BinaryCrossEntropy, MeanSquaredError, SquaredError, make_loss
+from numpy_ae.nn.losses import BinaryCrossEntropy, MeanSquaredError, SquaredError, make_loss
 
 Y = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 1.0]])
 T = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])  # squared differences: 0 4 9 / 0 1 0, total 14

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from numpy_ae import SparseAutoencoder, layers
-from numpy_ae.losses import SquaredError
-from numpy_ae.model import Sequential
+from numpy_ae import SparseAutoencoder, nn
+from numpy_ae.nn.losses import SquaredError
+from numpy_ae.nn.sequential import Sequential
 
 
 def _sae(**kw):
@@ -65,7 +65,7 @@ def test_wrong_theta_shape():
 
 
 def test_freeze_zeroes_the_gradient_of_frozen_layers():
-    net = Sequential([layers.Dense(4, 3), layers.Sigmoid(), layers.Dense(3, 4)], SquaredError(), random_state=0)
+    net = Sequential([nn.Dense(4, 3), nn.Sigmoid(), nn.Dense(3, 4)], SquaredError(), random_state=0)
     X = np.random.default_rng(3).standard_normal((5, 4))
     net.freeze([net.layers[0]])
     net.compute(X)
@@ -75,4 +75,4 @@ def test_freeze_zeroes_the_gradient_of_frozen_layers():
 
 def test_non_layer_rejected():
     with pytest.raises(ValueError, match=r"layers\[1\] must be a numpy_ae Layer"):
-        Sequential([layers.Dense(2, 2), "sigmoid"], SquaredError())
+        Sequential([nn.Dense(2, 2), "sigmoid"], SquaredError())

@@ -1,4 +1,4 @@
-"""numpy_ae.novelty and ``python -m numpy_ae anomaly-images``: the rank AUROC, the held-out protocol, the scores."""
+"""numpy_ae.analysis.novelty and ``python -m numpy_ae anomaly-images``: the rank AUROC, the held-out protocol, the scores."""
 import json
 
 import numpy as np
@@ -7,8 +7,7 @@ import pytest
 from numpy_ae import StackedAutoencoder, VariationalAutoencoder
 from numpy_ae.cli import main
 from numpy_ae.experiments.anomaly_images import CLASS_NAMES, format_table, parse_classes
-from numpy_ae.novelty import (_roc_auc, held_out_class_auroc, held_out_split, neg_elbo_score,
-                              reconstruction_error)
+from numpy_ae.analysis.novelty import _roc_auc, held_out_class_auroc, held_out_split, neg_elbo_score, reconstruction_error
 
 from _data import needs_mnist  # noqa: E402  (tests/ is on sys.path under pytest)
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from numpy_ae.exceptions import ConvergenceWarning
-from numpy_ae.optim import SGD, Adam, lbfgs, make_optimizer
+from numpy_ae.train.optimizers import SGD, Adam, make_optimizer
+from numpy_ae.train.lbfgs import lbfgs
 
 
 def test_plain_sgd_step():

@@ -1,4 +1,4 @@
-"""Tests for numpy_ae.pca: PCA, PCA whitening and ZCA whitening.
+"""Tests for numpy_ae.models.pca: PCA, PCA whitening and ZCA whitening.
 
 Tolerances: the data below have scale ~1-10 and covariance condition number
 ~1e3, so float64 round-off in the eigendecomposition is ~1e-16 * 1e3 * D; 1e-10
@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from scipy.linalg import expm
 
-from numpy_ae.pca import PCA, NotFittedError, ZCAWhitening, pca_whiten, remove_example_mean, zca_whiten
+from numpy_ae.exceptions import NotFittedError
+from numpy_ae.models.pca import PCA, ZCAWhitening, pca_whiten, remove_example_mean, zca_whiten
 
 N, D = 500, 6
 

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from numpy_ae.gradcheck import check_model
-from numpy_ae.layers import Dense, TiedDense
-from numpy_ae.losses import MeanSquaredError
-from numpy_ae.stacked import StackedAutoencoder, _PhaseView
+from numpy_ae.check.gradcheck import check_model
+from numpy_ae.nn.dense import Dense, TiedDense
+from numpy_ae.nn.losses import MeanSquaredError
+from numpy_ae.models.stacked import StackedAutoencoder, _PhaseView
 
 LAMBDA = 0.5
 

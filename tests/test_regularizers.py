@@ -4,7 +4,7 @@ import warnings
 import numpy as np
 import pytest
 
-from numpy_ae.regularizers import KLSparsity, kl_divergence_bernoulli
+from numpy_ae.nn.penalties import KLSparsity, kl_divergence_bernoulli
 
 
 def test_kl_value_matches_the_formula():

@@ -35,7 +35,7 @@ ESTIMATORS = {
         hidden_layer_sizes=(4,), n_latent=2, likelihood="gaussian", epochs=2),
     # scikit-learn feeds flat (N, D) data of several D: image_shape=None reads it as one-row (1, 1, D)
     # images, which pooling cannot halve, so the checked configurations use pool=None (the network is
-    # then 'same' convolutions all through; see numpy_ae.convae)
+    # then 'same' convolutions all through; see numpy_ae.models.convolutional)
     "ConvAutoencoder(pool=None)": numpy_ae.ConvAutoencoder(filters=(2,), pool=None, epochs=2),
     "ConvAutoencoder(pool=None, loss='mse')": numpy_ae.ConvAutoencoder(filters=(2,), pool=None, loss="mse",
                                                                        epochs=2),

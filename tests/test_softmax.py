@@ -1,7 +1,7 @@
-"""Softmax regression and the softmax cross-entropy loss (numpy_ae.softmax).
+"""Softmax regression and the softmax cross-entropy loss (numpy_ae.models.softmax).
 
 Gradient checks use eps = 1e-5 on small problems (6 examples, 5 classes), as in
-numpy_ae.checks: truncation ~eps^2 ~ 1e-10 and rounding ~1e-16 |J| / eps ~ 1e-11,
+numpy_ae.check.catalogue: truncation ~eps^2 ~ 1e-10 and rounding ~1e-16 |J| / eps ~ 1e-11,
 so a correct gradient measures about 1e-10 and the UFLDL bound 1e-9 fails only a
 wrong one. (Larger N and K shrink the gradient entries, ~1/N, and bring rounding
 up to the bound: keep the problems small.)
@@ -12,10 +12,11 @@ import warnings
 import numpy as np
 import pytest
 
-from numpy_ae import layers
-from numpy_ae.gradcheck import check_loss, check_model
-from numpy_ae.model import Sequential
-from numpy_ae.softmax import SoftmaxCrossEntropy, SoftmaxRegression, softmax
+from numpy_ae import nn
+from numpy_ae.check.gradcheck import check_loss, check_model
+from numpy_ae.nn.sequential import Sequential
+from numpy_ae.nn.losses import SoftmaxCrossEntropy, softmax
+from numpy_ae.models.softmax import SoftmaxRegression
 
 EPS, TOL = 1e-5, 1e-9
 N, D, K = 6, 5, 5
@@ -93,7 +94,7 @@ def test_loss_is_stable_at_logits_of_1e3():
 def test_loss_ends_any_sequential():
     """The stacked-autoencoder fine-tuning shape: hidden layer, Dense(H, K), this loss, weight decay."""
     rng = np.random.default_rng(5)
-    net = Sequential([layers.Dense(D, 4), layers.Sigmoid(), layers.Dense(4, 3)], SoftmaxCrossEntropy(),
+    net = Sequential([nn.Dense(D, 4), nn.Sigmoid(), nn.Dense(4, 3)], SoftmaxCrossEntropy(),
                      weight_decay=1e-3, random_state=5)
     X, y = rng.standard_normal((N, D)), rng.integers(0, 3, N)
     result = check_model(net, X, y, eps=EPS)

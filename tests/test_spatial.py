@@ -2,11 +2,11 @@
 import numpy as np
 import pytest
 
-from numpy_ae import layers
-from numpy_ae.gradcheck import check_model
-from numpy_ae.losses import SquaredError
-from numpy_ae.model import Sequential
-from numpy_ae.spatial import Flatten, MaxPool2D, Reshape, Upsample2D
+from numpy_ae import nn
+from numpy_ae.check.gradcheck import check_model
+from numpy_ae.nn.losses import SquaredError
+from numpy_ae.nn.sequential import Sequential
+from numpy_ae.nn.spatial import Flatten, MaxPool2D, Reshape, Upsample2D
 
 
 def distinct(shape, seed=0):
@@ -150,8 +150,8 @@ def test_reshape_accepts_an_int_shape():
 def test_pooling_model_between_dense_layers(dtype):
     """Dense -> Tanh -> Reshape -> MaxPool2D (overlapping) -> Upsample2D -> Flatten -> Dense, one flat theta."""
     D = 5
-    net = Sequential([layers.Dense(D, 2 * 5 * 6), layers.Tanh(), Reshape((2, 5, 6)), MaxPool2D(3, stride=2),
-                      Upsample2D(2), Flatten(), layers.Dense(2 * 4 * 4, D)], SquaredError(),
+    net = Sequential([nn.Dense(D, 2 * 5 * 6), nn.Tanh(), Reshape((2, 5, 6)), MaxPool2D(3, stride=2),
+                      Upsample2D(2), Flatten(), nn.Dense(2 * 4 * 4, D)], SquaredError(),
                      weight_decay=1e-3, dtype=dtype, random_state=0)
     assert net.n_params == D * 60 + 60 + 32 * D + D
     assert all(np.shares_memory(b.layer.__dict__[b.key], net.theta) for b in net.blocks)

@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 
 from numpy_ae import SparseAutoencoder
-from numpy_ae.classifier import EncoderClassifier, encoder_layers_of
-from numpy_ae.layers import TiedDense
-from numpy_ae.regularizers import GaussianNoise, MaskingNoise, SaltAndPepperNoise, make_corruption
-from numpy_ae.stacked import DenoisingAutoencoder, StackedAutoencoder, pretrain_layerwise
+from numpy_ae.models.classifier import EncoderClassifier, encoder_layers_of
+from numpy_ae.nn.dense import TiedDense
+from numpy_ae.nn.noise import GaussianNoise, MaskingNoise, SaltAndPepperNoise, make_corruption
+from numpy_ae.models.stacked import DenoisingAutoencoder, StackedAutoencoder, pretrain_layerwise
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from numpy_ae import SparseAutoencoder
 from numpy_ae.cli import main
 from numpy_ae.data import load_mnist
 from numpy_ae.experiments.stacked import stack_of, stacked_classification
-from numpy_ae.visualize import encoder_filters
+from numpy_ae.analysis.features import encoder_filters
 
 
 from _data import MNIST, needs_mnist  # noqa: E402  (tests/ is on sys.path under pytest)

@@ -6,11 +6,10 @@ import pytest
 
 from numpy_ae import Conv1DAutoencoder
 from numpy_ae.cli import main
-from numpy_ae.layers import Dropout
-from numpy_ae.metrics import average_ranks, precision_recall_f1, roc_auc
-from numpy_ae.timeseries import (KINDS, daily_pattern, detect, flag_points, make_nab_like, read_nab_csv,
-                                 rolling_zscore, rolling_zscore_scores, sliding_windows, standardize,
-                                 window_labels)
+from numpy_ae.nn.noise import Dropout
+from numpy_ae.analysis.metrics import average_ranks, precision_recall_f1, roc_auc
+from numpy_ae.data.series import KINDS, daily_pattern, make_nab_like, read_nab_csv, sliding_windows, standardize
+from numpy_ae.analysis.anomaly import detect, flag_points, rolling_zscore, rolling_zscore_scores, window_labels
 
 
 # ------------------------------------------------------------------ generator

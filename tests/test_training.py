@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from numpy_ae import SparseAutoencoder
-from numpy_ae.layers import Dense
-from numpy_ae.losses import MeanSquaredError
-from numpy_ae.model import Sequential
-from numpy_ae.optim import SGD
-from numpy_ae.stacked import StackedAutoencoder
-from numpy_ae.training import TrainingDiverged, train_minibatch
+from numpy_ae.nn.dense import Dense
+from numpy_ae.nn.losses import MeanSquaredError
+from numpy_ae.nn.sequential import Sequential
+from numpy_ae.train.optimizers import SGD
+from numpy_ae.models.stacked import StackedAutoencoder
+from numpy_ae.train.loop import TrainingDiverged, train_minibatch
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ import warnings
 import numpy as np
 import pytest
 
-from numpy_ae import PCA, SparseAutoencoder, layers
+from numpy_ae import PCA, SparseAutoencoder, nn
 from numpy_ae._validation import (check_array, check_float_dtype, check_in_open_interval, check_non_negative,
                                   check_positive_int, check_random_state)
-from numpy_ae.losses import SquaredError
-from numpy_ae.model import Sequential
+from numpy_ae.nn.losses import SquaredError
+from numpy_ae.nn.sequential import Sequential
 
 
 def raises_exactly(message):
@@ -254,7 +254,7 @@ def test_float_dtype_refuses(dtype):
 
 
 def _net(**kw):
-    return Sequential([layers.Dense(6, 4), layers.Sigmoid(), layers.Dense(4, 6)], SquaredError(), random_state=0,
+    return Sequential([nn.Dense(6, 4), nn.Sigmoid(), nn.Dense(4, 6)], SquaredError(), random_state=0,
                       **kw)
 
 

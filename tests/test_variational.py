@@ -12,10 +12,10 @@ import pytest
 
 import numpy_ae
 from numpy_ae import VariationalAutoencoder
-from numpy_ae.gradcheck import check_model
-from numpy_ae.losses import GaussianNLL
-from numpy_ae.training import TrainingDiverged
-from numpy_ae.variational import Reparameterize, gaussian_kl, gaussian_kl_grad
+from numpy_ae.check.gradcheck import check_model
+from numpy_ae.nn.losses import GaussianNLL
+from numpy_ae.train.loop import TrainingDiverged
+from numpy_ae.nn.reparameterize import Reparameterize, gaussian_kl, gaussian_kl_grad
 
 LOG_2PI = np.log(2 * np.pi)
 

@@ -1,13 +1,12 @@
-"""Tests for numpy_ae.visualize: top-activating inputs, activation maximisation, filters, model state."""
+"""Tests for numpy_ae.analysis.features: top-activating inputs, activation maximisation, filters, model state."""
 import numpy as np
 import pytest
 
 from numpy_ae import SparseAutoencoder
-from numpy_ae.layers import Dense, sigmoid
-from numpy_ae.stacked import StackedAutoencoder
-from numpy_ae.visualize import (activation_gradient, activation_maximisation, closed_form_maximiser,
-                                encoder_filters, hidden_layer_sizes, reconstruction_error_per_example,
-                                top_activating_inputs, unit_activations)
+from numpy_ae.nn.dense import Dense
+from numpy_ae.nn.activations import sigmoid
+from numpy_ae.models.stacked import StackedAutoencoder
+from numpy_ae.analysis.features import activation_gradient, activation_maximisation, closed_form_maximiser, encoder_filters, hidden_layer_sizes, reconstruction_error_per_example, top_activating_inputs, unit_activations
 
 D = 16
 

@@ -24,12 +24,13 @@ import numpy as np
 
 from numpy_ae import SparseAutoencoder
 from numpy_ae.data import load_images, sample_patches
-from numpy_ae.gradcheck import check_model
-from numpy_ae.layers import Dense, Sigmoid, sigmoid
-from numpy_ae.losses import SquaredError
-from numpy_ae.model import Sequential
-from numpy_ae.plotting import save_loss_curve, save_tiles
-from numpy_ae.regularizers import KLSparsity
+from numpy_ae.check.gradcheck import check_model
+from numpy_ae.nn.dense import Dense
+from numpy_ae.nn.activations import Sigmoid, sigmoid
+from numpy_ae.nn.losses import SquaredError
+from numpy_ae.nn.sequential import Sequential
+from numpy_ae.analysis.plotting import save_loss_curve, save_tiles
+from numpy_ae.nn.penalties import KLSparsity
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "01_sparse_autoencoder"
@@ -80,8 +81,8 @@ save_tiles(X[:100], OUT / "patches.png", title="100 random normalised patches")
 # $$J = \frac{1}{2N}\sum_{n=1}^{N} \lVert \hat x_n - x_n \rVert^2,\qquad
 #   \hat X = \sigma(\sigma(X W_1 + b_1) W_2 + b_2)$$
 #
-# (`numpy_ae.losses.SquaredError`; the layers are `Dense` and `Sigmoid` from
-# `numpy_ae.layers`, each with its backward pass right under its forward pass.)
+# (`numpy_ae.nn.losses.SquaredError`; the layers are `Dense` and `Sigmoid` from
+# `numpy_ae.nn.layer`, each with its backward pass right under its forward pass.)
 
 # %%
 EPS = 1e-5
@@ -110,7 +111,7 @@ assert result.rel_diff < 1e-9
 # on the weights only, not the biases, and *not* divided by N. All parameters
 # live in one flat vector `theta` with the weights first
 # (`[W1, W2, b1, b2]`, UFLDL's order), so weight decay is one slice:
-# see `Sequential.compute` in `numpy_ae/model.py`. The gradient gains
+# see `Sequential.compute` in `numpy_ae/nn/sequential.py`. The gradient gains
 # $\lambda W$. A larger $\lambda$ than UFLDL's $10^{-4}$ makes the term visible in the check.
 
 # %%
@@ -131,7 +132,7 @@ assert result.rel_diff < 1e-9
 # UFLDL's backpropagation rule adds to the hidden delta
 # $\beta\left(-\frac{\rho}{\hat\rho_j} + \frac{1-\rho}{1-\hat\rho_j}\right)$ (divided by N
 # here, since our cost is averaged over examples). In numpy_ae that rule is a
-# layer, `numpy_ae.regularizers.KLSparsity`, inserted after the hidden
+# layer, `numpy_ae.nn.penalties.KLSparsity`, inserted after the hidden
 # sigmoid: the identity going forward (it records $\hat\rho$ and the penalty),
 # and in backward it adds the term to the delta flowing through it.
 
@@ -151,7 +152,7 @@ assert np.isclose(ae_small.loss_and_grad(ae_small.theta, X_small)[0], net.comput
 # ## Step 3: train with L-BFGS
 #
 # `SparseAutoencoder.fit(X)` hands `loss_and_grad(theta) -> (J, grad)` to
-# `scipy.optimize.minimize(method="L-BFGS-B", jac=True)` (`numpy_ae.optim.lbfgs`),
+# `scipy.optimize.minimize(method="L-BFGS-B", jac=True)` (`numpy_ae.train.lbfgs.lbfgs`),
 # UFLDL's choice of optimiser (minFunc), for 400 iterations. The defaults are
 # UFLDL's: 25 hidden units, $\rho = 0.01$, $\lambda = 10^{-4}$, $\beta = 3$.
 # As in scikit-learn, every hyperparameter, the training ones included

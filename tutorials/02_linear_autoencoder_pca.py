@@ -33,7 +33,7 @@ import scipy.linalg
 from numpy_ae import PCA, LinearAutoencoder
 from numpy_ae.experiments.pca_demo import (fit_and_compare, make_3d_data, make_low_rank_data, max_principal_angle,
                                            recon_mse, save_codes_figure)
-from numpy_ae.gradcheck import check_model
+from numpy_ae.check.gradcheck import check_model
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "02_linear_autoencoder_pca"
@@ -64,7 +64,7 @@ assert eigenvalues[1] > 10 * eigenvalues[2], "two directions must dominate: the 
 # %% [markdown]
 # ## Step 2: PCA
 #
-# `numpy_ae.PCA` (see `numpy_ae.pca.PCA.fit`) centres the data and
+# `numpy_ae.PCA` (see `numpy_ae.models.pca.PCA.fit`) centres the data and
 # diagonalises the covariance, as UFLDL does:
 #
 # $$\mu = \frac1N\sum_n x_n,\qquad \Sigma = \frac1N \sum_n (x_n-\mu)^\top (x_n-\mu)
@@ -105,11 +105,11 @@ assert np.isclose(pca_mse, eigenvalues[2] / 3, rtol=1e-10)
 # $$J = \frac{1}{2N}\sum_{n=1}^{N} \lVert \hat x_n - x_n \rVert^2
 #     \;=\; \tfrac{D}{2}\,\mathrm{MSE}(X, \hat X).$$
 #
-# Its backward pass is two `Dense.backward` calls (`numpy_ae.layers.Dense`):
+# Its backward pass is two `Dense.backward` calls (`numpy_ae.nn.dense.Dense`):
 # $\delta = (\hat X - X)/N$, then $\partial J/\partial W_2 = H^\top\delta$,
 # $\partial J/\partial b_2 = \sum_n \delta_n$, $\partial J/\partial H = \delta W_2^\top$,
 # and the same again for $W_1, b_1$. Before training, check it numerically with
-# `numpy_ae.gradcheck.check_model`, which perturbs every entry of the flat
+# `numpy_ae.check.gradcheck.check_model`, which perturbs every entry of the flat
 # parameter vector $\theta$ by $\pm\epsilon$ and compares centred differences
 # with the backward pass. For a network that is linear in each layer the
 # centred difference is exact up to rounding, so the norm-relative difference
@@ -125,8 +125,8 @@ assert check.ok and check.rel_diff < 1e-9
 # ## Step 4: train with L-BFGS and compare with PCA
 #
 # `LinearAutoencoder(n_components, max_iter=..., gtol=...).fit(X)` runs scipy's
-# L-BFGS-B on $J(\theta)$ (see `numpy_ae.autoencoders.Autoencoder.fit` and
-# `numpy_ae.optim.lbfgs`); like every numpy_ae estimator it takes its training
+# L-BFGS-B on $J(\theta)$ (see `numpy_ae.models.autoencoders.Autoencoder.fit` and
+# `numpy_ae.train.lbfgs.lbfgs`); like every numpy_ae estimator it takes its training
 # hyperparameters in the constructor, scikit-learn style, and `fit` returns the
 # estimator. On these 3-D data it converges in a few dozen iterations. We ask
 # for a tiny gradient (`gtol=1e-10`) so the optimum is reached to near machine

@@ -18,8 +18,8 @@
 # **Notation.** UFLDL writes an example as a column $x$ and the data as
 # `x` of size `n x m`; numpy_ae keeps examples as rows, `X` of shape `(N, D)`.
 # So UFLDL's $x_{\rm rot} = U^\top x$ is our `X @ U`, and UFLDL's `U` is
-# `pca.components_.T` (`numpy_ae.pca.PCA` stores the eigenvectors as rows).
-# The equations (the module docstring of `numpy_ae.pca` has them too):
+# `pca.components_.T` (`numpy_ae.models.pca.PCA` stores the eigenvectors as rows).
+# The equations (the module docstring of `numpy_ae.models.pca` has them too):
 #
 # $$\Sigma = \frac1m\sum_{i=1}^m x^{(i)} x^{(i)\top} = U\,\mathrm{diag}(\lambda_1\ge\dots\ge\lambda_n)\,U^\top,$$
 # $$x_{\rm rot} = U^\top x,\qquad \tilde x = U_{1:k}^\top x,\qquad \hat x = U_{1:k}\tilde x,$$
@@ -34,8 +34,8 @@ import numpy as np
 
 from numpy_ae import PCA, ZCAWhitening
 from numpy_ae.data import load_images, sample_patches
-from numpy_ae.pca import pca_whiten, remove_example_mean, zca_whiten
-from numpy_ae.plotting import save_tiles
+from numpy_ae.models.pca import pca_whiten, remove_example_mean, zca_whiten
+from numpy_ae.analysis.plotting import save_tiles
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "03_whitening"
@@ -64,7 +64,7 @@ def cov(Z):
 # UFLDL loads 45 points from `pcaData.txt`; we draw our own: 200 points of a
 # correlated 2-D Gaussian stretched along the 45-degree diagonal (standard
 # deviations 1 and 0.3 before rotating), then centred. UFLDL's points are
-# already close to zero mean; `numpy_ae.pca.PCA.fit` subtracts the mean
+# already close to zero mean; `numpy_ae.models.pca.PCA.fit` subtracts the mean
 # anyway, so we centre here to compare our by-hand formulas with the library.
 
 # %%
@@ -120,7 +120,7 @@ assert np.linalg.matrix_rank(x_hat) == 1
 #
 # **Step 4: ZCA whitening.** Rotate back: $x_{\rm ZCAwhite} = U x_{\rm PCAwhite}$.
 # Of all whitening transforms this one stays closest to the original data.
-# `numpy_ae.pca.pca_whiten` and `numpy_ae.pca.zca_whiten` (or `PCA(whiten=True)`
+# `numpy_ae.models.pca.pca_whiten` and `numpy_ae.models.pca.zca_whiten` (or `PCA(whiten=True)`
 # and `ZCAWhitening`) compute the same.
 
 # %%
@@ -162,7 +162,7 @@ print("wrote", OUT / "pca_2d.png")
 # Field's $1/f$ filter, so their spectrum is flatter than UFLDL's raw images
 # (more components are needed for 99%); every step is the same. We take the
 # raw pixel values (`sample_patches(..., normalize=None)`), then remove each
-# patch's own mean with `numpy_ae.pca.remove_example_mean` (UFLDL:
+# patch's own mean with `numpy_ae.models.pca.remove_example_mean` (UFLDL:
 # `x = x - mean(x, 1)`, the per-patch brightness):
 #
 # $$x^{(i)}_j \leftarrow x^{(i)}_j - \frac1n\sum_{l=1}^n x^{(i)}_l .$$
@@ -220,7 +220,7 @@ save_matrix(C_rot, OUT / "covariance_xrot.png", r"covariance of $x_{\rm rot}$: d
 #
 # $$\frac{\sum_{j=1}^k \lambda_j}{\sum_{j=1}^n \lambda_j} \ge 0.99 .$$
 #
-# `PCA(n_components=0.99)` does exactly this (see `numpy_ae.pca.PCA._choose_k`).
+# `PCA(n_components=0.99)` does exactly this (see `numpy_ae.models.pca.PCA._choose_k`).
 # We also compute the 90% point for comparison.
 
 # %%
@@ -280,7 +280,7 @@ save_matrix(Ceps, OUT / "covariance_pca_white.png", rf"cov of $x_{{\rm PCAwhite}
 
 # %% [markdown]
 # **Step 5: ZCA whitening.** $x_{\rm ZCAwhite} = U\,x_{\rm PCAwhite}$ with all
-# $n$ components and $\epsilon = 0.1$ (`numpy_ae.pca.ZCAWhitening`). The
+# $n$ components and $\epsilon = 0.1$ (`numpy_ae.models.pca.ZCAWhitening`). The
 # result lives in pixel space again: the patches still look like patches, with
 # edges emphasised and slow gradients flattened. Its covariance is
 # $U\,\mathrm{diag}(\lambda_i/(\lambda_i+\epsilon))\,U^\top$, close to the

@@ -41,9 +41,9 @@ import numpy as np
 from numpy_ae import SoftmaxRegression, SparseAutoencoder
 from numpy_ae.data import describe_dataset, find_mnist, load_mnist
 from numpy_ae.experiments.self_taught import glyph_digits, self_taught_split
-from numpy_ae.layers import sigmoid
-from numpy_ae.plotting import save_image_grid, save_tiles
-from numpy_ae.regularizers import kl_divergence_bernoulli
+from numpy_ae.nn.activations import sigmoid
+from numpy_ae.analysis.plotting import save_image_grid, save_tiles
+from numpy_ae.nn.penalties import kl_divergence_bernoulli
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "04_self_taught_learning"
@@ -73,7 +73,7 @@ save_tiles(X_all[:100], OUT / "digits.png", shape=(28, 28), normalize=None, titl
 # ### The cost for all N examples at once
 #
 # Stack the examples as rows of `X (N, 784)`. Forward, every line one layer of
-# `SparseAutoencoder`'s network (`numpy_ae/autoencoders.py`):
+# `SparseAutoencoder`'s network (`numpy_ae/models/autoencoders.py`):
 #
 # | step | equation | shape | code |
 # |---|---|---|---|
@@ -143,7 +143,7 @@ for _ in range(3):  # best of 3: the first call also allocates the layers' scrat
     J_vec, grad = ae.loss_and_grad(ae.theta, X_small)
     t_vec = min(t_vec, time.perf_counter() - start)
 
-# theta is [W1, W2, b1, b2] (weights first, each block in C order): see numpy_ae/model.py
+# theta is [W1, W2, b1, b2] (weights first, each block in C order): see numpy_ae/nn/sequential.py
 grad_loop = np.concatenate([dW1.ravel(), dW2.ravel(), db1, db2])
 rel = np.linalg.norm(grad - grad_loop) / np.linalg.norm(grad + grad_loop)
 print(f"{len(X_small)} examples: J loop {J_loop:.10f}, vectorised {J_vec:.10f}; gradient rel. difference {rel:.1e}")
@@ -188,7 +188,7 @@ assert set(np.unique(y_all[i_unlabelled])) <= {5, 6, 7, 8, 9} and set(np.unique(
 # ### Learn features from the unlabelled digits
 #
 # The sparse autoencoder of Part 1, trained with L-BFGS (`SparseAutoencoder.fit`,
-# `numpy_ae.optim.lbfgs`) for UFLDL's 400 iterations (`max_iter=400`, given to
+# `numpy_ae.train.lbfgs.lbfgs`) for UFLDL's 400 iterations (`max_iter=400`, given to
 # the constructor with the other hyperparameters). Its first-layer weights,
 # the rows of UFLDL's $W^{(1)}$ (our `W.T`), show what each hidden unit looks
 # for: after a full run on MNIST, pen strokes, pieces of digits.

@@ -28,9 +28,10 @@ import numpy as np
 from numpy_ae import SparseAutoencoder, ZCAWhitening
 from numpy_ae.data import load_color_images, sample_patches
 from numpy_ae.experiments.linear_decoder import downsample_images, pixel_filters, reconstruction_error
-from numpy_ae.gradcheck import check_model, run_checks
-from numpy_ae.layers import sigmoid
-from numpy_ae.plotting import save_image_grid, save_loss_curve, save_tiles
+from numpy_ae.check.gradcheck import check_model
+from numpy_ae.check.registry import run_checks
+from numpy_ae.nn.activations import sigmoid
+from numpy_ae.analysis.plotting import save_image_grid, save_loss_curve, save_tiles
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "05_linear_decoder"

@@ -41,13 +41,13 @@ import time
 import numpy as np
 
 from numpy_ae import EncoderClassifier, SparseAutoencoder, StackedAutoencoder, pretrain_layerwise
-from numpy_ae.classifier import encoder_layers_of
+from numpy_ae.models.classifier import encoder_layers_of
 from numpy_ae.data import describe_dataset, find_mnist, load_mnist
 from numpy_ae.experiments.self_taught import glyph_digits
 from numpy_ae.experiments.stacked import UFLDL_ACCURACY, stack_of
-from numpy_ae.gradcheck import check_model
-from numpy_ae.layers import TiedDense
-from numpy_ae.plotting import save_filters, save_image_grid, save_loss_curve
+from numpy_ae.check.gradcheck import check_model
+from numpy_ae.nn.dense import TiedDense
+from numpy_ae.analysis.plotting import save_filters, save_image_grid, save_loss_curve
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "06_stacked_autoencoders"
@@ -85,7 +85,7 @@ assert X_train.shape[1] == 784 and 0.0 <= X_train.min() and X_train.max() <= 1.0
 # %% [markdown]
 # ## 1. Tied weights
 #
-# `StackedAutoencoder(hidden_layer_sizes=(300, 150))` (`numpy_ae/stacked.py`),
+# `StackedAutoencoder(hidden_layer_sizes=(300, 150))` (`numpy_ae/models/stacked.py`),
 # given 784-pixel images (the input size comes from the data, in `fit` or
 # `initialize(784)`; `layer_sizes_` is then `[784, 300, 150]`), builds
 #
@@ -125,8 +125,8 @@ assert tied.decoder_dense()[-1].source is tied.encoder_dense()[0]  # W_4 is W_1,
 #   + \underbrace{\bigl(\hat H_1^\top \delta_4\bigr)^\top}_{\text{decoder use}}
 #   = X^\top \delta_1 + \delta_4^\top \hat H_1 .$$
 #
-# In the code, `Sequential.compute` (`numpy_ae/model.py`) zeroes the flat `grad`
-# once, then backpropagates: `TiedDense.backward` (`numpy_ae/layers.py`) does
+# In the code, `Sequential.compute` (`numpy_ae/nn/sequential.py`) zeroes the flat `grad`
+# once, then backpropagates: `TiedDense.backward` (`numpy_ae/nn/layer.py`) does
 # `self.source.dW += dZ.T @ self.X` and, later in the backward pass,
 # `Dense.backward` adds `X.T @ dZ` into the same view. Nothing else is needed:
 # the two layers share one slice of `grad` as they share one slice of `theta`.
@@ -167,7 +167,7 @@ for k, (enc_t, enc_u) in enumerate(zip(small_tied.encoder_dense(), small_untied.
 # %% [markdown]
 # ### Gradient check
 #
-# `numpy_ae.gradcheck.check_model` compares `loss_and_grad` with centred
+# `numpy_ae.check.gradcheck.check_model` compares `loss_and_grad` with centred
 # differences $\bigl(J(\theta + \epsilon e_i) - J(\theta - \epsilon e_i)\bigr)/2\epsilon$,
 # $\epsilon = 10^{-4}$, block by block. In float64 a correct gradient agrees to a
 # norm-relative difference below $10^{-9}$ (UFLDL). A tied model whose
@@ -201,7 +201,7 @@ assert result.ok and result.rel_diff < 1e-9
 # the deep model's identity output.
 #
 # Here $f$ = ELU, the loss is the mean squared error and training uses Adam on
-# minibatches (`method="adam"`, `StackedAutoencoder`'s default; `numpy_ae/training.py`).
+# minibatches (`method="adam"`, `StackedAutoencoder`'s default; `numpy_ae/train/loop.py`).
 # `make_autoencoder(n_in, n_out, k)` returns each part untrained but with all
 # its hyperparameters, the training ones included (`epochs`, `batch_size`,
 # `learning_rate`...): `pretrain_layerwise` only calls `fit(codes)` on it.
@@ -246,7 +246,7 @@ assert mse_a < 0.5 * mse_untrained
 # Freezing is bookkeeping on the flat parameter vector: `Sequential.frozen` is
 # a boolean mask over `theta`, `Sequential.compute` sets `grad[frozen] = 0`, and
 # the optimiser's step skips those entries (`Adam.step(theta, grad, frozen)`,
-# `numpy_ae/optim.py`). Each phase trains with the model's own training
+# `numpy_ae/train/optimizers.py`). Each phase trains with the model's own training
 # hyperparameters (here Adam, `epochs` epochs per phase; `fit_in_phases(X,
 # epochs=[...])` can give each phase its own number). Below, a callback copies
 # `theta` after every epoch, and we check that no frozen entry moved, to the
@@ -318,7 +318,7 @@ save_image_grid([("input", shown), ("(a) stacked parts", stacked_a.reconstruct(s
 # $$J = -\frac1N\sum_n \log p(y_n\mid x_n) + \frac{\lambda}{2}\bigl(\lVert W_1\rVert^2
 #       + \lVert W_2\rVert^2 + \lVert W_s\rVert^2\bigr)$$
 #
-# (`EncoderClassifier(encoder=parts, fine_tune=True)`, `numpy_ae/classifier.py`;
+# (`EncoderClassifier(encoder=parts, fine_tune=True)`, `numpy_ae/models/classifier.py`;
 # it trains the softmax alone first, then every parameter with `method`), by
 # backpropagation through the softmax (`SoftmaxCrossEntropy.backward`,
 # $\partial J/\partial Z = (P - Y)/N$) and both sigmoid layers, starting from
@@ -389,8 +389,8 @@ print(f"figures in {OUT}; {time.perf_counter() - T0:.0f} s in all")
 # `filters_layer1.png` shows $W_1^\top$ (UFLDL's $W^{(1)}$): pen strokes after a
 # full run. Layer-2 units see pixels only through layer 1, so
 # `filters_layer2.png` draws unit $j$ as $\sum_i W_{2,ij}\, w_{1,i}$, the
-# combination of layer-1 filters it weighs (`numpy_ae.visualize.encoder_filters`
-# with `layer=1`, via `numpy_ae.plotting.save_filters`), a linear picture that
+# combination of layer-1 filters it weighs (`numpy_ae.analysis.features.encoder_filters`
+# with `layer=1`, via `numpy_ae.analysis.plotting.save_filters`), a linear picture that
 # ignores the sigmoid in between. Tutorial 8 shows better views of deeper
 # units: the inputs that activate them most, and activation maximisation.
 #
@@ -410,4 +410,4 @@ print(f"figures in {OUT}; {time.perf_counter() - T0:.0f} s in all")
 # shrink; fine-tune from *random* encoder weights
 # (`EncoderClassifier(encoder=None, hidden_layer_sizes=(200, 200), activation="sigmoid")`,
 # no pretraining) and compare; a tied, denoising first layer
-# (`numpy_ae.stacked.DenoisingAutoencoder`) instead of the sparse one.
+# (`numpy_ae.models.stacked.DenoisingAutoencoder`) instead of the sparse one.

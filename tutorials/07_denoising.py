@@ -42,9 +42,9 @@ from numpy_ae.data import describe_dataset, find_mnist, load_mnist
 from numpy_ae.experiments.denoising import (corrupt, denoising_errors, filter_locality, one_blas_thread,
                                             save_filter_panels)
 from numpy_ae.experiments.self_taught import glyph_digits
-from numpy_ae.gradcheck import check_model
-from numpy_ae.plotting import save_image_grid
-from numpy_ae.regularizers import GaussianNoise, MaskingNoise, SaltAndPepperNoise
+from numpy_ae.check.gradcheck import check_model
+from numpy_ae.analysis.plotting import save_image_grid
+from numpy_ae.nn.noise import GaussianNoise, MaskingNoise, SaltAndPepperNoise
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "07_denoising"
@@ -80,7 +80,7 @@ print(f"{DATA}: training on {len(X)} images, testing on {len(X_test)}; pixels in
 # ## 1. Three ways to corrupt an image
 #
 # A corruption process $q(\tilde x \mid x)$ draws a noisy version of each
-# input. `numpy_ae.regularizers` has three, each a *layer* that sits before the
+# input. `numpy_ae.nn.penalties` has three, each a *layer* that sits before the
 # first `Dense` layer: active in training passes, the identity at inference
 # (`training=False`). The level $\nu$ is always a number in $[0, 1)$.
 #
@@ -129,15 +129,15 @@ assert abs(frac_masked - LEVEL) < 0.01 and abs(frac_replaced - LEVEL) < 0.01 and
 # %% [markdown]
 # ## 2. Why the loss compares with the clean input
 #
-# The dA (`numpy_ae.stacked.DenoisingAutoencoder`: tied weights, sigmoid
+# The dA (`numpy_ae.models.stacked.DenoisingAutoencoder`: tied weights, sigmoid
 # units, cross-entropy) computes
 #
 # $$\tilde x \sim q(\tilde x\mid x),\qquad h = \sigma(\tilde x W + b),\qquad
 #   \hat x = \sigma(h W^\top + b'),$$
 # $$J = -\frac1N\sum_{n=1}^{N}\sum_{d=1}^{D} \bigl[x_{nd}\log\hat x_{nd} + (1-x_{nd})\log(1-\hat x_{nd})\bigr],$$
 #
-# (`MaskingNoise`, `Dense`, `Sigmoid`, `TiedDense` in `numpy_ae/layers.py`,
-# `BinaryCrossEntropy` in `numpy_ae/losses.py`, summed over pixels and averaged
+# (`MaskingNoise`, `Dense`, `Sigmoid`, `TiedDense` in `numpy_ae/nn/layer.py`,
+# `BinaryCrossEntropy` in `numpy_ae/nn/losses.py`, summed over pixels and averaged
 # over examples like the tutorial's `T.mean(T.sum(L, axis=1))`). The target
 # in $J$ is $x$, not $\tilde x$. If it were $\tilde x$, copying the input
 # would be a perfect answer, and an autoencoder with enough hidden units
@@ -178,7 +178,7 @@ assert np.allclose(dZ, (1 / (1 + np.exp(-logits)) - X16) / len(X16), rtol=1e-12,
 # noise, those two numbers would differ mostly because of the noise, and the
 # "gradient" would be meaningless. `Corruption.freeze_noise()` keeps the draw
 # of the next training pass for all later passes, so `check_model`
-# (`numpy_ae/gradcheck.py`) sees one fixed, smooth function of $\theta$. We
+# (`numpy_ae/check/gradcheck.py`) sees one fixed, smooth function of $\theta$. We
 # check each corruption in a small dA (12 inputs, 5 hidden units, float64)
 # with $\epsilon = 10^{-5}$ (see Tutorial 1 for why not UFLDL's $10^{-4}$)
 # against UFLDL's bound, a norm-relative difference below 1e-9. Then once
@@ -317,9 +317,9 @@ save_image_grid(grid, OUT / "denoising.png", image_shape=(28, 28),
 # The SdA tutorial stacks dAs greedily: train the first dA on the images,
 # then a second dA on the first one's clean codes $h^{(1)} = \sigma(x W_1 + b_1)$
 # (no noise when computing the codes; the second dA adds its own noise to
-# them), and so on (`numpy_ae.stacked.pretrain_layerwise`, Hands-On ML's
+# them), and so on (`numpy_ae.models.stacked.pretrain_layerwise`, Hands-On ML's
 # method (a)). Then the encoders, without their noise layers
-# (`numpy_ae.classifier.encoder_layers_of`), get a softmax layer on top,
+# (`numpy_ae.models.classifier.encoder_layers_of`), get a softmax layer on top,
 #
 # $$p(y = k \mid x) = \mathrm{softmax}\bigl(\sigma(\sigma(x W_1 + b_1) W_2 + b_2)\, V + c\bigr)_k,\qquad
 #   J = -\frac1N\sum_n \log p(y_n \mid x_n) + \frac{\lambda}{2}\sum \lVert W\rVert^2,$$

@@ -2,8 +2,8 @@
 # # Tutorial 8: what did the hidden units learn?
 #
 # Five pictures of a trained autoencoder, each one function call that writes a PNG
-# (`numpy_ae.plotting`), with the numbers behind it computed in plain NumPy
-# (`numpy_ae.visualize`):
+# (`numpy_ae.analysis.plotting`), with the numbers behind it computed in plain NumPy
+# (`numpy_ae.analysis.features`):
 #
 # | picture | plotting | computation |
 # |---|---|---|
@@ -44,11 +44,9 @@ import numpy as np
 
 from numpy_ae import SparseAutoencoder, StackedAutoencoder
 from numpy_ae.data import describe_dataset, find_mnist, load_images, load_mnist, sample_patches
-from numpy_ae.layers import sigmoid
-from numpy_ae.plotting import (save_activation_maximisation, save_filters, save_loss_curve, save_reconstructions,
-                               save_tiles, save_top_activating)
-from numpy_ae.visualize import (activation_maximisation, closed_form_maximiser, encoder_filters,
-                                reconstruction_error_per_example, top_activating_inputs, unit_activations)
+from numpy_ae.nn.activations import sigmoid
+from numpy_ae.analysis.plotting import save_activation_maximisation, save_filters, save_loss_curve, save_reconstructions, save_tiles, save_top_activating
+from numpy_ae.analysis.features import activation_maximisation, closed_form_maximiser, encoder_filters, reconstruction_error_per_example, top_activating_inputs, unit_activations
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "08_visualising_features"

@@ -50,9 +50,9 @@ from matplotlib.figure import Figure
 from numpy_ae import VariationalAutoencoder
 from numpy_ae.experiments.self_taught import digits_or_stand_in
 from numpy_ae.experiments.vae import interpolate_codes, manifold_grid
-from numpy_ae.gradcheck import check_layer, check_model
-from numpy_ae.plotting import save_image_grid, save_tiles
-from numpy_ae.variational import Reparameterize, gaussian_kl
+from numpy_ae.check.gradcheck import check_layer, check_model
+from numpy_ae.analysis.plotting import save_image_grid, save_tiles
+from numpy_ae.nn.reparameterize import Reparameterize, gaussian_kl
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "09_variational_autoencoder"
@@ -138,7 +138,7 @@ assert (gap > 0).all() and np.allclose(gap, kl_to_posterior, rtol=1e-10, atol=1e
 # and with a diagonal covariance the K units are independent, so their KLs
 # add: Kingma & Welling's appendix B, Hands-On ML's latent loss
 # $\tfrac12\sum(\sigma^2 + \mu^2 - 1 - \log\sigma^2)$. It is 0 only at
-# $\mu = 0, \sigma = 1$. `numpy_ae.variational.gaussian_kl(mu, log_var)`
+# $\mu = 0, \sigma = 1$. `numpy_ae.nn.reparameterize.gaussian_kl(mu, log_var)`
 # computes it per example, shapes `(N, K) -> (N,)`, as
 # $\tfrac12\sum_k(\operatorname{expm1}\gamma - \gamma + \mu^2)$, $\gamma = \log\sigma^2$.
 #
@@ -195,7 +195,7 @@ assert pathwise.std() < score.std() / 3
 # ### The `Reparameterize` layer
 #
 # In numpy_ae the trick is a layer, the last of the encoder
-# (`numpy_ae/variational.py`). Its input `X (N, 2K)` holds $\mu$ in the first K
+# (`numpy_ae/models/variational.py`). Its input `X (N, 2K)` holds $\mu$ in the first K
 # columns and $\gamma = \log\sigma^2$ in the last K. In training, `forward`
 # draws $\varepsilon$ `(N, K)` from the layer's own Generator and returns
 # $z = \mu + e^{\gamma/2}\odot\varepsilon$, recording
@@ -237,7 +237,7 @@ assert np.array_equal(layer.forward(X_r, training=False), mu_r)   # inference: t
 # %% [markdown]
 # ### Gradient check at frozen $\varepsilon$
 #
-# `check_layer` (`numpy_ae/gradcheck.py`) checks a layer's backward against its
+# `check_layer` (`numpy_ae/check/gradcheck.py`) checks a layer's backward against its
 # forward on $J = \sum R\odot z + \text{penalty}$ with a fixed random $R$, by
 # centred differences with $\epsilon = 10^{-5}$ (see Tutorial 1 for why not
 # $10^{-4}$), against UFLDL's bound of 1e-9 on the norm-relative difference.

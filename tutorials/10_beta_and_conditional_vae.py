@@ -45,7 +45,7 @@ from numpy_ae import ConditionalVAE, VariationalAutoencoder
 from numpy_ae.data import describe_dataset, find_mnist, load_mnist
 from numpy_ae.experiments.self_taught import glyph_digits
 from numpy_ae.experiments.vae import save_samples_per_class
-from numpy_ae.plotting import save_tiles
+from numpy_ae.analysis.plotting import save_tiles
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "10_beta_and_conditional_vae"

@@ -38,17 +38,17 @@ import pathlib
 import numpy as np
 from scipy.signal import correlate
 
-from numpy_ae.conv import Conv2D, ConvTranspose2D, im2col
-from numpy_ae.convae import ConvAutoencoder
+from numpy_ae.nn.conv import Conv2D, ConvTranspose2D, im2col
+from numpy_ae.models.convolutional import ConvAutoencoder
 from numpy_ae.data import describe_dataset, find_mnist, load_mnist
 from numpy_ae.experiments.denoise_images import add_noise, classical_methods, psnr
 from numpy_ae.experiments.denoising import one_blas_thread
 from numpy_ae.experiments.self_taught import glyph_digits
-from numpy_ae.gradcheck import check_layer, check_model
-from numpy_ae.losses import SquaredError
-from numpy_ae.model import Sequential
-from numpy_ae.plotting import save_image_grid
-from numpy_ae.stacked import DenoisingAutoencoder
+from numpy_ae.check.gradcheck import check_layer, check_model
+from numpy_ae.nn.losses import SquaredError
+from numpy_ae.nn.sequential import Sequential
+from numpy_ae.analysis.plotting import save_image_grid
+from numpy_ae.models.stacked import DenoisingAutoencoder
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "11_convolutional_autoencoder"
@@ -110,7 +110,7 @@ assert np.allclose(Y, Y_loops, rtol=0, atol=1e-12) and np.allclose(Y, Y_scipy, r
 # ($\partial J/\partial W_{mat} \mathrel{+}= \delta^\top \mathrm{cols}$,
 # $\partial J/\partial \mathrm{cols} = \delta W_{mat}$), then col2im, which
 # scatter-adds each patch gradient back to where the patch came from. The
-# gradient checker (`numpy_ae.gradcheck`) compares it with centred differences,
+# gradient checker (`numpy_ae.check.gradcheck`) compares it with centred differences,
 # for a strided, padded `Conv2D` and for a whole small `ConvAutoencoder`
 # (two convolution-pool blocks, two stride-2 transposed convolutions,
 # cross-entropy from logits). float64 throughout.

@@ -4,9 +4,9 @@
 # An autoencoder with as many code units as it likes can copy its input; what
 # makes it learn something useful is a constraint at the code. Hands-On ML's
 # "other autoencoders" and the papers they come from each add one, and here each
-# is a layer you insert after the code activation (`numpy_ae/regularizers.py`),
+# is a layer you insert after the code activation (`numpy_ae/nn/penalties.py`),
 # combined freely by one estimator, `RegularizedAutoencoder`
-# (`numpy_ae/composable.py`):
+# (`numpy_ae/models/composable.py`):
 #
 # 1. the contractive penalty $\lambda \lVert J_f(x)\rVert_F^2$ (Rifai et al. 2011) in closed
 #    form, checked against finite differences of `transform`, and why its
@@ -36,8 +36,10 @@ import numpy as np
 from numpy_ae import RegularizedAutoencoder
 from numpy_ae.data import find_mnist
 from numpy_ae.experiments.regularized import jacobian_frobenius_norms, run
-from numpy_ae.gradcheck import check_model, run_checks
-from numpy_ae.regularizers import KSparse, LifetimeWTA, SpatialWTA, contractive_penalty
+from numpy_ae.check.gradcheck import check_model
+from numpy_ae.check.registry import run_checks
+from numpy_ae.nn.selection import KSparse, LifetimeWTA, SpatialWTA
+from numpy_ae.nn.penalties import contractive_penalty
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "12_regularized_autoencoders"

@@ -47,9 +47,10 @@ import numpy as np
 from numpy_ae import Conv1DAutoencoder
 from numpy_ae.experiments.anomaly_timeseries import save_anomaly_figure
 from numpy_ae.experiments.denoising import one_blas_thread
-from numpy_ae.gradcheck import check_model
-from numpy_ae.plotting import _new_figure
-from numpy_ae.timeseries import KINDS, detect, flag_points, make_nab_like, sliding_windows, standardize
+from numpy_ae.check.gradcheck import check_model
+from numpy_ae.analysis.plotting import _new_figure
+from numpy_ae.data.series import KINDS, make_nab_like, sliding_windows, standardize
+from numpy_ae.analysis.anomaly import detect, flag_points
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "13_anomaly_detection"
@@ -138,7 +139,7 @@ print(f"training mean {mean:.2f}, std {std:.2f}; window 5 equals train_z[5:5+L]:
 # A window of 288 steps becomes 144 then 72 steps of 16 channels (the code),
 # and comes back to 288: each transposed convolution is given the padding and
 # output padding that restore exactly the length its convolution read
-# (`numpy_ae.timeseries` explains the rule). Dropout (`numpy_ae.layers.Dropout`,
+# (`numpy_ae.models.sequence` explains the rule). Dropout (`numpy_ae.nn.noise.Dropout`,
 # inverted: kept entries are scaled by 1/(1-r)) is active only in training and
 # draws its masks from the model's seeded Generator. The parameter count
 # matches Keras' `model.summary()` (for any window length; the count does not
@@ -212,7 +213,7 @@ print("window flags:", toy.astype(int), "-> point flags:", flag_points(toy, 3).a
 # Scores: point-level precision, recall and F1 of the flags against the
 # labels, and the window-level ROC AUC of the raw scores against "the window
 # contains a labelled point" (rank-based, ties counting one half:
-# `numpy_ae.metrics.roc_auc`). The model is trained once: every test series
+# `numpy_ae.analysis.metrics.roc_auc`). The model is trained once: every test series
 # is checked against the same training series.
 
 # %%
@@ -266,7 +267,7 @@ for a in (0.0, 0.5, 1.0, 1.5, 2.0):
 #
 # The time-series part scored windows of one signal; here the "normal" data
 # are nine of Fashion-MNIST's ten classes and the anomalies the tenth. The
-# held-out-class protocol (`numpy_ae.novelty`):
+# held-out-class protocol (`numpy_ae.analysis.novelty`):
 #
 # 1. pick a class $c$; train on the training images of the OTHER nine classes only;
 # 2. score every test image (higher = more anomalous);
@@ -294,8 +295,8 @@ for a in (0.0, 0.5, 1.0, 1.5, 2.0):
 from numpy_ae import StackedAutoencoder, VariationalAutoencoder
 from numpy_ae.data import find_mnist, load_mnist
 from numpy_ae.experiments.anomaly_images import CLASS_NAMES, format_table, save_auroc_bars
-from numpy_ae.novelty import _roc_auc, held_out_class_auroc, neg_elbo_score, reconstruction_error
-from numpy_ae.plotting import save_image_grid
+from numpy_ae.analysis.novelty import _roc_auc, held_out_class_auroc, neg_elbo_score, reconstruction_error
+from numpy_ae.analysis.plotting import save_image_grid
 
 IMG_FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 IMG_OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "13_anomaly_detection"

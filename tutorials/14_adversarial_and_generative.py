@@ -44,11 +44,12 @@ import pathlib
 import numpy as np
 
 from numpy_ae import AdversarialAutoencoder, StackedAutoencoder
-from numpy_ae.adversarial import GaussianPrior, MixturePrior, median_bandwidth, mmd
+from numpy_ae.models.priors import GaussianPrior, MixturePrior
+from numpy_ae.analysis.mmd import median_bandwidth, mmd
 from numpy_ae.data import find_mnist, load_mnist
 from numpy_ae.experiments.self_taught import digits_or_stand_in
-from numpy_ae.gradcheck import run_checks
-from numpy_ae.plotting import _new_figure, save_image_grid
+from numpy_ae.check.registry import run_checks
+from numpy_ae.analysis.plotting import _new_figure, save_image_grid
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "14_adversarial_and_generative"
@@ -265,7 +266,7 @@ save_image_grid(rows, OUT / "samples_mixture.png", image_shape=(28, 28),
 #   the chain can drift to "spurious modes" training never pushed back.
 #   Walkback runs the chain $k$ steps from each training image $x$ with the
 #   current model and trains the network to reconstruct the ORIGINAL $x$ from
-#   every corrupted state along the way (`numpy_ae.gsn.walkback_pairs`, `fit_walkback`).
+#   every corrupted state along the way (`numpy_ae.models.gsn.walkback_pairs`, `fit_walkback`).
 #
 # Sample quality is judged by an independent classifier trained on real
 # images: the share of samples it classifies with probability at least 0.9
@@ -275,8 +276,8 @@ save_image_grid(rows, OUT / "samples_mixture.png", image_shape=(28, 28),
 
 # %%
 from numpy_ae import DenoisingAutoencoder, EncoderClassifier, VariationalAutoencoder
-from numpy_ae.gsn import binarize, fit_walkback, gsn_chain, sample_quality, walkback_pairs
-from numpy_ae.plotting import save_image_grid
+from numpy_ae.models.gsn import binarize, fit_walkback, gsn_chain, sample_quality, walkback_pairs
+from numpy_ae.analysis.plotting import save_image_grid
 
 GSN_FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 GSN_OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "14_adversarial_and_generative"

@@ -31,7 +31,7 @@ An exercise is ONE :class:`Exercise` entry in :data:`EXERCISES`:
 library; an exercise whose requirement is missing is listed as pending (the
 contractive exercise waited for ``regularizers.Contractive``, issue 10, this way).
 
-Problem sizes follow :mod:`numpy_ae.checks`: float64, N = 6 examples, D = 5
+Problem sizes follow :mod:`numpy_ae.check.catalogue`: float64, N = 6 examples, D = 5
 inputs, H = 4 hidden units, steps of 1e-5; every test takes milliseconds.
 """
 from __future__ import annotations
@@ -74,7 +74,7 @@ class Exercise:
         raise ValueError(f"exercise {self.name!r} has no test {name!r}")
 
 
-from ..checks import _rng  # noqa: E402  (the catalogue's small-problem helper)
+from ..check.catalogue import _rng
 
 
 # ==========================================================================
@@ -97,7 +97,7 @@ def _kl_sparsity_backward(pkg):
 def _kl_sparsity_penalty(pkg):
     r"""The penalty the layer records, against the reference, with units inside (0, 1) and outside it
     (the guard's tangent line uses ``_slope``): a sign error in KL' shows here even if backward is right."""
-    from ..regularizers import KLSparsity
+    from ..nn.penalties import KLSparsity
 
     rng = _rng(3)
     A = np.column_stack([rng.uniform(0.05, 0.95, (N, 2)), rng.uniform(-0.02, -0.01, N), rng.uniform(1.01, 1.02, N)])
@@ -154,7 +154,7 @@ def _vae_input(rng, parameterization):
 
 
 def _gaussian_kl_value(pkg):
-    from ..variational import gaussian_kl
+    from ..nn.reparameterize import gaussian_kl
 
     mu, log_var = _vae_input(_rng(10), "log_var")
     m0, l0 = mu.copy(), log_var.copy()
@@ -167,7 +167,7 @@ def _gaussian_kl_value(pkg):
 
 
 def _gaussian_kl_grad(pkg):
-    r""":math:`f = \sum_n w_n \mathrm{KL}_n` against ``gaussian_kl_grad`` (as numpy_ae.checks' gaussian_kl)."""
+    r""":math:`f = \sum_n w_n \mathrm{KL}_n` against ``gaussian_kl_grad`` (as numpy_ae.check.catalogue' gaussian_kl)."""
     V = pkg.variational
     rng = _rng(11)
     w = rng.uniform(0.5, 2.0, N)
@@ -241,7 +241,7 @@ def _conv1d_backward(pkg):
 
 def _conv_model(pkg):
     r"""Conv2D(2, 3, 3, padding 1) -> tanh -> Conv2D(3, 2, 3, stride 1, padding 1), squared error against X."""
-    from ..losses import SquaredError
+    from ..nn.losses import SquaredError
 
     C, L = pkg.conv, pkg.layers
     net = h.model_of([C.Conv2D(2, 3, 3, padding=1), L.Tanh(), C.Conv2D(3, 2, 3, padding=1)], SquaredError(),
@@ -270,7 +270,7 @@ CONV2D = Exercise(
 # ==========================================================================
 
 def _softmax_value(pkg):
-    from ..softmax import SoftmaxCrossEntropy
+    from ..nn.losses import SoftmaxCrossEntropy
 
     rng = _rng(30)
     Z, y = 3.0 * rng.standard_normal((N, K)), rng.integers(0, K, N)

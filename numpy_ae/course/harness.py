@@ -8,8 +8,8 @@ checker, the model that holds the flat ``theta`` and the reference values all
 come from the installed, trusted ``numpy_ae``; only the layers and losses under
 test come from the student.
 
-The trusted :class:`~numpy_ae.model.Sequential` accepts only its own
-:class:`~numpy_ae.layers.Layer` subclasses, and a student's ``Dense`` subclasses
+The trusted :class:`~numpy_ae.nn.sequential.Sequential` accepts only its own
+:class:`~numpy_ae.nn.layer.Layer` subclasses, and a student's ``Dense`` subclasses
 the student's ``Layer``: :class:`_StudentLayer` wraps one student layer so that the
 trusted model can bind its views of ``theta`` into it and call its
 forward/backward, and the per-block report names the blocks as the library
@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import gradcheck
-from ..layers import Layer
-from ..model import Sequential
+from ..check import gradcheck
+from ..nn.layer import Layer
+from ..nn.sequential import Sequential
 
 __all__ = ["Failed", "model_of", "smoke_layer", "require", "require_close", "check_layer",
            "check_loss", "check_model", "check_function"]
 
-EPS = 1e-5  # the catalogue's step (numpy_ae.checks): truncation ~1e-11, rounding ~1e-10, below tol 1e-9
+EPS = 1e-5  # the catalogue's step (numpy_ae.check.catalogue): truncation ~1e-11, rounding ~1e-10, below tol 1e-9
 
 
 class Failed(Exception):
@@ -34,7 +34,7 @@ class Failed(Exception):
 
 
 class _StudentLayer(Layer):
-    """A student's layer inside the trusted :class:`~numpy_ae.model.Sequential` (duck-typed delegation).
+    """A student's layer inside the trusted :class:`~numpy_ae.nn.sequential.Sequential` (duck-typed delegation).
 
     Its name starts with ``_`` so that ``tests/test_gradcheck_coverage.py`` does not ask for a gradient
     check of the wrapper itself: it has no maths of its own."""
@@ -148,7 +148,7 @@ def _judge(result):
 
 
 def check_layer(layer, X, random_state=0, eps=EPS):
-    """Smoke-test, then gradient-check (trusted :func:`numpy_ae.gradcheck.check_layer`) the student's layer."""
+    """Smoke-test, then gradient-check (trusted :func:`numpy_ae.check.gradcheck.check_layer`) the student's layer."""
     probe = model_of([layer], _ZeroLoss())  # binds parameters, names blocks
     smoke_layer(layer, X, random_state)
     adapter = probe.layers[0]

@@ -55,7 +55,7 @@ gives the same result as the plain recipe.
 :func:`sample_patches` then follows UFLDL's ``sampleIMAGES.m``; see its
 docstring. :func:`load_color_images` gives the same photograph in colour,
 unwhitened, for the colour linear-decoder exercise (which uses ZCA whitening
-on the patches instead, see :mod:`numpy_ae.pca`).
+on the patches instead, see :mod:`numpy_ae.models.pca`).
 
 References
 ----------

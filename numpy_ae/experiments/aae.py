@@ -4,17 +4,17 @@ Trains three models with a 2-D code on the same images, with the same
 hidden widths (``--hidden``), ELU units, cross-entropy reconstruction and
 Adam for the same number of epochs:
 
-* the adversarial autoencoder (:class:`~numpy_ae.adversarial.AdversarialAutoencoder`)
+* the adversarial autoencoder (:class:`~numpy_ae.models.adversarial.AdversarialAutoencoder`)
   with ``--prior gaussian`` (:math:`\mathcal N(0, I)`) or ``--prior mixture``
   (10 elongated Gaussians on a circle; ``--supervised`` matches class c to
   component c);
-* a VAE (:class:`~numpy_ae.variational.VariationalAutoencoder`, latent 2),
+* a VAE (:class:`~numpy_ae.models.variational.VariationalAutoencoder`, latent 2),
   whose code is :math:`\mu(x)`; its prior is always :math:`\mathcal N(0, I)`;
-* a plain autoencoder (:class:`~numpy_ae.stacked.StackedAutoencoder` with
+* a plain autoencoder (:class:`~numpy_ae.models.stacked.StackedAutoencoder` with
   widths ``hidden + (2,)``; its 2-D code goes through the same ELU as every
   other layer of that class), which matches nothing.
 
-How close each model's test codes are to the AAE's prior: :func:`~numpy_ae.adversarial.mmd`,
+How close each model's test codes are to the AAE's prior: :func:`~numpy_ae.analysis.mmd.mmd`,
 the unbiased squared MMD with a Gaussian RBF kernel
 :math:`k(a, b) = \exp(-\lVert a - b\rVert^2 / 2h^2)`, ONE bandwidth for all
 three, :math:`h` = the median distance between 2,000 prior samples (the
@@ -40,10 +40,11 @@ import time
 import numpy as np
 
 from .._validation import check_positive_int
-from ..adversarial import AdversarialAutoencoder, median_bandwidth, mmd
+from ..models.adversarial import AdversarialAutoencoder
+from ..analysis.mmd import median_bandwidth, mmd
 from ..cli import _emit, command
-from ..stacked import StackedAutoencoder
-from ..variational import VariationalAutoencoder
+from ..models.stacked import StackedAutoencoder
+from ..models.variational import VariationalAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from .vae import _parse_hidden
 
@@ -52,7 +53,7 @@ MMD_SAMPLES = 2000
 
 def _scatter_panels(panels, prior_samples, y, path, title):
     """One scatter per ``(name, codes)``: grey prior samples below, codes coloured by class above."""
-    from ..plotting import _new_figure
+    from ..analysis.plotting import _new_figure
 
     fig = _new_figure(420 * len(panels), 440)
     for i, (name, Z) in enumerate(panels):
@@ -73,7 +74,7 @@ def run(dataset="fashion-mnist", out="out/aae", prior="gaussian", supervised=Fal
         discriminator_hidden=(128, 128), n_train=None, n_test=None, batch_size=128, generator_learning_rate=1e-3,
         discriminator_learning_rate=5e-4, dtype="float32", seed=0, verbose=True, data_home=None, download=True):
     r"""Train the three models, measure, write the figures; return ``(models, result)`` (see the module docstring)."""
-    from ..plotting import save_image_grid, save_tiles
+    from ..analysis.plotting import save_image_grid, save_tiles
 
     epochs = check_positive_int(epochs, "epochs")
     if n_train is not None:

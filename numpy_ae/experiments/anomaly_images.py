@@ -2,22 +2,22 @@ r"""``python -m numpy_ae anomaly-images``: novelty detection on Fashion-MNIST wi
 
 For each held-out class c (all ten by default, ``--classes`` to choose), two
 models are trained on the training images of the OTHER nine classes only
-(:func:`numpy_ae.novelty.held_out_split`):
+(:func:`numpy_ae.analysis.novelty.held_out_split`):
 
-* a dense autoencoder, :class:`~numpy_ae.stacked.StackedAutoencoder`
+* a dense autoencoder, :class:`~numpy_ae.models.stacked.StackedAutoencoder`
   784-128-32-128-784 (ELU hidden units, sigmoid output trained with the
   cross-entropy from logits, Adam, float32); its score is the squared
   reconstruction error SUMMED over the 784 pixels
-  (:func:`numpy_ae.novelty.reconstruction_error`);
-* a VAE, :class:`~numpy_ae.variational.VariationalAutoencoder` 784-256-16
+  (:func:`numpy_ae.analysis.novelty.reconstruction_error`);
+* a VAE, :class:`~numpy_ae.models.variational.VariationalAutoencoder` 784-256-16
   (ELU, Bernoulli decoder, Adam, float32); its score is the negative ELBO in
-  nats (:func:`numpy_ae.novelty.neg_elbo_score`), with ONE sample of
+  nats (:func:`numpy_ae.analysis.novelty.neg_elbo_score`), with ONE sample of
   :math:`\varepsilon` per image from a Generator seeded with ``--seed``
   (``--iw-k K`` > 1: minus the importance-weighted bound with K samples).
 
 Every test image is scored; the images of class c are the positives (the
 anomalies), and the ROC AUC of each score is computed from ranks with ties
-averaged (:func:`numpy_ae.novelty._roc_auc`).
+averaged (:func:`numpy_ae.analysis.novelty._roc_auc`).
 
 Figures (in ``--out``): ``auroc.png`` (one pair of bars per held-out class)
 and ``most_anomalous.png`` (for each held-out class, the 10 test images each
@@ -65,9 +65,9 @@ def parse_classes(text):
 def run(dataset="fashion-mnist", out="out/anomaly-images", classes=None, epochs=3, n_train=None, iw_k=1,
         dtype="float32", seed=0, verbose=True, data_home=None, download=True):
     r"""Run the held-out-class protocol; write the figures; return the result dict (see the module docstring)."""
-    from ..novelty import held_out_class_auroc, neg_elbo_score, reconstruction_error
-    from ..stacked import StackedAutoencoder
-    from ..variational import VariationalAutoencoder
+    from ..analysis.novelty import held_out_class_auroc, neg_elbo_score, reconstruction_error
+    from ..models.stacked import StackedAutoencoder
+    from ..models.variational import VariationalAutoencoder
 
     epochs = check_positive_int(epochs, "epochs")
     iw_k = check_positive_int(iw_k, "iw_k")
@@ -96,7 +96,7 @@ def run(dataset="fashion-mnist", out="out/anomaly-images", classes=None, epochs=
         top = np.argsort(-scores, kind="stable")[:10]
         tops.append((f"{names[label]} ({name.upper()})", X_test[top]))
         if verbose:
-            from ..novelty import _roc_auc
+            from ..analysis.novelty import _roc_auc
             print(f"held out {names[label]!r}: {name} trained in "
                   f"{model.fit_seconds_:.1f} s, AUROC {_roc_auc(scores, positive):.3f}; "
                   f"{int(positive[top].sum())}/10 of its top-scored test images are {names[label]!r} "
@@ -143,7 +143,7 @@ def format_table(result):
 
 def save_auroc_bars(auroc, path, title=None):
     """Bars of the AUROC per held-out class, AE next to VAE, with the chance line at 0.5; returns the path."""
-    from ..plotting import _new_figure
+    from ..analysis.plotting import _new_figure
 
     names = list(auroc)
     x = np.arange(len(names))
@@ -165,7 +165,7 @@ def save_auroc_bars(auroc, path, title=None):
 
 
 def _save_tops(rows, path):
-    from ..plotting import save_image_grid
+    from ..analysis.plotting import save_image_grid
 
     return save_image_grid(rows, path, image_shape=(28, 28),
                            title="the 10 highest-scored test images, per held-out class and model")

@@ -1,12 +1,12 @@
 r"""``python -m numpy_ae anomaly-timeseries``: the Keras time-series anomaly example, with two baselines.
 
-Train :class:`numpy_ae.timeseries.Conv1DAutoencoder` (the Keras example's
+Train :class:`numpy_ae.models.sequence.Conv1DAutoencoder` (the Keras example's
 network and training: Adam 1e-3, minibatches of 128, up to 50 epochs, the
 last 10% of the windows for early stopping with patience 5) on the windows of
 a clean series, score every window of a test series by its reconstruction's
 mean absolute error, flag the windows above the largest training-window error
 and the points all of whose windows are flagged
-(:func:`numpy_ae.timeseries.detect`). The same windows are scored by two
+(:func:`numpy_ae.analysis.anomaly.detect`). The same windows are scored by two
 baselines with the same threshold rule (the largest score on a training window):
 
 rolling z-score
@@ -17,7 +17,7 @@ PCA reconstruction error
     (default 16) principal directions of the training windows.
 
 Data. By default both series come from
-:func:`numpy_ae.timeseries.make_nab_like`: 14 days at 5-minute steps, a
+:func:`numpy_ae.data.series.make_nab_like`: 14 days at 5-minute steps, a
 clean training series (seed ``--seed``) and a test series with one anomaly of
 ``--kind`` (seed ``--seed + 1``), labelled. With ``--train-csv`` and
 ``--test-csv`` it reads NAB-format files instead (``timestamp,value``;
@@ -52,7 +52,9 @@ import numpy as np
 
 from .._validation import check_positive_int
 from ..cli import _emit, command
-from ..timeseries import KINDS, Conv1DAutoencoder, detect, make_nab_like, read_nab_csv, sliding_windows, standardize
+from ..data.series import KINDS, make_nab_like, read_nab_csv, sliding_windows, standardize
+from ..models.sequence import Conv1DAutoencoder
+from ..analysis.anomaly import detect
 from .denoising import one_blas_thread
 
 __all__ = ["run", "save_anomaly_figure", "flagged_intervals", "ANOMALY_KINDS"]
@@ -76,7 +78,7 @@ def save_anomaly_figure(path, timestamps, values, labels, flags, errors, thresho
     :math:`j`, drawn at its centre :math:`j + (L-1)/2`) with the threshold as a
     dashed line. Drawn on an Agg canvas (no pyplot state); returns ``path``.
     """
-    from ..plotting import _new_figure
+    from ..analysis.plotting import _new_figure
 
     ts = np.asarray(timestamps)
     days = (ts - ts[0]) / np.timedelta64(1, "D")

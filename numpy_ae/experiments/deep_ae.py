@@ -4,7 +4,7 @@ The stacked autoencoder of the autoencoder chapter of Hands-On Machine
 Learning, trained end to end (no layer-wise pretraining) with Adam:
 
 =====================  ==============================================================
-network                784-300-150-300-784 (:class:`numpy_ae.stacked.StackedAutoencoder`
+network                784-300-150-300-784 (:class:`numpy_ae.models.stacked.StackedAutoencoder`
                        with ``hidden_layer_sizes=(300, 150)``), ELU hidden units,
                        linear output
 initialisation         He-normal weights (standard deviation :math:`\sqrt{2/D_{in}}`), zero biases
@@ -17,7 +17,7 @@ data                   the 60,000 Fashion-MNIST training images, pixels in [0, 1
 =====================  ==============================================================
 
 ``--tied`` makes each decoder layer reuse its mirror encoder layer's weight
-matrix, transposed (:class:`numpy_ae.layers.TiedDense`): the weights are
+matrix, transposed (:class:`numpy_ae.nn.dense.TiedDense`): the weights are
 stored once, which halves them (561,934 parameters become 281,734: only the
 decoder's biases stay its own). Here it also learns faster: test MSE 0.0065
 after 5 epochs against 0.0124 untied (Fashion-MNIST, float32, seed 0).
@@ -45,7 +45,7 @@ import numpy as np
 
 from .._validation import check_positive_int
 from ..cli import _emit, command
-from ..stacked import StackedAutoencoder
+from ..models.stacked import StackedAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 
 __all__ = ["run", "LAYER_SIZES"]
@@ -95,7 +95,7 @@ def run(dataset="fashion-mnist", out="out/deep-ae", epochs=5, batch_size=150, ti
         image: what a model that ignores its input can reach), ``tied``,
         ``dtype``, ``dataset``, ``n_examples``, ``data_path``.
     """
-    from ..plotting import save_image_grid, save_loss_curve
+    from ..analysis.plotting import save_image_grid, save_loss_curve
 
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")

@@ -1,7 +1,7 @@
 r"""``python -m numpy_ae denoise-images``: denoising images with a convolutional autoencoder (issue 9).
 
 The Keras example "Convolutional autoencoder for image denoising" trains a
-small convolutional autoencoder (:meth:`numpy_ae.convae.ConvAutoencoder.keras_denoiser`,
+small convolutional autoencoder (:meth:`numpy_ae.models.convolutional.ConvAutoencoder.keras_denoiser`,
 28,353 parameters) to map noisy images to clean ones. This command does the
 same and compares it, on the same noisy test images, with the classical
 alternatives and with a dense denoising autoencoder.
@@ -46,7 +46,7 @@ The methods
     images live in" and every learned method here sees the clean training
     images too (as targets); ``k`` is chosen on the validation split;
 ``dense dae``
-    :class:`numpy_ae.stacked.DenoisingAutoencoder` (the deeplearning.net dA:
+    :class:`numpy_ae.models.stacked.DenoisingAutoencoder` (the deeplearning.net dA:
     784-500-784 tied, sigmoid, cross-entropy, SGD with learning rate 0.1 on
     minibatches of 20), trained on the SAME noisy-to-clean pairs with
     ``fit(noisy, target=clean)`` and its own corruption switched off
@@ -171,7 +171,7 @@ def median_filter_images(X, size, image_shape=(28, 28)):
 def pca_denoiser(X_clean_train):
     r"""``project(X, k)``: the projection of ``X (N, D)`` onto the first ``k`` principal directions of
     ``X_clean_train``, :math:`\mu + (X - \mu) V_k^\top V_k`, clipped to [0, 1] (one PCA fit for every k)."""
-    from ..pca import PCA
+    from ..models.pca import PCA
 
     pca = PCA().fit(np.asarray(X_clean_train, dtype=np.float64))
 
@@ -249,9 +249,9 @@ def run(dataset="fashion-mnist", noise="gaussian", level=None, epochs=1, n_train
     out : str
         Folder for ``denoised.png``.
     """
-    from ..convae import ConvAutoencoder
-    from ..plotting import save_image_grid
-    from ..stacked import DenoisingAutoencoder
+    from ..models.convolutional import ConvAutoencoder
+    from ..analysis.plotting import save_image_grid
+    from ..models.stacked import DenoisingAutoencoder
 
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")

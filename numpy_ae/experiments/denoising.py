@@ -1,7 +1,7 @@
 r"""``python -m numpy_ae denoising``: the deeplearning.net denoising autoencoder (dA) on MNIST.
 
 The dA of the deeplearning.net tutorial (Vincent et al., 2008) is
-:class:`numpy_ae.stacked.DenoisingAutoencoder`: 784-500-784, sigmoid units,
+:class:`numpy_ae.models.stacked.DenoisingAutoencoder`: 784-500-784, sigmoid units,
 tied weights, cross-entropy, and noise on the input only,
 
 .. math::
@@ -10,7 +10,7 @@ tied weights, cross-entropy, and noise on the input only,
     J = -\frac1N \sum_{n}\sum_{d=1}^{D} x_{nd}\log\hat x_{nd} + (1-x_{nd})\log(1-\hat x_{nd}),
 
 the loss comparing the reconstruction with the CLEAN input :math:`x`
-(:class:`numpy_ae.losses.BinaryCrossEntropy`, summed over pixels, averaged
+(:class:`numpy_ae.nn.losses.BinaryCrossEntropy`, summed over pixels, averaged
 over examples: the tutorial's ``T.mean(T.sum(L, axis=1))``).
 
 This command trains two dAs that differ ONLY in the corruption level: the one
@@ -71,14 +71,14 @@ import numpy as np
 
 from .._validation import check_positive_int
 from ..cli import _emit, command
-from ..regularizers import CORRUPTIONS, make_corruption
-from ..stacked import DenoisingAutoencoder
+from ..nn.noise import CORRUPTIONS, make_corruption
+from ..models.stacked import DenoisingAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 
 __all__ = ["run", "corrupt", "denoising_errors", "filter_locality", "save_filter_panels", "one_blas_thread",
            "CORRUPTION_KINDS"]
 
-#: The corruption processes ``--corruption`` accepts (numpy_ae.regularizers).
+#: The corruption processes ``--corruption`` accepts (numpy_ae.nn.penalties).
 CORRUPTION_KINDS = tuple(CORRUPTIONS)
 _LEVEL_MEANING = {"masking": "probability of zeroing a pixel", "gaussian": "standard deviation of the noise",
                   "salt-pepper": "probability of setting a pixel to 0 or 1"}
@@ -99,7 +99,7 @@ def one_blas_thread():
 def corrupt(X, corruption, level, random_state=None):
     r"""Corrupt ``X (N, D)`` once, with the corruption layer the dA trains with; return ``X_noisy (N, D)``.
 
-    The same :class:`numpy_ae.regularizers.Corruption` layer as inside the
+    The same :class:`numpy_ae.nn.noise.Corruption` layer as inside the
     model, run in training mode on its own Generator (seeded by ``random_state``),
     so the test images get exactly the noise process the dA was trained to undo.
     Gaussian noise is not clipped: pixels may leave [0, 1].
@@ -154,14 +154,14 @@ def save_filter_panels(panels, path, shape=(28, 28), n_filters=100, scale=2, tit
 
     ``panels`` is a list of ``(title, A)`` with ``A (K, P)`` the filters as rows
     (``W.T`` of a ``Dense`` layer); the first ``n_filters`` rows of each are
-    tiled with :func:`numpy_ae.plotting.tile_images` (each filter scaled by its
+    tiled with :func:`numpy_ae.analysis.plotting.tile_images` (each filter scaled by its
     largest absolute weight: mid-grey is 0). Drawn with matplotlib's object API on
     an Agg canvas (no pyplot state).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from ..plotting import tile_images
+    from ..analysis.plotting import tile_images
 
     grids = [tile_images(np.asarray(A)[:n_filters], shape=shape) for _, A in panels]
     H, W = grids[0].shape
@@ -217,7 +217,7 @@ def run(corruption="masking", level=0.3, dataset="mnist", out="out/denoising", e
     result : dict
         The JSON figures described in the module docstring.
     """
-    from ..plotting import save_image_grid
+    from ..analysis.plotting import save_image_grid
 
     epochs = check_positive_int(epochs, "epochs")
     examples = check_positive_int(examples, "examples")

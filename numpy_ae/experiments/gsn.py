@@ -2,25 +2,25 @@ r"""``python -m numpy_ae gsn``: sampling from a denoising autoencoder trained wi
 
 Steps (all on BINARISED images, pixels thresholded at 0.5: the chain's states
 are Bernoulli samples, so the model is trained on the kind of input it will be
-fed; see :mod:`numpy_ae.gsn`):
+fed; see :mod:`numpy_ae.models.gsn`):
 
-1. a denoising autoencoder, :class:`~numpy_ae.stacked.DenoisingAutoencoder`
+1. a denoising autoencoder, :class:`~numpy_ae.models.stacked.DenoisingAutoencoder`
    784-``--hidden``-784 (sigmoid units, tied weights, cross-entropy, i.e. a
    Bernoulli reconstruction distribution; salt-and-pepper noise of level
    ``--noise``), trained with walkback (``--walkback`` k steps,
-   :func:`numpy_ae.gsn.fit_walkback`) and Adam;
+   :func:`numpy_ae.models.gsn.fit_walkback`) and Adam;
 2. ``--samples`` chains started from independent random binary images
    (every pixel Bernoulli(0.5)), run ``--steps`` steps of
-   corrupt - reconstruct - sample (:func:`numpy_ae.gsn.gsn_chain`); the final
+   corrupt - reconstruct - sample (:func:`numpy_ae.models.gsn.gsn_chain`); the final
    state of each chain is one sample;
-3. a VAE (:class:`~numpy_ae.variational.VariationalAutoencoder` 784-256-16,
+3. a VAE (:class:`~numpy_ae.models.variational.VariationalAutoencoder` 784-256-16,
    Bernoulli decoder) trained on the same images with as many minibatch updates
    as the DAE (``--vae-epochs``, default ``epochs x walkback``: the DAE sees k
    pairs per image per epoch); the same
    number of samples: :math:`z \sim \mathcal N(0, I)`, decoded, and every pixel
    drawn from its Bernoulli mean (binary, like the chain's samples);
 4. an independent classifier trained on the real binarised training images: an
-   MLP 784-256-10 (ReLU, softmax; :class:`~numpy_ae.classifier.EncoderClassifier`
+   MLP 784-256-10 (ReLU, softmax; :class:`~numpy_ae.models.classifier.EncoderClassifier`
    without pretraining, Adam), its accuracy measured on the binarised test
    images; it scores the GSN samples, the VAE samples and, as the reference,
    the same number of real test images.
@@ -29,7 +29,7 @@ For each set of images: ``confident_fraction`` (the share classified with a
 largest class probability >= ``--threshold``, 0.9 by default),
 ``class_coverage`` (the share of the 10 classes that are the predicted label of
 at least one image) and the class histogram
-(:func:`numpy_ae.gsn.sample_quality`). The binary samples are what is scored;
+(:func:`numpy_ae.models.gsn.sample_quality`). The binary samples are what is scored;
 the ``*_mean_confident_fraction`` figures score the means the last step drew
 from (the GSN's reconstruction :math:`p_T`, the VAE's decoder mean), for reference.
 
@@ -75,11 +75,11 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
         samples=1000, threshold=0.9, clf_epochs=10, vae_epochs=None, dtype="float32", seed=0, verbose=True,
         data_home=None, download=True):
     r"""Train, sample, measure; write the figures; return the result dict (see the module docstring)."""
-    from ..classifier import EncoderClassifier
-    from ..gsn import binarize, fit_walkback, gsn_chain, sample_quality
-    from ..plotting import save_image_grid
-    from ..stacked import DenoisingAutoencoder
-    from ..variational import VariationalAutoencoder
+    from ..models.classifier import EncoderClassifier
+    from ..models.gsn import binarize, fit_walkback, gsn_chain, sample_quality
+    from ..analysis.plotting import save_image_grid
+    from ..models.stacked import DenoisingAutoencoder
+    from ..models.variational import VariationalAutoencoder
 
     epochs = check_positive_int(epochs, "epochs")
     hidden = check_positive_int(hidden, "hidden")
@@ -185,13 +185,13 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
 
 
 def gsn_chain_view(chain, n):
-    """The first ``n`` chains of a :class:`~numpy_ae.gsn.GSNChain`."""
+    """The first ``n`` chains of a :class:`~numpy_ae.models.gsn.GSNChain`."""
     return type(chain)(chain.states[:, :n], chain.means[:, :n])
 
 
 def save_histograms(histograms, path, title=None):
     """Grouped bars: for each set of images, how many the classifier assigns to each class; returns the path."""
-    from ..plotting import _new_figure
+    from ..analysis.plotting import _new_figure
 
     fig = _new_figure(700, 360)
     ax = fig.add_subplot()

@@ -69,10 +69,10 @@ import os
 import numpy as np
 
 from .._validation import check_positive_int
-from ..autoencoders import SparseAutoencoder
+from ..models.autoencoders import SparseAutoencoder
 from ..cli import _emit, command
 from ..data import load_color_images, sample_patches
-from ..pca import ZCAWhitening
+from ..models.pca import ZCAWhitening
 
 PATCHES = 20000    # default patch count (UFLDL: 100,000); see the module docstring
 DTYPE = "float32"  # default training precision (UFLDL: double); see the module docstring
@@ -108,7 +108,7 @@ def whitened_color_patches(n, epsilon=0.1, downsample=DOWNSAMPLE, random_state=N
     The images are :func:`numpy_ae.data.load_color_images` shrunk by
     :func:`downsample_images`; the raw patches ``X`` are in [0, 1], channel-last
     rows (pixel ``(r, c)`` channel ``k`` at column ``(8 r + c) 3 + k``). ``zca``
-    is the fitted :class:`~numpy_ae.pca.ZCAWhitening`: UFLDL's ``meanPatch``
+    is the fitted :class:`~numpy_ae.models.pca.ZCAWhitening`: UFLDL's ``meanPatch``
     is ``zca.mean_``, its ``ZCAWhite`` is ``zca.W_``, and
     ``Xw = (X - zca.mean_) @ zca.W_``.
     """
@@ -151,7 +151,7 @@ def run(out="out/linear-decoder", iterations=400, hidden=400, patches=PATCHES, s
     constant prediction ``x_hat = 0`` (the mean of the whitened patches),
     :math:`\frac{1}{2N}\sum_n \lVert x_n \rVert^2`.
     """
-    from ..plotting import save_tiles
+    from ..analysis.plotting import save_tiles
 
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(seed)

@@ -3,7 +3,7 @@ r"""``python -m numpy_ae mnist-sparse``: UFLDL's "vectorisation" exercise, a spa
 UFLDL's exercise trains the sparse autoencoder of the 8x8-patch exercise on
 whole 28x28 digits, which only finishes in reasonable time once the cost and
 gradient are vectorised (one matrix product per layer for all examples at once,
-as :class:`numpy_ae.layers.Dense` does). Settings, from UFLDL's
+as :class:`numpy_ae.nn.dense.Dense` does). Settings, from UFLDL's
 ``train.m`` of that exercise:
 
 =====================  ==========================================
@@ -35,7 +35,7 @@ from __future__ import annotations
 import os
 
 from .._validation import check_positive_int
-from ..autoencoders import SparseAutoencoder
+from ..models.autoencoders import SparseAutoencoder
 from ..cli import _emit, command
 from ..data import describe_dataset, find_mnist, load_mnist
 
@@ -113,7 +113,7 @@ def run(dataset="mnist", out="out/mnist-sparse", iterations=400, examples=10000,
         (L-BFGS wall time), ``iterations``, ``n_examples``, ``n_hidden``,
         ``dtype``, ``dataset``, ``data_path``.
     """
-    from ..plotting import save_image_grid, save_loss_curve, save_tiles
+    from ..analysis.plotting import save_image_grid, save_loss_curve, save_tiles
 
     iterations = check_positive_int(iterations, "iterations")
     examples = check_positive_int(examples, "examples")

@@ -54,9 +54,9 @@ import time
 import numpy as np
 
 from .._validation import check_array, check_non_negative, check_positive_int, check_random_state
-from ..autoencoders import LinearAutoencoder
+from ..models.autoencoders import LinearAutoencoder
 from ..cli import _emit, command
-from ..pca import PCA
+from ..models.pca import PCA
 
 __all__ = ["make_3d_data", "make_low_rank_data", "recon_mse", "max_principal_angle", "fit_and_compare",
            "save_codes_figure", "run"]

@@ -1,6 +1,6 @@
 r"""``python -m numpy_ae regularized``: one table of regularised autoencoders of the same size on the same data.
 
-Eight models, each a :class:`numpy_ae.composable.RegularizedAutoencoder` with
+Eight models, each a :class:`numpy_ae.models.composable.RegularizedAutoencoder` with
 one hidden (code) layer of ``H`` units (``--hidden``, default 256), the same
 Adam settings, minibatches, epochs and seed; they differ only in the
 regulariser at the code:
@@ -22,7 +22,7 @@ and L1 penalties here) by the batch size, to make its strength
 "batch-agnostic", and the book's ``fit`` uses Keras' default batch of 32: on
 an objective averaged over examples, as ours is, the book's weight 0.2 acts as
 0.2 / 32. (2) Keras averages its cross-entropy over pixels; ours
-(:class:`numpy_ae.losses.BinaryCrossEntropy`) sums over the ``D`` pixels (the
+(:class:`numpy_ae.nn.losses.BinaryCrossEntropy`) sums over the ``D`` pixels (the
 deeplearning.net and Kingma-Welling convention), so with the cross-entropy the
 weight is also multiplied by ``D``: the same objective times ``D``, which
 Adam's updates do not see (Adam divides by the gradient's running RMS). The
@@ -49,7 +49,7 @@ Columns (all on the test split):
     from central differences of ``transform`` (step 1e-4, float64) along every
     pixel, so the same estimate serves every model, whatever its code layer.
 ``accuracy``
-    test accuracy of :class:`numpy_ae.softmax.SoftmaxRegression` (weight decay
+    test accuracy of :class:`numpy_ae.models.softmax.SoftmaxRegression` (weight decay
     1e-4, L-BFGS, 200 iterations) trained on the training codes; beside it
     ``raw_pixel_accuracy``, the same classifier on the pixels.
 
@@ -99,7 +99,7 @@ PUBLISHED = {"fc-wta": "1.2% test error (2,000 units, 5% lifetime sparsity; Makh
 def make_models(hidden=256, n_features=784, k=25, epochs=10, batch_size=128, learning_rate=1e-3, dtype="float32",
                 seed=0, verbose=False, names=MODELS):
     """The models of the table, unfitted: ``{name: RegularizedAutoencoder}`` (see the module docstring)."""
-    from ..composable import RegularizedAutoencoder
+    from ..models.composable import RegularizedAutoencoder
 
     hidden = check_positive_int(hidden, "hidden")
     k = check_positive_int(k, "k")
@@ -182,7 +182,7 @@ def _transform_batched(model, X, size=5000):
 
 def evaluate(model, X_train, y_train, X_test, y_test, jacobian_examples=50, classifier_iter=200):
     """The table's columns for one fitted model (see the module docstring)."""
-    from ..softmax import SoftmaxRegression
+    from ..models.softmax import SoftmaxRegression
 
     R = np.concatenate([model.reconstruct(X_test[sl]) for sl in _batches(len(X_test), 5000)])
     test_mse = float(np.mean((R.astype(np.float64) - X_test) ** 2))
@@ -218,7 +218,7 @@ def run(dataset="mnist", out="out/regularized", hidden=256, k=25, epochs=10, n_t
     print(f"{len(models)} autoencoders 784-{hidden}-784 on {len(X)} training images, tested on {len(Xt)}; "
           f"Adam (learning rate {learning_rate}), minibatches of {batch_size}, {epochs} epochs, {dtype}", flush=True)
 
-    from ..softmax import SoftmaxRegression
+    from ..models.softmax import SoftmaxRegression
     raw = SoftmaxRegression(weight_decay=1e-4, max_iter=classifier_iter, random_state=0)
     raw.fit(X.astype(np.float64), y)
     raw_accuracy = float(raw.score(Xt.astype(np.float64), yt))

@@ -38,9 +38,9 @@ import time
 import numpy as np
 
 from .._validation import check_positive_int, check_random_state
-from ..autoencoders import SparseAutoencoder
+from ..models.autoencoders import SparseAutoencoder
 from ..cli import _emit, command
-from ..softmax import SoftmaxRegression
+from ..models.softmax import SoftmaxRegression
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 
 __all__ = ["self_taught_split", "self_taught_learning", "glyph_digits", "digits_or_stand_in", "run",
@@ -159,7 +159,7 @@ def run(dataset="mnist", out="out/self-taught", iterations=400, softmax_iteratio
     images (the first ones in file order; default: all of them).
     The result also holds ``dataset`` and ``data_path``.
     """
-    from ..plotting import save_tiles
+    from ..analysis.plotting import save_tiles
 
     iterations = check_positive_int(iterations, "iterations")
     softmax_iterations = check_positive_int(softmax_iterations, "softmax_iterations")

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from ..autoencoders import SparseAutoencoder
+from ..models.autoencoders import SparseAutoencoder
 from ..cli import _emit, command
 from ..data import load_images, sample_patches
 
@@ -19,7 +19,7 @@ from ..data import load_images, sample_patches
 def run(out="out/sparse-patches", iterations=400, hidden=25, patches=10000, images=None, sparsity=0.01,
         beta=3.0, weight_decay=1e-4, dtype="float64", seed=0, verbose=10):
     """Train on patches and write the figures; return ``(model, result_dict)``."""
-    from ..plotting import save_tiles
+    from ..analysis.plotting import save_tiles
 
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(seed)

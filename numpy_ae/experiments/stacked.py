@@ -12,9 +12,9 @@ UFLDL's "Implement deep networks for digit classification" (``stackedAEExercise.
    weight by backpropagation from the classification cost, starting from the
    pretrained weights: the accuracy **after fine-tuning**.
 
-Steps 1-2 are :func:`numpy_ae.stacked.pretrain_layerwise` with
+Steps 1-2 are :func:`numpy_ae.models.stacked.pretrain_layerwise` with
 :class:`numpy_ae.SparseAutoencoder`; steps 3-4 are
-:class:`numpy_ae.classifier.EncoderClassifier` (``fit(..., fine_tune=False)``,
+:class:`numpy_ae.models.classifier.EncoderClassifier` (``fit(..., fine_tune=False)``,
 then ``fit(..., fine_tune=True)``) on ``encoder_layers_of(autoencoders)``,
 which keeps each encoder's Dense and sigmoid and leaves the KL-sparsity
 layers out (the fine-tuning cost has no sparsity term).
@@ -67,7 +67,7 @@ Figures written into ``--out``: ``filters_layer1.png`` (the 200 rows of
 ``W1.T``, UFLDL's ``W1``, as 28x28 images), ``filters_layer2.png`` (each
 layer-2 unit drawn as the weighted combination of layer-1 filters it
 computes, ``(W1 @ W2).T``: a linear picture that ignores the sigmoid between
-the layers, as in Lee et al., 2008; :func:`numpy_ae.visualize.encoder_filters`
+the layers, as in Lee et al., 2008; :func:`numpy_ae.analysis.features.encoder_filters`
 on :func:`stack_of` the two autoencoders), ``filters_layer1_finetuned.png`` (the
 layer-1 filters after fine-tuning), and the two autoencoders
 ``sae_layer1.npz``, ``sae_layer2.npz`` (:func:`numpy_ae.load`).
@@ -103,10 +103,10 @@ import time
 import numpy as np
 
 from .._validation import check_non_negative, check_positive_int, check_random_state
-from ..autoencoders import SparseAutoencoder
-from ..classifier import EncoderClassifier
+from ..models.autoencoders import SparseAutoencoder
+from ..models.classifier import EncoderClassifier
 from ..cli import _emit, command
-from ..stacked import StackedAutoencoder, pretrain_layerwise
+from ..models.stacked import StackedAutoencoder, pretrain_layerwise
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 
 __all__ = ["stacked_classification", "stack_of", "run", "UFLDL_ACCURACY"]
@@ -118,9 +118,9 @@ UFLDL_ACCURACY = {"before_finetune": 0.877, "after_finetune": 0.976}
 def stack_of(autoencoders):
     r"""The trained sparse autoencoders stacked into one deep autoencoder, e.g. 784-200-200-200-784.
 
-    :meth:`numpy_ae.stacked.StackedAutoencoder.from_autoencoders` with the parts'
-    sigmoid units and squared error, so that :mod:`numpy_ae.visualize` and
-    :func:`numpy_ae.plotting.save_filters` can show any layer's units
+    :meth:`numpy_ae.models.stacked.StackedAutoencoder.from_autoencoders` with the parts'
+    sigmoid units and squared error, so that :mod:`numpy_ae.analysis.features` and
+    :func:`numpy_ae.analysis.plotting.save_filters` can show any layer's units
     (``layer=1``: the rows of :math:`(W_1 W_2)^\top`).
     """
     return StackedAutoencoder.from_autoencoders(autoencoders, activation="sigmoid", loss="squared_error",
@@ -245,11 +245,11 @@ def run(dataset="mnist", out="out/stacked", iterations=400, examples=None, softm
     prints :func:`~numpy_ae.data.describe_dataset`), trains on the first
     ``examples`` training images (None: all), tests on the whole test split,
     writes the filter images and the two autoencoders into ``out``.
-    ``model`` is the fine-tuned :class:`~numpy_ae.classifier.EncoderClassifier`;
+    ``model`` is the fine-tuned :class:`~numpy_ae.models.classifier.EncoderClassifier`;
     ``result`` is :func:`stacked_classification`'s plus ``dataset``, ``data_path``
     and ``files``.
     """
-    from ..plotting import save_filters, save_tiles
+    from ..analysis.plotting import save_filters, save_tiles
 
     iterations = check_positive_int(iterations, "iterations")
     if examples is not None:

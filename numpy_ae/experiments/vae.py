@@ -20,7 +20,7 @@ Figures (in ``--out``):
 * with ``--latent 2``: ``latent_codes.png`` (test codes coloured by class) and
   ``manifold.png`` (the decoder over a grid of the Gaussian's quantiles).
 
-With ``--conditional`` it trains a :class:`~numpy_ae.variational.ConditionalVAE`
+With ``--conditional`` it trains a :class:`~numpy_ae.models.conditional.ConditionalVAE`
 (the one-hot label joined to the encoder input and to z) and writes
 ``samples_per_class.png`` (one row of 10 samples per class: the same 10 codes
 :math:`z \sim \mathcal N(0, I)` decoded with each label) instead of
@@ -44,7 +44,8 @@ import numpy as np
 
 from .._validation import check_positive_int
 from ..cli import _emit, command
-from ..variational import ConditionalVAE, VariationalAutoencoder
+from ..models.conditional import ConditionalVAE
+from ..models.variational import VariationalAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 
 
@@ -82,7 +83,7 @@ def run(dataset="fashion-mnist", out="out/vae", epochs=10, hidden=(500, 500), ac
         batch_size=128, learning_rate=1e-3, beta=1.0, parameterization="log_var", dtype="float32", seed=0,
         examples=None, verbose=True, data_home=None, download=True, conditional=False):
     r"""Train the VAE, write the figures; return ``(model, result)`` (see the module docstring)."""
-    from ..plotting import save_image_grid, save_tiles
+    from ..analysis.plotting import save_image_grid, save_tiles
 
     epochs = check_positive_int(epochs, "epochs")
     if examples is not None:
@@ -158,7 +159,7 @@ def run(dataset="fashion-mnist", out="out/vae", epochs=10, hidden=(500, 500), ac
 
 
 def samples_per_class(model, n_per_class=10, random_state=0):
-    r"""Samples of a :class:`~numpy_ae.variational.ConditionalVAE`, one row per class: the same
+    r"""Samples of a :class:`~numpy_ae.models.conditional.ConditionalVAE`, one row per class: the same
     ``n_per_class`` codes :math:`z \sim \mathcal N(0, I)` decoded with each label of ``classes_``, so a
     column shows what the label alone changes. Returns ``[(label, images (n_per_class, D)), ...]``."""
     from .._validation import check_random_state
@@ -169,7 +170,7 @@ def samples_per_class(model, n_per_class=10, random_state=0):
 
 def save_samples_per_class(model, path, n_per_class=10, random_state=0, title=None, image_shape=(28, 28)):
     """Write :func:`samples_per_class` as a grid (one labelled row per class); return the path."""
-    from ..plotting import save_image_grid
+    from ..analysis.plotting import save_image_grid
 
     return save_image_grid(samples_per_class(model, n_per_class, random_state), path, image_shape=image_shape,
                            title=title)
@@ -178,7 +179,7 @@ def save_samples_per_class(model, path, n_per_class=10, random_state=0, title=No
 def _save_axes(path, size_px, draw, title):
     """One set of axes on an Agg figure (``plotting._new_figure``: no pyplot, no global backend), drawn by
     ``draw(fig, ax)``, saved as a PNG; returns the path."""
-    from ..plotting import _new_figure
+    from ..analysis.plotting import _new_figure
 
     fig = _new_figure(*size_px)
     ax = fig.add_subplot()

@@ -1,0 +1,450 @@
+r"""Pictures of what an autoencoder learned: filter grids, reconstructions, loss curves.
+
+:func:`tile_images` is UFLDL's ``display_network`` with our conventions: it
+takes a matrix whose ROWS are images (``A`` of shape ``(K, P)``, e.g. the
+hidden units' weight vectors ``W.T`` of a ``Dense`` layer with ``W`` of shape
+``(D, H)``), and returns the grid as a plain array, so you can also show it
+with your own matplotlib code. The ``save_*`` functions write PNG files and
+return their path:
+
+* generic: :func:`save_tiles`, :func:`save_image_grid`, :func:`save_loss_curve`;
+* of a fitted model (the numbers come from :mod:`numpy_ae.analysis.features`):
+  :func:`save_reconstructions` (inputs above their reconstructions),
+  :func:`save_filters` (first-layer weights, or deeper layers' linear
+  combinations of them), :func:`save_top_activating` (the training inputs that
+  most activate each unit), :func:`save_activation_maximisation` (the input of
+  fixed norm each unit likes best). ``image_shape=None`` means square images
+  (28 x 28 for MNIST's 784 pixels, 8 x 8 for 64-pixel patches).
+
+matplotlib is imported inside the functions, and files are written through
+``matplotlib.figure.Figure`` with the Agg canvas: no pyplot, no global figure
+state, no window, so this works on a server and inside tests.
+
+Pixel order: an image row of ``P = h * w * C`` numbers is reshaped in
+row-major (C) order to ``(h, w)`` (grey) or ``(h, w, C)`` (colour, channels
+last), the same order in which :func:`numpy_ae.data.sample_patches` flattens
+patches. (UFLDL's MATLAB code reshapes column-major; its pictures of the same
+filters therefore appear transposed relative to ours, which is harmless.)
+"""
+from __future__ import annotations
+import math
+import pathlib
+import numpy as np
+from . import features
+from .._validation import check_array, check_positive_int
+
+__all__ = ['tile_images', 'save_tiles', 'save_image_grid', 'save_loss_curve', 'save_reconstructions', 'save_filters', 'save_top_activating', 'save_activation_maximisation']
+
+
+
+_NORMALIZE = ("each", "global", None)
+
+
+def _image_shape(P, shape, channels):
+    """(h, w) of each image, inferred as a square when ``shape`` is None."""
+    if shape is None:
+        side = math.isqrt(P // channels)
+        if side * side * channels != P:
+            raise ValueError(f"cannot infer a square image shape from P = {P} values per image "
+                             f"with channels={channels}; pass shape=(h, w)")
+        return side, side
+    h, w = (check_positive_int(s, "shape entries") for s in shape)
+    if h * w * channels != P:
+        raise ValueError(f"shape={tuple(shape)} with channels={channels} needs P = {h * w * channels} "
+                         f"values per image; A has P = {P} columns")
+    return h, w
+
+
+def tile_images(A, shape=None, n_cols=None, pad=1, normalize="each", channels=1, pad_value=None):
+    r"""Arrange the rows of ``A`` as images in a near-square grid.
+
+    Parameters
+    ----------
+    A : array_like, shape ``(K, P)``
+        ``K`` images, one per row, each of ``P = h * w * channels`` values in
+        row-major order (channels last).
+    shape : (int, int) or None
+        ``(h, w)`` of each image; ``None`` means square, ``h = w = sqrt(P / channels)``.
+    n_cols : int or None
+        Images per grid row; default ``ceil(sqrt(K))``. The grid has
+        ``n_rows = ceil(K / n_cols)`` rows; unused cells are border colour.
+    pad : int, >= 0
+        Border width in pixels, between images and around the grid.
+    normalize : {"each", "global", None}
+        ``"each"`` divides every image by its own largest absolute value, so
+        each one spans ``[-1, 1]`` with 0 in the middle, as ``display_network``
+        does: this shows each filter's pattern, not its size. ``"global"``
+        divides all images by the largest absolute value of ``A``, keeping
+        their relative sizes. An all-zero image stays 0. ``None`` leaves the
+        values as they are. For colour (``channels=3``) the normalised values
+        are then mapped from ``[-1, 1]`` to ``[0, 1]`` (0 becomes mid-grey),
+        as UFLDL's ``displayColorNetwork``, but with one scale for all three
+        channels of an image rather than one per channel, so hues are not
+        distorted.
+    channels : {1, 3}
+        1 for grey, 3 for RGB.
+    pad_value : float or None
+        Border value. ``None``: black under the usual display range, i.e. -1
+        for normalised grey (shown with ``vmin=-1, vmax=1``, as in
+        ``display_network``), 0 for normalised colour, and ``A.min()`` when
+        ``normalize=None``.
+
+    Returns
+    -------
+    grid : ndarray, shape ``(pad + n_rows (h + pad), pad + n_cols (w + pad))``, or that
+        with a trailing axis of 3 for colour. E.g. 25 images of 8 x 8 with
+        ``pad=1`` give a 5 x 5 grid of ``5 * 8 + 6 = 46`` pixels a side.
+    """
+    A = check_array(A, "A", ndim=2)
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grey) or 3 (RGB); got {channels!r}")
+    if normalize not in _NORMALIZE:
+        raise ValueError(f"normalize must be 'each', 'global' or None; got {normalize!r}")
+    pad = check_positive_int(pad, "pad", minimum=0)
+    K, P = A.shape
+    h, w = _image_shape(P, shape, channels)
+    n_cols = math.ceil(math.sqrt(K)) if n_cols is None else check_positive_int(n_cols, "n_cols")
+    n_rows = math.ceil(K / n_cols)
+
+    if normalize is not None:
+        if normalize == "each":
+            scale = np.abs(A).max(axis=1, keepdims=True)    # (K, 1)
+        else:
+            scale = np.full((K, 1), np.abs(A).max())
+        scale[scale == 0] = 1.0                             # all-zero images stay 0
+        A = A / scale                                       # every value in [-1, 1]
+        if channels == 3:
+            A = (A + 1.0) / 2.0                             # [-1, 1] -> [0, 1]
+    if pad_value is None:
+        pad_value = float(A.min()) if normalize is None else (-1.0 if channels == 1 else 0.0)
+
+    images = A.reshape(K, h, w, channels)
+    grid = np.full((pad + n_rows * (h + pad), pad + n_cols * (w + pad), channels), float(pad_value))
+    for k in range(K):
+        i, j = divmod(k, n_cols)                            # grid row, grid column
+        top, left = pad + i * (h + pad), pad + j * (w + pad)
+        grid[top:top + h, left:left + w] = images[k]
+    return grid[:, :, 0] if channels == 1 else grid
+
+
+def _new_figure(width_px, height_px, dpi=100):
+    """A Figure with an Agg canvas, sized in pixels."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _show(ax, grid, vmin, vmax):
+    """Draw a tile grid on ``ax`` without ticks or frame."""
+    if grid.ndim == 3:
+        ax.imshow(np.clip(grid, 0.0, 1.0), interpolation="nearest")
+    else:
+        ax.imshow(grid, cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def save_tiles(A, path, title=None, scale=None, **tile_kwargs):
+    r"""Write :func:`tile_images` of ``A`` as a PNG and return the path.
+
+    Parameters
+    ----------
+    A : array_like, shape ``(K, P)``
+        Images as rows, e.g. ``W.T`` for the filters of a layer with ``W`` ``(D, H)``.
+    path : str or os.PathLike
+        Output file, normally ``*.png``.
+    title : str or None
+        Text above the grid (adds 30 pixels to the height).
+    scale : int or None
+        Screen pixels per image pixel (nearest-neighbour, so every pixel of an
+        8 x 8 filter stays a crisp square). ``None``: the smallest integer that
+        makes the grid at least 512 pixels on its longer side.
+    **tile_kwargs
+        Passed to :func:`tile_images` (``shape``, ``n_cols``, ``pad``, ``normalize``,
+        ``channels``, ``pad_value``).
+
+    Grey grids are drawn with a grey colormap over ``[-1, 1]`` (over the
+    data's range when ``normalize=None``); colour grids are clipped to ``[0, 1]``.
+    Without a title the PNG is exactly ``scale`` times the grid's size.
+    """
+    grid = tile_images(A, **tile_kwargs)
+    H, W = grid.shape[:2]
+    scale = math.ceil(512 / max(H, W)) if scale is None else check_positive_int(scale, "scale")
+    title_px = 30 if title else 0
+    if tile_kwargs.get("normalize", "each") is None:
+        vmin, vmax = float(grid.min()), float(grid.max())
+    else:
+        vmin, vmax = -1.0, 1.0
+
+    fig = _new_figure(W * scale, H * scale + title_px)
+    ax = fig.add_axes((0.0, 0.0, 1.0, H * scale / (H * scale + title_px)))
+    _show(ax, grid, vmin, vmax)
+    if title:
+        fig.text(0.5, 1.0 - 0.5 * title_px / (H * scale + title_px), title, ha="center", va="center")
+    fig.savefig(path)
+    return pathlib.Path(path)
+
+
+def save_image_grid(rows_of_images, path, image_shape, title=None, normalize=None):
+    r"""Write labelled rows of images, e.g. inputs above their reconstructions.
+
+    Parameters
+    ----------
+    rows_of_images : list of (str, array_like of shape ``(K, P)``)
+        One ``(label, images)`` pair per figure row; row ``r`` shows its
+        ``K_r`` images side by side with ``label`` on the left.
+        E.g. ``[("input", X[:10]), ("reconstruction", X_hat[:10])]``.
+    path : str or os.PathLike
+        Output file.
+    image_shape : (h, w) or (h, w, 3)
+        Shape of one image; ``P = h * w`` (grey) or ``h * w * 3`` (colour).
+    title : str or None
+        Text above the rows.
+    normalize : {None, "each", "global"}
+        ``None`` (default) shows every row on one common scale, from the
+        smallest to the largest value over all rows, so a reconstruction can
+        be compared with its input by brightness; the other options are as
+        in :func:`tile_images`.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    if not rows_of_images:
+        raise ValueError("rows_of_images must hold at least one (label, images) pair; got none")
+    h, w = image_shape[:2]
+    channels = image_shape[2] if len(image_shape) == 3 else 1
+    rows = [(str(label), check_array(A, f"images of row {label!r}", ndim=2)) for label, A in rows_of_images]
+    n_cols = max(A.shape[0] for _, A in rows)
+    if normalize is None:
+        vmin = min(float(A.min()) for _, A in rows)
+        vmax = max(float(A.max()) for _, A in rows)
+    else:
+        vmin, vmax = (-1.0, 1.0)
+    grids = [tile_images(A, shape=(h, w), n_cols=n_cols, normalize=normalize, channels=channels,
+                         pad_value=vmin if normalize is None else None) for _, A in rows]
+
+    scale = max(2, math.ceil(48 / max(h, w)))              # each image at least 48 pixels
+    label_px, gap_px, title_px = 140, 8, (30 if title else 0)
+    width = label_px + grids[0].shape[1] * scale
+    heights = [g.shape[0] * scale for g in grids]
+    height = title_px + sum(heights) + gap_px * (len(grids) + 1)
+
+    fig = _new_figure(width, height)
+    y = height - title_px - gap_px                          # top of the next row, in pixels
+    for (label, _), grid, row_px in zip(rows, grids, heights):
+        y -= row_px
+        ax = fig.add_axes((label_px / width, y / height, 1.0 - label_px / width, row_px / height))
+        _show(ax, grid, vmin, vmax)
+        ax.text(-0.02, 0.5, label, transform=ax.transAxes, ha="right", va="center")
+        y -= gap_px
+    if title:
+        fig.text(0.5, 1.0 - 0.5 * title_px / height, title, ha="center", va="center")
+    fig.savefig(path)
+    return pathlib.Path(path)
+
+
+_TRAINING_KEYS = {"loss", "val_loss", "seconds", "best_epoch"}
+
+
+def _loss_curves(history):
+    """``(curves, xlabel, best_epoch)`` from a dict of curves, a training history or a fitted model."""
+    if not isinstance(history, dict):
+        model = history
+        if getattr(model, "history_", None) is not None:        # minibatch fit (adam, sgd)
+            history = model.history_
+        elif getattr(model, "cost_history_", None):              # L-BFGS fit
+            return {"training objective": model.cost_history_}, "L-BFGS iteration", None
+        else:
+            raise ValueError("history must be a dict mapping names to lists of numbers, or a fitted model "
+                             f"with history_ (minibatch) or cost_history_ (L-BFGS); got {type(model).__name__}")
+    if "loss" in history and set(history) <= _TRAINING_KEYS and len(history) > 1:
+        # A history of numpy_ae.train.loop.train_minibatch: {"loss", "val_loss", "seconds", "best_epoch"}.
+        curves = {"training": history["loss"]}
+        if len(history.get("val_loss") or ()):
+            curves["validation"] = history["val_loss"]
+        return curves, "epoch", history.get("best_epoch")
+    return history, "epoch", None
+
+
+def save_loss_curve(history, path, ylabel="cost", logy=False, xlabel=None, title=None):
+    r"""Plot one line per entry of ``history`` and write it to ``path``.
+
+    Parameters
+    ----------
+    history : dict of str -> sequence of float, or a fitted model
+        E.g. ``{"train": [...], "validation": [...]}``; value ``t`` of each list
+        is drawn at ``x = t + 1`` (epoch or iteration number). A training
+        history as returned by :func:`numpy_ae.train.loop.train_minibatch` (a
+        model's ``history_``: ``"loss"``, ``"val_loss"``, ``"seconds"``,
+        ``"best_epoch"``) draws ``loss`` as "training", ``val_loss`` (when not
+        empty) as "validation", and marks the best epoch. A fitted model is
+        read through its ``history_`` (minibatch methods) or its
+        ``cost_history_`` (L-BFGS).
+    path : str or os.PathLike
+        Output file.
+    ylabel, xlabel, title : str
+        Axis labels and an optional title. ``xlabel=None``: "epoch", or
+        "L-BFGS iteration" for a model fitted with L-BFGS.
+    logy : bool
+        Logarithmic y axis; every finite value must then be positive.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    if not history or (isinstance(history, dict) and not all(isinstance(k, str) for k in history)):
+        raise ValueError("history must be a non-empty dict mapping names to lists of numbers; "
+                         f"got {history!r}")
+    history, default_xlabel, best_epoch = _loss_curves(history)
+    xlabel = default_xlabel if xlabel is None else xlabel
+    curves = {}
+    for name, values in history.items():
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 1 or values.size == 0:
+            raise ValueError(f"history[{name!r}] must be a non-empty 1-D list of numbers; "
+                             f"got shape {values.shape}")
+        if logy and np.any(values[np.isfinite(values)] <= 0):
+            raise ValueError(f"history[{name!r}] has values <= 0, which a log scale cannot show "
+                             f"(min {values[np.isfinite(values)].min():.4g}); use logy=False")
+        curves[name] = values
+
+    fig = _new_figure(640, 420)
+    ax = fig.add_subplot()
+    for name, values in curves.items():
+        ax.plot(np.arange(1, values.size + 1), values, label=name,
+                marker="o" if values.size < 30 else None, markersize=3)
+    if best_epoch is not None and max(v.size for v in curves.values()) > 1:
+        ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch ({best_epoch})")
+    if logy:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    return pathlib.Path(path)
+
+
+# --------------------------------------------------------------------------
+# Pictures of a fitted model (numbers from numpy_ae.analysis.features)
+# --------------------------------------------------------------------------
+
+def _grid_shape(P, image_shape):
+    """``(shape, channels)`` for ``tile_images`` from ``image_shape`` = None (square grey), (h, w) or (h, w, 3)."""
+    if image_shape is None:
+        return _image_shape(P, None, 1), 1
+    image_shape = tuple(image_shape)
+    if len(image_shape) not in (2, 3) or (len(image_shape) == 3 and image_shape[2] not in (1, 3)):
+        raise ValueError(f"image_shape must be (h, w) or (h, w, 3); got {image_shape!r}")
+    channels = image_shape[2] if len(image_shape) == 3 else 1
+    return _image_shape(P, image_shape[:2], channels), channels
+
+
+def save_reconstructions(model, X, path, n=10, image_shape=None, title=None, indices=None):
+    r"""Write the first ``n`` rows of ``X`` (or ``X[indices]``) above their reconstructions.
+
+    Parameters
+    ----------
+    model : fitted Autoencoder
+        ``model.reconstruct(X)`` gives :math:`\hat X` (inference: no noise).
+    X : array (N, D)
+    path : str or os.PathLike
+    n : int
+        How many examples (at most N).
+    image_shape : None, (h, w) or (h, w, 3)
+        None: square grey images.
+    title : str or None
+        Default: the count and the mean squared error per image,
+        :math:`\frac1n\sum_n \lVert\hat x_n - x_n\rVert^2`.
+    indices : sequence of int or None
+        Which rows to show instead of the first ``n`` (e.g. the worst ones,
+        ``np.argsort(-features.reconstruction_error_per_example(model, X))[:10]``).
+
+    Both rows share one grey scale (inputs and reconstructions compare by brightness).
+    """
+    X = check_array(X, "X")
+    if indices is None:
+        shown = X[:check_positive_int(n, "n")]
+    else:
+        indices = np.asarray(indices)
+        if indices.ndim != 1 or indices.size == 0 or not np.issubdtype(indices.dtype, np.integer) \
+                or indices.min() < -X.shape[0] or indices.max() >= X.shape[0]:
+            raise ValueError(f"indices must be a non-empty 1-D list of row numbers of X (N = {X.shape[0]}); "
+                             f"got {indices!r}")
+        shown = X[indices]
+    (h, w), channels = _grid_shape(X.shape[1], image_shape)
+    X_hat = np.asarray(model.reconstruct(shown))
+    if title is None:
+        err = features.reconstruction_error_per_example(model, shown).mean()
+        title = f"{len(shown)} inputs and their reconstructions (mean squared error per image {err:.3g})"
+    shape = (h, w) if channels == 1 else (h, w, channels)
+    return save_image_grid([("input", shown), ("reconstruction", X_hat)], path, image_shape=shape, title=title)
+
+
+def save_filters(model, path, layer=0, image_shape=None, units=None, title=None, **tile_kwargs):
+    r"""Write each unit's filter as a tile: ``W.T`` of the first layer, UFLDL's ``display_network(W1')``.
+
+    ``layer > 0`` (or -1 for the code of a deeper model) shows the rows of
+    :math:`(W_0 W_1 \cdots W_k)^\top`, each unit's weights passed down
+    linearly to the pixels (:func:`numpy_ae.analysis.features.encoder_filters`).
+    ``units`` selects rows (default all); each tile is scaled to its own
+    largest absolute value, mid-grey is 0. ``tile_kwargs`` go to
+    :func:`save_tiles` (``n_cols``, ``scale``, ``normalize``...).
+    """
+    A = features.encoder_filters(model, layer)
+    k = layer % len(features.hidden_layer_sizes(model))
+    if units is not None:
+        A = A[features._check_units(units, A.shape[0], k, "units")[0]]
+    shape, channels = _grid_shape(A.shape[1], image_shape)
+    if title is None:
+        title = (f"first-layer filters, W.T ({A.shape[0]} units)" if k == 0 else
+                 f"layer {k}: rows of (W0 ... W{k}).T, linear combinations of first-layer filters")
+    return save_tiles(A, path, title=title, shape=shape, channels=channels, **tile_kwargs)
+
+
+def save_top_activating(model, X, path, units=None, k=9, layer=-1, image_shape=None, title=None):
+    r"""Write one row per unit: the ``k`` rows of ``X`` that activate it most, largest first.
+
+    ``units`` defaults to the first 10 units of hidden layer ``layer`` (all if
+    fewer). Each row is labelled with the unit and its largest activation.
+    The rankings come from :func:`numpy_ae.analysis.features.top_activating_inputs`.
+    """
+    X = check_array(X, "X")
+    idx, vals = features.top_activating_inputs(model, X, layer=layer, k=k, return_values=True)
+    n_layer = len(features.hidden_layer_sizes(model))
+    kk = layer % n_layer
+    units = np.arange(min(10, idx.shape[0])) if units is None else \
+        features._check_units(units, idx.shape[0], kk, "units")[0]
+    (h, w), channels = _grid_shape(X.shape[1], image_shape)
+    rows = [(f"unit {j}: {vals[j, 0]:.4g}", X[idx[j]]) for j in units]
+    if title is None:
+        title = f"the {k} inputs (of {X.shape[0]}) that most activate each unit of layer {kk}"
+    shape = (h, w) if channels == 1 else (h, w, channels)
+    return save_image_grid(rows, path, image_shape=shape, title=title)
+
+
+def save_activation_maximisation(model, path, units=None, layer=-1, image_shape=None, title=None, n_cols=None,
+                                 **kwargs):
+    r"""Write, for each unit, the input of fixed L2 norm that maximises its activation.
+
+    Computed by :func:`numpy_ae.analysis.features.activation_maximisation` (``kwargs``:
+    ``norm``, ``steps``, ``learning_rate``, ``normalize_gradient``,
+    ``random_state``); ``units`` defaults to every unit of hidden layer
+    ``layer``. Each tile is scaled to its own largest absolute value, mid-grey is 0.
+    """
+    X = features.activation_maximisation(model, units, layer=layer, **kwargs)
+    X = np.atleast_2d(X)
+    shape, channels = _grid_shape(X.shape[1], image_shape)
+    if title is None:
+        k = layer % len(features.hidden_layer_sizes(model))
+        title = f"layer {k}: inputs of norm {kwargs.get('norm', 1.0):.3g} maximising each unit"
+    return save_tiles(X, path, title=title, shape=shape, channels=channels, n_cols=n_cols)
