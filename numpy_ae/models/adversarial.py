@@ -255,7 +255,8 @@ class AdversarialAutoencoder(Autoencoder):
             layers += [Dense(width, h, init=init), make_activation(self.activation)]
             width = h
         layers.append(Dense(width, 1, init="glorot"))
-        return Sequential(layers, BinaryCrossEntropy(), dtype=check_float_dtype(self.dtype), random_state=self.rng_)
+        return Sequential(layers, BinaryCrossEntropy(), dtype=check_float_dtype(self.dtype), random_state=self.rng_,
+                          fast=self.fast)
 
     def initialize(self, n_features):
         """Build the autoencoder and the discriminator with fresh parameters and fresh optimisers; return self."""

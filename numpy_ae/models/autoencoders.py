@@ -183,7 +183,7 @@ class Autoencoder(TrainingMixin, BaseEstimator):
         encoder, decoder, loss = self._make_network(n_features)
         self.rng_ = check_random_state(self.random_state)  # initialisation, then shuffling and noise
         self.network_ = Sequential(encoder + decoder, loss, weight_decay=self.weight_decay,
-                                   dtype=check_float_dtype(self.dtype), random_state=self.rng_)
+                                   dtype=check_float_dtype(self.dtype), random_state=self.rng_, fast=self.fast)
         self.n_encoder_layers_ = len(encoder)
         self.n_features_in_ = n_features
         return self

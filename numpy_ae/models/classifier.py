@@ -63,6 +63,7 @@ from ..exceptions import not_fitted_error
 from ..nn.activations import ACTIVATIONS, ELU, make_activation
 from ..nn.dense import Dense
 from ..nn.layer import Layer
+from ..nn.fast import reference_class
 from ..nn.sequential import Sequential
 from ..nn.penalties import Contractive, KLSparsity, L1Activity
 from ..nn.noise import Corruption
@@ -99,14 +100,15 @@ def encoder_layers_of(models):
 
 def _layer_spec(layer):
     """A JSON description of an encoder layer (Dense, an activation or KSparse), to rebuild a saved model."""
-    if isinstance(layer, Dense):
+    cls = reference_class(type(layer))  # a fast twin is described as its reference
+    if cls is Dense:
         return ["dense", layer.n_in, layer.n_out]
-    if isinstance(layer, ELU):
+    if cls is ELU:
         return ["elu", layer.alpha]
-    if isinstance(layer, KSparse):
+    if cls is KSparse:
         return ["k_sparse", layer.k, layer.alpha]
-    for name, cls in ACTIVATIONS.items():
-        if type(layer) is cls:
+    for name, activation in ACTIVATIONS.items():
+        if cls is activation:
             return [name]
     raise ValueError(f"EncoderClassifier can hold Dense layers, activations and KSparse; got {layer!r}")
 
@@ -227,7 +229,7 @@ warm_start, random_state :
         output = Dense(widths[-1], len(classes))
         self.rng_ = check_random_state(self.random_state)
         self.network_ = Sequential(layers + [output], SoftmaxCrossEntropy(), weight_decay=self.weight_decay,
-                                   random_state=self.rng_)
+                                   random_state=self.rng_, fast=self.fast)
         if not init_layers:  # keep the pretrained weights (Sequential initialised the views afresh)
             for layer, vals in zip(layers, values):
                 for k, v in vals.items():

@@ -98,7 +98,7 @@ class SoftmaxRegression(BaseEstimator):
         rng = check_random_state(self.random_state)
         dense = Dense(n_features, classes.size)
         self.network_ = Sequential([dense], SoftmaxCrossEntropy(), weight_decay=self.weight_decay,
-                                   random_state=rng)
+                                   random_state=rng, fast=self.fast)
         dense.W[...] = INIT_SCALE * rng.standard_normal(dense.W.shape)
         self.classes_, self.n_features_in_ = classes, n_features
         return self

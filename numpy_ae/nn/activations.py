@@ -1,120 +1,113 @@
-r"""Element-wise activation layers and the sigmoid function.
+r"""Element-wise activation layers, and the sigmoid function.
+
+Each layer caches what its derivative needs in ``forward`` and multiplies the
+incoming gradient by that derivative in ``backward``: for :math:`A = f(Z)`,
+
+.. math:: \partial J/\partial Z = \partial J/\partial A \odot f'(Z).
+
+Shapes: any; ``A`` has ``Z``'s shape.
 """
 from __future__ import annotations
+
 import numpy as np
-from .layer import Layer, scratch
 
-__all__ = ['Sigmoid', 'Tanh', 'ReLU', 'ELU', 'Identity', 'Softplus', 'SELU', 'ACTIVATIONS', 'make_activation', 'default_init', 'sigmoid']
+from .layer import Layer
+
+__all__ = ["Sigmoid", "Tanh", "ReLU", "ELU", "SELU", "Identity", "Softplus", "ACTIVATIONS", "make_activation",
+           "default_init", "sigmoid"]
 
 
+def sigmoid(Z):
+    r""":math:`\sigma(z) = 1/(1+e^{-z})`.
 
-
-# --------------------------------------------------------------------------
-# Activations (element-wise). Each caches what its derivative needs.
-# --------------------------------------------------------------------------
-
-def sigmoid(Z, out=None):
-    r""":math:`\sigma(z) = 1/(1+e^{-z})`, written in place into ``out`` when given.
-
-    Two in-place forms, chosen by speed measured on this project's machines
-    (10,000 x 64 arrays): in float32, :math:`\tfrac12(1 + \tanh(z/2))` (NumPy's
-    float32 tanh is vectorised and 5x faster than its float64 one); in float64,
-    ``1/(1 + exp(-z))`` computed in place (1.0 ms against 1.5 ms for the tanh
-    form, and 3.5x faster than ``scipy.special.expit``), the last step as
-    ``np.divide(1.0, out)``: NumPy's float64 ``reciprocal`` measured 2x slower
-    than that division (0.43 ms against 0.22 ms). ``exp(-z)`` overflows to
-    ``inf`` for z < -709, giving the correct 0; that overflow is expected, so its
+    For :math:`z < -709` (float64), :math:`e^{-z}` overflows to ``inf`` and
+    :math:`1/(1+\infty) = 0`, the right limit: that overflow is expected, so its
     warning is silenced.
     """
-    if Z.dtype == np.float32:
-        out = np.multiply(Z, 0.5, out=out)
-        np.tanh(out, out=out)
-        out *= 0.5
-        out += 0.5
-        return out
-    out = np.negative(Z, out=out)
     with np.errstate(over="ignore"):
-        np.exp(out, out=out)
-    out += 1.0
-    return np.divide(1.0, out, out=out)
+        return 1.0 / (1.0 + np.exp(-Z))
 
 
 class Sigmoid(Layer):
     r""":math:`A = \sigma(Z)`; backward :math:`\partial J/\partial Z = \partial J/\partial A \odot A (1 - A)`."""
 
     def forward(self, Z, training=True):
-        self.A = sigmoid(Z, out=scratch(self, "A", Z.shape, Z.dtype) if training else None)
+        self.A = sigmoid(Z)
         return self.A
 
     def backward(self, dA):
-        slope = np.subtract(1.0, self.A, out=scratch(self, "slope", dA.shape, dA.dtype))
-        slope *= self.A
-        dA *= slope  # dZ overwrites dA (allowed by the protocol)
-        return dA
+        return dA * self.A * (1.0 - self.A)
 
 
 class Tanh(Layer):
     r""":math:`A = \tanh(Z)`; backward :math:`\partial J/\partial Z = \partial J/\partial A \odot (1 - A^2)`."""
 
     def forward(self, Z, training=True):
-        self.A = np.tanh(Z, out=scratch(self, "A", Z.shape, Z.dtype) if training else None)
+        self.A = np.tanh(Z)
         return self.A
 
     def backward(self, dA):
-        slope = np.square(self.A, out=scratch(self, "slope", dA.shape, dA.dtype))
-        np.subtract(1.0, slope, out=slope)
-        dA *= slope
-        return dA
+        return dA * (1.0 - self.A ** 2)
 
 
 class ReLU(Layer):
-    r""":math:`A = \max(Z, 0)`; backward passes the gradient where :math:`Z > 0`."""
+    r""":math:`A = \max(Z, 0)`; backward :math:`\partial J/\partial Z = \partial J/\partial A \odot [Z > 0]`."""
 
     def forward(self, Z, training=True):
-        self.mask = np.greater(Z, 0.0, out=scratch(self, "mask", Z.shape, bool) if training else None)
-        return np.maximum(Z, 0.0, out=scratch(self, "A", Z.shape, Z.dtype) if training else None)
+        self.Z = Z
+        return np.maximum(Z, 0.0)
 
     def backward(self, dA):
-        dA *= self.mask
-        return dA
+        return dA * (self.Z > 0)
 
 
 class ELU(Layer):
-    r"""Exponential linear unit, :math:`A = z` for :math:`z > 0`, :math:`\alpha(e^z - 1)` otherwise.
+    r"""Exponential linear unit (Clevert et al., 2016):
 
-    Backward: :math:`\partial A/\partial z = 1` for :math:`z > 0`, else
-    :math:`\alpha e^z = A + \alpha`.
+    .. math::
+        A = s \begin{cases} z & z > 0 \\ \alpha (e^z - 1) & z \le 0 \end{cases}, \qquad
+        \frac{\partial A}{\partial z} = s \begin{cases} 1 & z > 0 \\ \alpha e^z & z \le 0 \end{cases},
 
-    Written without masks: forward :math:`A = \alpha\,\mathrm{expm1}(\min(z, 0)) + \max(z, 0)`
-    (each branch is exactly 0 where the other one applies), and since
-    :math:`A > 0` exactly where :math:`z > 0`, the slope for :math:`\alpha = 1` is
-    :math:`\min(A, 0) + 1`. ``np.copyto(..., where=mask)`` cost 126 us on a
-    150 x 300 float32 batch, more than the ``expm1`` (16 us): forward plus
-    backward went from 250 us to 80 us.
+    with the scale :math:`s = 1` (:class:`SELU` sets :math:`s` and :math:`\alpha`).
+    ``np.minimum(Z, 0)`` inside the exponential keeps the branch that is not used
+    from overflowing for large positive ``z``.
+
+    Parameters
+    ----------
+    alpha : float
+        :math:`\alpha`, the value :math:`-A` approaches as :math:`z \to -\infty`.
     """
+
+    scale = 1.0
 
     def __init__(self, alpha=1.0):
         self.alpha = float(alpha)
 
     def forward(self, Z, training=True):
-        A = np.minimum(Z, 0.0, out=scratch(self, "A", Z.shape, Z.dtype) if training else None)
-        np.expm1(A, out=A)
-        if self.alpha != 1.0:
-            A *= self.alpha
-        A += np.maximum(Z, 0.0, out=scratch(self, "positive", Z.shape, Z.dtype) if training else None)
-        self.A = A
-        return A
+        self.Z = Z
+        return self.scale * np.where(Z > 0, Z, self.alpha * np.expm1(np.minimum(Z, 0.0)))
 
     def backward(self, dA):
-        slope = np.minimum(self.A, 0.0, out=scratch(self, "slope", dA.shape, dA.dtype))
-        slope += self.alpha  # A + alpha = alpha e^z where z <= 0
-        if self.alpha != 1.0:
-            np.copyto(slope, 1.0, where=self.A > 0)
-        dA *= slope
-        return dA
+        Z = self.Z
+        return dA * self.scale * np.where(Z > 0, 1.0, self.alpha * np.exp(np.minimum(Z, 0.0)))
 
     def __repr__(self):
         return f"ELU(alpha={self.alpha})"
+
+
+class SELU(ELU):
+    r"""Scaled exponential linear unit (Klambauer et al., 2017), Hands-On ML's activation of choice:
+    :class:`ELU` with the paper's constants :math:`s = \lambda \approx 1.0507` and
+    :math:`\alpha \approx 1.6733` (those of Keras' ``"selu"``)."""
+
+    scale = 1.0507009873554804934193349852946
+    alpha = 1.6732632423543772848170429916717
+
+    def __init__(self):
+        pass
+
+    def __repr__(self):
+        return "SELU()"
 
 
 class Identity(Layer):
@@ -132,15 +125,15 @@ class Softplus(Layer):
     backward :math:`\partial A/\partial z = \sigma(z)`."""
 
     def forward(self, Z, training=True):
-        self.S = sigmoid(Z)
+        self.Z = Z
         return np.logaddexp(0.0, Z)
 
     def backward(self, dA):
-        return dA * self.S
+        return dA * sigmoid(self.Z)
 
 
 ACTIVATIONS = {
-    "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "elu": ELU,
+    "sigmoid": Sigmoid, "tanh": Tanh, "relu": ReLU, "elu": ELU, "selu": SELU,
     "identity": Identity, "linear": Identity, "softplus": Softplus,
 }
 
@@ -158,40 +151,3 @@ def make_activation(name):
         return ACTIVATIONS[name]()
     except (KeyError, TypeError):
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {name!r}") from None
-
-# SELU (issue 9: Hands-On ML's convolutional autoencoder)
-# --------------------------------------------------------------------------
-
-class SELU(Layer):
-    r"""Scaled exponential linear unit (Klambauer et al., 2017), Hands-On ML's activation of choice:
-    :math:`A = \lambda z` for :math:`z > 0`, :math:`\lambda\alpha(e^z - 1)` otherwise, with the paper's
-    constants :math:`\lambda \approx 1.0507`, :math:`\alpha \approx 1.6733` (those of Keras' ``"selu"``).
-
-    Backward: :math:`\partial A/\partial z = \lambda` for :math:`z > 0`, else
-    :math:`\lambda\alpha e^z = A + \lambda\alpha`; as in :class:`ELU`, the slope
-    is read off the cached output, :math:`\min(A, 0) + \lambda\alpha` where
-    :math:`A \le 0`, and :math:`\lambda` where :math:`A > 0`.
-    Shapes: any; ``A`` has ``Z``'s shape.
-    """
-
-    scale = 1.0507009873554804934193349852946
-    alpha = 1.6732632423543772848170429916717
-
-    def forward(self, Z, training=True):
-        A = np.minimum(Z, 0.0, out=scratch(self, "A", Z.shape, Z.dtype) if training else None)
-        np.expm1(A, out=A)
-        A *= self.alpha
-        A += np.maximum(Z, 0.0, out=scratch(self, "positive", Z.shape, Z.dtype) if training else None)
-        A *= self.scale
-        self.A = A
-        return A
-
-    def backward(self, dA):
-        slope = np.minimum(self.A, 0.0, out=scratch(self, "slope", dA.shape, dA.dtype))
-        slope += self.scale * self.alpha  # A + lambda alpha = lambda alpha e^z where z <= 0
-        np.copyto(slope, self.scale, where=self.A > 0)
-        dA *= slope
-        return dA
-
-
-ACTIVATIONS["selu"] = SELU

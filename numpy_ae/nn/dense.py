@@ -1,26 +1,25 @@
 r"""Affine layers: :class:`Dense` and the tied decoder :class:`TiedDense`.
+
+Rows are examples: ``X`` has shape ``(N, D_in)``, and a dense layer computes
+:math:`Z = X W + b` with ``W`` of shape ``(D_in, D_out)``. UFLDL writes examples
+as columns, :math:`z^{(2)} = W^{(1)} x + b^{(1)}`, so UFLDL's :math:`W^{(1)}`
+(shape ``(D_out, D_in)``) is our ``W.T``.
 """
 from __future__ import annotations
+
 import numpy as np
+
 from .._validation import check_positive_int
-from .layer import Layer, init_weights, ones, scratch
+from .layer import Layer, init_weights
 
-__all__ = ['Dense', 'TiedDense']
+__all__ = ["Dense", "TiedDense"]
 
-
-
-
-# --------------------------------------------------------------------------
-# Affine layers
-# --------------------------------------------------------------------------
 
 class Dense(Layer):
     r"""Affine layer :math:`Z = X W + b`.
 
     Shapes: ``X (N, D_in)``, ``W (D_in, D_out)``, ``b (D_out,)``, ``Z (N, D_out)``.
-
-    UFLDL writes examples as columns, :math:`z^{(2)} = W^{(1)} x + b^{(1)}`, so
-    UFLDL's :math:`W^{(1)}` (shape ``(D_out, D_in)``) is our ``W.T``.
+    UFLDL's :math:`W^{(1)}` is our ``W.T``.
 
     Backward, for :math:`\delta = \partial J/\partial Z` of shape ``(N, D_out)``:
 
@@ -29,8 +28,12 @@ class Dense(Layer):
         \partial J/\partial b \mathrel{+}= \textstyle\sum_n \delta_n, \qquad
         \partial J/\partial X = \delta W^\top .
 
-    Set ``input_grad = False`` on a first layer whose input is data: the
-    model then skips the product :math:`\delta W^\top` nobody reads.
+    Parameters
+    ----------
+    n_in, n_out : int
+        ``D_in`` and ``D_out``.
+    init : {"ufldl", "glorot", "he"}
+        How :meth:`init_params` draws ``W`` (:func:`~numpy_ae.nn.init_weights`); ``b`` starts at 0.
     """
 
     def __init__(self, n_in, n_out, init="ufldl"):
@@ -38,7 +41,6 @@ class Dense(Layer):
         self.n_out = check_positive_int(n_out, "n_out")
         init_weights((1, 1), init, np.random.default_rng(0))  # validates `init`
         self.init = init
-        self.input_grad = True
 
     def param_shapes(self):
         return {"W": (self.n_in, self.n_out), "b": (self.n_out,)}
@@ -52,17 +54,12 @@ class Dense(Layer):
 
     def forward(self, X, training=True):
         self.X = X
-        out = scratch(self, "Z", (X.shape[0], self.n_out), X.dtype) if training else None
-        Z = np.matmul(X, self.W, out=out)
-        Z += self.b
-        return Z
+        return X @ self.W + self.b
 
     def backward(self, dZ):
         self.dW += self.X.T @ dZ
-        self.db += ones(self, dZ.shape[0], dZ.dtype) @ dZ  # sum over the N rows
-        if not self.input_grad:
-            return None
-        return np.matmul(dZ, self.W.T, out=scratch(self, "dX", self.X.shape, dZ.dtype))
+        self.db += dZ.sum(axis=0)
+        return dZ @ self.W.T
 
     def __repr__(self):
         return f"Dense({self.n_in}, {self.n_out}, init={self.init!r})"
@@ -75,6 +72,11 @@ class TiedDense(Layer):
     Only the bias belongs to this layer. The weight gradient of this use,
     :math:`(X^\top \delta)^\top = \delta^\top X`, is ADDED into ``source.dW``,
     where the encoder adds its own share: the shared matrix gets the sum.
+
+    .. math::
+        \partial J/\partial W_{enc} \mathrel{+}= \delta^\top X, \qquad
+        \partial J/\partial b \mathrel{+}= \textstyle\sum_n \delta_n, \qquad
+        \partial J/\partial X = \delta W_{enc} .
     """
 
     def __init__(self, source):
@@ -90,15 +92,12 @@ class TiedDense(Layer):
 
     def forward(self, X, training=True):
         self.X = X
-        out = scratch(self, "Z", (X.shape[0], self.source.n_in), X.dtype) if training else None
-        Z = np.matmul(X, self.source.W.T, out=out)
-        Z += self.b
-        return Z
+        return X @ self.source.W.T + self.b
 
     def backward(self, dZ):
         self.source.dW += dZ.T @ self.X
-        self.db += ones(self, dZ.shape[0], dZ.dtype) @ dZ
-        return np.matmul(dZ, self.source.W, out=scratch(self, "dX", self.X.shape, dZ.dtype))
+        self.db += dZ.sum(axis=0)
+        return dZ @ self.source.W
 
     def __repr__(self):
         return f"TiedDense(source={self.source.name or self.source!r})"

@@ -105,6 +105,7 @@ class Layer:
 
     name = None
     penalty = 0.0
+    workspace = None  # lent by the model's training step to fast twins (numpy_ae.nn.fast.workspace)
 
     def param_shapes(self):
         """Return ``{param_name: shape}`` of the parameters this layer owns."""
@@ -129,8 +130,8 @@ class Layer:
         """Fill the bound parameter views with initial values."""
 
     def __getstate__(self):
-        """Pickle without the reusable scratch buffers (they are re-allocated on the next pass)."""
-        return {k: v for k, v in self.__dict__.items() if k != "_scratch"}
+        """Pickle without reusable buffers (they are re-allocated on the next pass)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_scratch", "workspace")}
 
     def forward(self, X, training=True):
         raise NotImplementedError

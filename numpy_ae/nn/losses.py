@@ -40,6 +40,7 @@ class Loss:
     """Base class. ``needs_unit_targets`` is True when targets must lie in [0, 1]."""
 
     needs_unit_targets = False
+    workspace = None  # lent by the model's training step to fast twins (numpy_ae.nn.fast.workspace)
 
     def output(self, Y):
         """Reconstruction from the last layer's output (identity by default)."""

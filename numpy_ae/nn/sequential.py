@@ -26,6 +26,7 @@ layers such as :class:`numpy_ae.nn.penalties.KLSparsity`, and weight decay with
 from __future__ import annotations
 import numpy as np
 from .._validation import check_float_dtype, check_non_negative, check_random_state
+from .fast import to_fast, to_reference
 from .layer import Layer, accurate_sum_of_squares
 
 __all__ = ['Sequential', 'ParamBlock']
@@ -65,6 +66,12 @@ class Sequential:
         initial weights to zero.
     random_state : None, int or numpy.random.Generator
         Used once, to initialise the parameters.
+    fast : bool, default False
+        Turn every layer and the loss into its fast twin (:mod:`numpy_ae.nn.fast`),
+        in place: the same objects, so tied layers stay tied. The twins compute
+        the same values to round-off, faster. False keeps the reference forms,
+        the plain equations of :mod:`numpy_ae.nn` (what the estimators use with
+        ``fast=False``).
 
     Attributes
     ----------
@@ -74,12 +81,15 @@ class Sequential:
         One entry per parameter array, for reports (``"dense0.W"``) and freezing.
     """
 
-    def __init__(self, layers, loss, weight_decay=0.0, dtype=np.float64, random_state=None):
+    def __init__(self, layers, loss, weight_decay=0.0, dtype=np.float64, random_state=None, fast=False):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise ValueError(f"layers[{i}] must be a numpy_ae Layer; got {type(layer).__name__}")
-        self.layers = list(layers)
-        self.loss = loss
+        self.fast = bool(fast)
+        convert = to_fast if self.fast else to_reference
+        self.layers = [convert(layer) for layer in layers]
+        self.loss = convert(loss)
+        self._workspaces = {}
         self.weight_decay = check_non_negative(weight_decay, "weight_decay")
         self.dtype = np.dtype(check_float_dtype(dtype))
         for i, layer in enumerate(self.layers):
@@ -181,11 +191,16 @@ class Sequential:
         path = self.layers if layers is None else layers
         loss = self.loss if loss is None else loss
         self.grad.fill(0.0)
-        Y = self.forward(X, training=True, layers=path)
-        J = loss.forward(Y, T)
-        for layer in path:
-            J += layer.penalty
-        self.backward(loss.backward(), layers=path)
+        self._lend_workspaces(path, loss)
+        try:
+            Y = self.forward(X, training=True, layers=path)
+            J = loss.forward(Y, T)
+            for layer in path:
+                J += layer.penalty
+            self.backward(loss.backward(), layers=path)
+        finally:
+            for owner in (*path, loss):
+                owner.workspace = None
         for decayed in self._decayed_slices(layers) if self.weight_decay else ():
             w = self.theta[decayed]
             J += 0.5 * self.weight_decay * accurate_sum_of_squares(w)  # accumulated in float64
@@ -193,6 +208,14 @@ class Sequential:
         if self.frozen.any():
             self.grad[self.frozen] = 0.0
         return J
+
+    def _lend_workspaces(self, path, loss):
+        """Lend each fast layer and loss on the path its workspace for this training step
+        (:mod:`numpy_ae.nn.fast.workspace`): arrays kept by the model from step to step."""
+        if not self.fast:
+            return
+        for owner in (*path, loss):
+            owner.workspace = self._workspaces.setdefault(id(owner), {})
 
     def _decayed_slices(self, layers=None):
         """Slices of ``theta`` that weight decay acts on: all decayed weights (one slice), or those a
@@ -245,8 +268,10 @@ class Sequential:
 
     # ------------------------------------------------------------- pickling
     def __getstate__(self):
-        """What pickle and deepcopy store (layers drop their scratch buffers: :meth:`Layer.__getstate__`)."""
-        return dict(self.__dict__)
+        """What pickle and deepcopy store: no workspaces (they are re-allocated on the next step)."""
+        state = dict(self.__dict__)
+        state["_workspaces"] = {}
+        return state
 
     def __setstate__(self, state):
         """Make every layer's parameters views into ``theta`` and ``grad`` again.
