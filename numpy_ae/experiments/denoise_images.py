@@ -1,4 +1,4 @@
-r"""``python -m numpy_ae denoise-images``: denoising images with a convolutional autoencoder (issue 9).
+r"""``python -m numpy_ae denoise-images``: denoising images with a convolutional autoencoder.
 
 The Keras example "Convolutional autoencoder for image denoising" trains a
 small convolutional autoencoder (:meth:`numpy_ae.models.convolutional.ConvAutoencoder.keras_denoiser`,
