@@ -1,4 +1,4 @@
-"""EncoderClassifier on the encoders of the regularised autoencoders (issue 10).
+"""EncoderClassifier on the encoders of the regularised autoencoders.
 
 The rule under test (numpy_ae.models.classifier): penalty-only layers (KL, L1, contractive), training-only
 selections (lifetime WTA) and noise are left out; KSparse is kept, and keeps round(alpha k) units in

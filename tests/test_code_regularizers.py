@@ -1,4 +1,4 @@
-"""The code regularisers of numpy_ae.nn.penalties (issue 10): forward semantics on hand-checked arrays,
+"""The code regularisers of numpy_ae.nn.penalties: forward semantics on hand-checked arrays,
 the contractive penalty against a finite-difference Jacobian, and bad input."""
 import math
 

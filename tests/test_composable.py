@@ -1,4 +1,4 @@
-"""RegularizedAutoencoder and its presets (numpy_ae.models.composable, issue 10): the network each setting builds,
+"""RegularizedAutoencoder and its presets (numpy_ae.models.composable): the network each setting builds,
 training with each regulariser, the measurements, and the combinations refused."""
 import numpy as np
 

@@ -1,4 +1,4 @@
-"""Memory of a convolutional training epoch: the work buffers are per minibatch, in the model's dtype (issue 9)."""
+"""Memory of a convolutional training epoch: the work buffers are per minibatch, in the model's dtype."""
 import tracemalloc
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Bad input to the convolutional autoencoder and to the layers it is built from (issue 9).
+"""Bad input to the convolutional autoencoder and to the layers it is built from.
 
 The rule: a ValueError that names the argument, the rule it breaks and the value it got. The layers'
 own checks (numpy_ae.nn.conv, numpy_ae.nn.spatial) are tested here read-only; each case below was run and its

@@ -1,4 +1,4 @@
-"""ConvAutoencoder, issue 9 continued: the Hands-On ML preset, greedy layer-wise pretraining (fit_in_phases),
+"""ConvAutoencoder, continued: the Hands-On ML preset, greedy layer-wise pretraining (fit_in_phases),
 and the code hook where Conv-WTA's sparsity layers will go (_code_layers)."""
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Course tooling: blanking, student packages, the autograder, bad input (issue 12).
+"""Course tooling: blanking, student packages, the autograder, bad input.
 
 Each grading starts one child process (about a second); the assignments are
 created once per module and copied for each variant.

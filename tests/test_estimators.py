@@ -268,7 +268,7 @@ def test_linear_autoencoder_defaults_reach_pca_on_an_unseen_9d_problem(seed):
 
     A 9-D Gaussian with a spread-out spectrum (eigenvalues 1 .. 1e-2, K=4 leaves the gap 0.32/0.18 to
     cross); measured excess 1e-11 to 5e-11 for these seeds, so 1e-6 leaves a wide margin, while the old
-    default (gtol 1e-5) stopped at 5e-8 to 1e-7 here (1.5e-5 on the problem reported in the issue).
+    default (gtol 1e-5) stopped at 5e-8 to 1e-7 here (1.5e-5 on the problem that exposed the old default).
     """
     rng = np.random.default_rng(100 + seed)
     Q, _ = np.linalg.qr(rng.standard_normal((9, 9)))

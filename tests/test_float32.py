@@ -94,7 +94,7 @@ def test_float32_fit_goes_as_far_as_float64(patches):
     The runs follow different paths (400 L-BFGS iterations amplify float32
     rounding), so their costs agree only to the run-to-run spread: over 6 seeds
     of this size float32 ended within 1.4% of float64 (-0.2% for seed 0), hence
-    2% here. The issue's 1% acceptance is for 10,000 patches over 10 seeds, in
+    2% here. The 1% acceptance criterion is for 10,000 patches over 10 seeds, in
     benchmarks/bench_float32_seeds.py (measured within 0.6%).
     """
     X = patches

@@ -88,7 +88,8 @@ def test_fd_error_verdict_certifies_a_bound():
 
 # ------------------------------------------------ correct models, hard points
 def _tied_tanh_after_training(epochs=3):
-    """The issue's case: a tied tanh 13-7-4 StackedAutoencoder (hidden_layer_sizes=(7, 4)) after Adam."""
+    """A correct model that UFLDL's threshold alone calls wrong: a tied tanh 13-7-4 StackedAutoencoder
+    (hidden_layer_sizes=(7, 4)) after Adam."""
     X = np.random.default_rng(0).uniform(0, 1, (200, 13))
     ae = StackedAutoencoder(hidden_layer_sizes=(7, 4), activation="tanh", tied=True, random_state=0)
     ae.set_params(method="adam", epochs=epochs, batch_size=8, learning_rate=1e-2).fit(X)

@@ -1,4 +1,4 @@
-"""Every tutorial converts to a notebook (jupytext) and executes in fast mode (nbclient, issue 12).
+"""Every tutorial converts to a notebook (jupytext) and executes in fast mode (nbclient).
 
 The percent scripts in tutorials/ stay the source; ``make notebooks`` writes the
 notebooks. Here each script is converted in memory, checked to keep every cell,

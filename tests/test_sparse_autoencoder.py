@@ -51,7 +51,7 @@ def _spatial_spread(filters):
 
 def test_default_run_reaches_target_sparsity(trained, patches):
     assert trained.n_iter_ == 400
-    assert abs(trained.mean_activation(patches) - 0.01) < 0.25 * 0.01  # the "within 25% of rho"
+    assert abs(trained.mean_activation(patches) - 0.01) < 0.25 * 0.01  # acceptance: "within 25% of rho"
     history = np.array(trained.cost_history_)
     assert history[-1] < 0.5 * history[0]  # L-BFGS made real progress
     assert np.all(np.diff(history) <= 1e-12)  # and never went up (L-BFGS's line search guarantees descent)

@@ -1,4 +1,4 @@
-"""Time-series anomaly detection (issue 11): generator, CSV reader, windows, flagging, metrics, estimator, CLI."""
+"""Time-series anomaly detection: generator, CSV reader, windows, flagging, metrics, estimator, CLI."""
 import json
 
 import numpy as np

@@ -38,7 +38,7 @@ from ..nn.noise import GaussianNoise, MaskingNoise, SaltAndPepperNoise
 from ..nn.penalties import KLSparsity
 from ..nn.losses import SoftmaxCrossEntropy
 from ..nn.reparameterize import Reparameterize, gaussian_kl, gaussian_kl_grad
-# ---- code regularisers (issue 10)
+# ---- code regularisers
 # L1 activity, contractive, k-sparse, lifetime and spatial winner-take-all (numpy_ae.nn.penalties), alone
 # and composed in numpy_ae.models.composable. The selections (k-sparse, WTA) are piecewise linear: a centred
 # difference is exact unless the step moves a unit across the selection threshold, so every check here
@@ -600,7 +600,7 @@ _register_regularized("regularized_everything", 87, hidden_layer_sizes=(5, H), a
                               nn.KSparse, nn.LifetimeWTA, nn.GaussianNoise))
 
 
-# ---- time series (issue 11)
+# ---- time series
 # Dropout holds its mask fixed (freeze_noise) so that every evaluation sees one function: with the mask
 # fixed the layer is linear in X, and the centred difference has rounding error only.
 
@@ -636,7 +636,7 @@ def _conv1d_autoencoder():
     X = _rng(72).standard_normal((4, 22))
     return check_model(_frozen_noise(ae.network_), X, eps=EPS)
 
-# ---- conv autoencoder phases (issue 9)
+# ---- conv autoencoder phases
 # Greedy layer-wise pretraining of ConvAutoencoder (fit_in_phases): each phase's objective on its own
 # path (encoder blocks 1..k, decoder block k), with weight decay on the path's kernels only; the
 # fine-tuning phase is the whole mirror network. One channel of 8x9 images, three poolings
@@ -686,7 +686,7 @@ def _conv_autoencoder_mirror():
     return check_model(ae.network_, X, eps=EPS)
 
 
-# ---- convolutional winner-take-all autoencoder (issue 10)
+# ---- convolutional winner-take-all autoencoder
 @register("conv_wta_autoencoder")
 def _conv_wta_autoencoder():
     """ConvWTAAutoencoder (float64, 5x6 images): Conv-ReLU, spatial then lifetime WTA (half the batch), a linear
@@ -699,7 +699,7 @@ def _conv_wta_autoencoder():
     X = _rng(88).uniform(0.05, 0.95, (4, 30))
     return check_model(ae.network_, X, eps=EPS)
 
-# ---- adversarial autoencoder (issue 11)
+# ---- adversarial autoencoder
 # Each phase's objective of numpy_ae.models.adversarial.AdversarialAutoencoder, with the gradient the training
 # loop uses (the estimator's own *_loss_and_grad methods): no new Layer or Loss class, so these checks
 # cover nothing new for the coverage test, but they check how the three networks are joined.
@@ -803,7 +803,7 @@ def _aae_discriminator_input_gradient():
     return check_function(f, rng.standard_normal(2 * N), eps=EPS)
 
 
-# ---- encoder classifier with regularised encoders (issue 10)
+# ---- encoder classifier with regularised encoders
 # EncoderClassifier keeps KSparse (part of the encoding) and leaves the penalty-only and training-only
 # layers out; its KSparse keeps round(alpha k) units in training too (numpy_ae.models.classifier). The selection
 # is piecewise linear: the seed is one whose codes have no near-tie at the threshold (the checker would

@@ -194,8 +194,8 @@ def load_images(path=None):
     path : str, os.PathLike or None
         ``None`` (default): the built-in stand-in described in the module
         docstring, 8 images of 512 x 512, each with zero mean and unit
-        variance. Built on the first call (about 0.2 s, half of it importing
-        matplotlib) and cached, so later calls only copy it (3 ms).
+        variance. Built on the first call (which imports matplotlib) and
+        cached, so later calls only copy it.
 
         A path: UFLDL's ``IMAGES.mat``, read with ``scipy.io.loadmat``. Its
         variable ``IMAGES`` is stored MATLAB-style as ``(512, 512, 10)``
@@ -266,8 +266,7 @@ def sample_patches(images, n=10000, size=8, random_state=None, normalize="ufldl"
     Each patch picks an image uniformly at random and a top-left corner
     uniformly among all positions where the patch fits, as UFLDL's
     ``sampleIMAGES.m`` does. All patches are gathered at once by fancy-indexing
-    a ``sliding_window_view`` of the images (no Python loop), so
-    ``n = 10000`` takes milliseconds.
+    a ``sliding_window_view`` of the images (no Python loop per patch).
 
     With ``normalize="ufldl"`` the patches are then rescaled as in
     ``sampleIMAGES.m``, so they fit a sigmoid output layer:

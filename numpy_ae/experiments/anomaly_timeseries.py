@@ -37,12 +37,11 @@ progress line per epoch, the flagged intervals as timestamps, and with
 Precision, recall and F1 are point-level (flagged points against labelled
 points); the ROC AUC is window-level (window scores against "the window
 contains a labelled point"). ``--fast`` (tests): 6 days of 48 steps (30-minute
-steps), windows of 48, 3 epochs: a few seconds.
+steps), windows of 48, 3 epochs.
 
 Threads: minibatch products are small, so training runs with one BLAS thread
-(:func:`numpy_ae.experiments.denoising.one_blas_thread`); on this project's
-loaded 2-core machine an epoch of 3,370 windows of 288 took about 7 s that
-way and about 30-45 s with two threads.
+(:func:`numpy_ae.experiments.denoising.one_blas_thread`): on a loaded machine
+a second thread spins waiting for a core; see ``benchmarks/README.md``.
 """
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ falls more slowly (measured on Fashion-MNIST, float32, seed 0: test MSE 0.0243
 after 1 epoch, 0.0124 after 5, 0.0087 after 10, against 0.0866 for predicting
 the mean image). After 5 the reconstructions show each garment's shape and
 shading, though not yet fine print or small checks (after 10 a little more):
-a clearly trained model, in seconds per epoch on a 2-core machine.
+a clearly trained model at a small cost (``benchmarks/bench_deep_ae.py`` times an epoch).
 
 Writes into ``--out``: ``reconstructions.png`` (10 test images, with their
 reconstructions below), ``loss.png`` (training and test MSE per epoch) and

@@ -1,4 +1,4 @@
-r"""``python -m numpy_ae denoise-images``: denoising images with a convolutional autoencoder (issue 9).
+r"""``python -m numpy_ae denoise-images``: denoising images with a convolutional autoencoder.
 
 The Keras example "Convolutional autoencoder for image denoising" trains a
 small convolutional autoencoder (:meth:`numpy_ae.models.convolutional.ConvAutoencoder.keras_denoiser`,
@@ -67,9 +67,8 @@ candidate, ``dense_sec_per_epoch``, ``conv_val_loss``, the sizes, the noise
 and the seed.
 
 Threads. Training runs with one BLAS thread (:func:`~numpy_ae.experiments.denoising.one_blas_thread`):
-on this project's shared 2-core machine a minibatch of 128 through the conv AE
-took 0.63 s with one thread and 1.78 s with OpenBLAS's two (float32, measured
-while other sessions were running).
+on a machine busy with other processes a minibatch through the conv AE is
+slower with OpenBLAS's default threads than with one; see ``benchmarks/README.md``.
 """
 from __future__ import annotations
 

@@ -30,8 +30,8 @@ own twin and is trained once. It writes
 Training, as in the tutorial (``dA.py``): plain minibatch SGD, learning rate
 0.1, minibatches of 20, 15 epochs. The tutorial trains on MNIST's 50,000
 training images (37,500 updates); the default here is the first 10,000 of the
-training split (``--examples``; 8,000 with the 10k MNIST subset used in CI):
-30-50 s per model here with one BLAS thread. Initial weights are Glorot's
+training split (``--examples``; 8,000 with the 10k MNIST subset used in CI).
+Initial weights are Glorot's
 uniform :math:`\pm\sqrt{6/(D+H)}`; the tutorial uses 4 times that for
 sigmoid units.
 
@@ -56,11 +56,10 @@ Figures in the JSON line (``--json``), all on the test split:
 ``epochs``, ``n_train``, ``n_test``, ``corruption``, ``level``, ``dataset``, ``data_path``, ...
 
 Threads. With minibatches of 20, each product is a small ``20 x 784 x 500``
-GEMM. On this project's shared 2-core machine, busy with other processes
-(load 7-14), one epoch on 8,000 images took 20-69 s with OpenBLAS's default
-two threads and 1.5-3.6 s with one (the two threads spin waiting for a core).
-Training therefore runs with NumPy's BLAS limited to one thread
-(:func:`one_blas_thread`); on an idle machine the difference is smaller.
+GEMM, too small to share between threads: on a machine busy with other
+processes a second BLAS thread spins waiting for a core. Training therefore
+runs with NumPy's BLAS limited to one thread (:func:`one_blas_thread`); on an
+idle machine the difference is smaller. See ``benchmarks/README.md``.
 """
 from __future__ import annotations
 

@@ -42,11 +42,10 @@ Patch count and precision. The default is 20,000 patches in float32, not
 UFLDL's 100,000 in float64. One cost-and-gradient evaluation of a 192-400-192
 network is five matrix products of ``2 N D H`` flops each (two forward, two
 weight gradients, the hidden delta: 15 GFLOP at 20,000 patches), and 400
-L-BFGS iterations take about 420 evaluations. Measured here per evaluation, on
-two cores with little else running: 0.3 s for 20,000 patches in float32,
-0.75 s in float64, 1.5 s for 100,000 in float32, 3.8 s in float64. So the
-default run takes about 2 minutes of training (3.5 CPU-minutes), UFLDL's
-setting about half an hour. With 20,000 patches (about 100 per input
+L-BFGS iterations take about 420 evaluations. An evaluation costs in
+proportion to the patches, and float64 costs more than float32, so UFLDL's
+setting costs more than ten times the default (figures in
+``benchmarks/README.md``). With 20,000 patches (about 100 per input
 dimension) the cost changes by only 0.2% over the last 100 iterations and the
 filters are clean. ``--patches 100000 --dtype float64`` is UFLDL's setting.
 The gradient is checked in float64 whatever the training precision

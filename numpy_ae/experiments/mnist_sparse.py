@@ -27,7 +27,7 @@ into ``--out``.
 
 Cost. One evaluation of the objective on ``N`` examples needs five matrix
 products of ``N x 784 x 196`` (two forward, three backward; 15 GFLOP for
-N = 10,000), so 400 iterations take minutes, not seconds:
+N = 10,000), and they set the run's time:
 ``benchmarks/bench_mnist_sparse.py`` compares a run with that floor.
 """
 from __future__ import annotations

@@ -36,7 +36,7 @@ the mean over examples AND features, as ``sklearn.metrics.mean_squared_error``
 objective :math:`\frac{1}{2N}\sum_n \lVert \hat x_n - x_n\rVert^2`.
 
 How long training takes. The 3-D demo converges in 26 to 105 L-BFGS
-iterations (100 seeds; milliseconds) to a largest angle below 2.4e-6 rad and
+iterations (100 seeds) to a largest angle below 2.4e-6 rad and
 a relative excess error below 4.5e-10, with ``gtol=1e-10``: the library's
 default ``gtol=1e-5`` stops early (relative excess up to 6.4e-7). On
 high-dimensional data the number of iterations grows with the spread of the

@@ -76,21 +76,22 @@ Cost. Layer 1 dominates pretraining: five products of ``N x 784 x 200`` per
 evaluation, like ``mnist-sparse``; fine-tuning needs three such products per
 evaluation (no input gradient for the first layer).
 
-Measured (defaults: 400 L-BFGS iterations per stage, float64, seed 0; wall
-time on a shared, busy 2-core machine, so only a rough guide):
+Test accuracy before and after fine-tuning (defaults: 400 L-BFGS iterations
+per stage, float64, seed 0; the wall times of these runs are in
+``benchmarks/README.md``):
 
-==============================================  ======  ======  ==============================
-data                                            before  after   seconds (layer 1, 2, fine-tune)
-==============================================  ======  ======  ==============================
-MNIST 10k subset: 8,000 train / 2,000 test      0.9055  0.9545  805 (412, 188, 201)
-Fashion-MNIST, all 60,000 train / 10,000 test   0.7815  0.8887  3089 (1814, 853, 405)
-Fashion-MNIST, first 20,000 train (--examples)  0.7785  0.8666  956 (691, 75, 185)
-==============================================  ======  ======  ==============================
+==============================================  ======  ======
+data                                            before  after
+==============================================  ======  ======
+MNIST 10k subset: 8,000 train / 2,000 test      0.9055  0.9545
+Fashion-MNIST, all 60,000 train / 10,000 test   0.7815  0.8887
+Fashion-MNIST, first 20,000 train (--examples)  0.7785  0.8666
+==============================================  ======  ======
 
 UFLDL's 87.7% / 97.6% are for all 60,000 MNIST digits (10,000 test): the
 subset's figures are not comparable with them (8,000 training and 2,000
-test digits). On Fashion-MNIST the full run takes about 50 minutes
-here; ``--examples 20000`` gives most of its accuracy in a third of the time.
+test digits). On Fashion-MNIST ``--examples 20000`` gives most of the full
+run's accuracy at about a third of its cost.
 Fashion-MNIST's training accuracy after fine-tuning (0.964 on 60,000, 0.999
 on 20,000) shows fine-tuning overfits the smaller set more.
 """

@@ -90,7 +90,7 @@ through the kept units only, so the decoder (a transposed convolution reading
 the sparse feature maps) learns from the winners; at inference
 (``training=False``) they are the identity: the sparsity acts only in
 training. The paper's encoder has no pooling: use ``pool=None``, where the hook
-sits right after the last convolution's activation. (Issue 10's
+sits right after the last convolution's activation. (The
 ``numpy_ae.nn.selection.SpatialWTA`` and ``LifetimeWTA``, which take
 ``(N, C, H, W)`` maps, are such layers: ``return [SpatialWTA(),
 LifetimeWTA(sparsity)]``.)

@@ -21,8 +21,9 @@ UFLDL and ``np.cov(X, rowvar=False, bias=True)``, not ``1/(N-1)``).
 
 Why ``eigh`` of the ``(D, D)`` covariance and not an SVD of the centred data:
 it is UFLDL's own recipe line by line; it always yields a full basis of ``D``
-directions, which ZCA needs even when ``N < D``; and it measured 14x faster
-than ``np.linalg.svd`` on MNIST-sized data (60000 x 784: 0.5 s against 7 s).
+directions, which ZCA needs even when ``N < D``; and for ``N`` much larger
+than ``D`` it is much faster than an SVD of the ``(N, D)`` data (see
+``benchmarks/README.md``).
 The price is accuracy of the smallest eigenvalues (absolute error about
 ``1e-16 * lambda_1``), which only matters for directions that whitening must
 regularise with ``epsilon`` anyway. Round-off negatives are clipped to 0.

@@ -20,8 +20,8 @@ after the step, so even momentum cannot move them.
 Threads. NumPy and SciPy wheels each bundle their own OpenBLAS, each with its
 own thread pool. During L-BFGS the two alternate many times per iteration
 (NumPy's matrix products in the cost, SciPy's BLAS calls inside L-BFGS-B);
-on a 2-core machine the idle pool's spinning threads steal the core the
-other pool needs. :func:`lbfgs` therefore limits SciPy's BLAS to one thread
+on a machine with few cores the idle pool's spinning threads steal the core
+the other pool needs. :func:`lbfgs` therefore limits SciPy's BLAS to one thread
 for the duration of the optimisation (its L-BFGS vectors are short, one
 thread is plenty) and leaves NumPy's pool alone for the big products.
 """
@@ -117,10 +117,8 @@ class Adam(_Optimizer):
     :math:`\hat\epsilon = \epsilon \sqrt{1-\beta_2^t}`.
 
     Speed: those scalars must be Python floats. A NumPy ``float64`` scalar in
-    ``tmp *= c`` makes NumPy 2 (NEP 50) compute that float32 pass in float64:
-    224 us instead of 31 us on 562,000 parameters. With Python floats and one
-    pass less, a float32 step of the 784-300-150-300-784 autoencoder went from
-    940 us to 690 us (of which 195 us is ``sqrt``, bound by the hardware).
+    ``tmp *= c`` makes NumPy 2 (NEP 50) compute that float32 pass in float64
+    (a cast each way and double-width arithmetic); see ``benchmarks/README.md``.
     """
 
     def __init__(self, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
