@@ -19,7 +19,7 @@ from numpy_ae.cli import main
 from numpy_ae.course import blank as blank_mod
 from numpy_ae.course.exercises import EXERCISES, available
 from numpy_ae.course.grade import grade
-from numpy_ae.course.package import LIBRARY, PACKAGE, create_assignment, percent_to_notebook
+from numpy_ae.course.package import LIBRARY, PACKAGE, create_assignment, module_file, percent_to_notebook
 
 OFFERED = [name for name, ex in EXERCISES.items() if available(ex)]
 
@@ -52,9 +52,9 @@ def _variant(made, tmp_path, exercise, patches):
     folder = tmp_path / "variant"
     shutil.copytree(made[exercise][1], folder)
     for module, old, new in patches:
-        path = folder / PACKAGE / f"{module}.py"
+        path = folder / PACKAGE / module_file(module)
         src = path.read_text()
-        assert old in src, f"patch target not found in {module}.py: {old!r}"
+        assert old in src, f"patch target not found in {module_file(module)}: {old!r}"
         path.write_text(src.replace(old, new, 1))
     return folder
 
@@ -78,9 +78,9 @@ def test_list_command(capsys):
     out = capsys.readouterr().out
     rows = {r["name"]: r for r in json.loads(out.strip().splitlines()[-1])["exercises"]}
     assert rows["sparse_autoencoder"]["available"] and rows["sparse_autoencoder"]["max_score"] > 0
-    assert "layers:Dense.backward" in rows["sparse_autoencoder"]["blank"]
+    assert "nn.dense:Dense.backward" in rows["sparse_autoencoder"]["blank"]
     assert rows["contractive"]["available"] and rows["contractive"]["max_score"] == 14
-    assert "regularizers:Contractive.backward" in rows["contractive"]["blank"]
+    assert "nn.penalties:Contractive.backward" in rows["contractive"]["blank"]
 
 
 # ------------------------------------------------------------------ blanking
@@ -167,11 +167,11 @@ def _code_lines(lines):
 # rescaling that the kept forward pass or a kept loss has too); everything else must be gone.
 SHARED_WITH_KEPT_CODE = {
     'if self.parameterization == "log_var" :',  # Reparameterize.forward branches on it too
-    "if not self.input_grad :",                  # Dense.backward (layers.py, kept in the conv exercise)
+    "if not self.input_grad :",                  # Dense.backward (nn/dense.py, kept where not blanked)
     "if ph or pw :",                             # Conv2D.forward pads on the same test
     "for u in range ( kh ) :",                   # the loop over kernel offsets of col2im and Conv2D.forward
     "for v in range ( kw ) :",
-    "dZ *= 1.0 / dZ.shape [ 0 ]",                # BinaryCrossEntropy.backward (losses.py, kept)
+    "dZ *= 1.0 / dZ.shape [ 0 ]",                # BinaryCrossEntropy.backward (nn/losses.py, kept)
 }
 
 
@@ -188,7 +188,7 @@ def test_no_line_of_a_removed_body_appears_in_the_student_copy(made, name):
             copy_lines |= _code_lines(text.splitlines())
     for item in ex.blank:
         module, qualname = item.split(":")
-        removed = _code_lines(blank_mod.removed_lines((LIBRARY / f"{module}.py").read_text(), qualname))
+        removed = _code_lines(blank_mod.removed_lines((LIBRARY / module_file(module)).read_text(), qualname))
         assert removed, f"{item}: nothing substantial removed (the check would be vacuous)"
         leaked = (removed & copy_lines) - SHARED_WITH_KEPT_CODE
         assert not leaked, f"{item}: lines of the solution left in the student copy: {sorted(leaked)}"
@@ -200,12 +200,12 @@ def test_student_copy_keeps_docstrings_and_blanks_each_function(made, name):
     student, solution = made[name]
     for item in ex.blank:
         module, qualname = item.split(":")
-        ours = blank_mod.find_function(ast.parse((student / PACKAGE / f"{module}.py").read_text()), qualname)
-        ref = blank_mod.find_function(ast.parse((LIBRARY / f"{module}.py").read_text()), qualname)
+        ours = blank_mod.find_function(ast.parse((student / PACKAGE / module_file(module)).read_text()), qualname)
+        ref = blank_mod.find_function(ast.parse((LIBRARY / module_file(module)).read_text()), qualname)
         assert ast.get_docstring(ours) == ast.get_docstring(ref)
         assert ast.dump(ours.args) == ast.dump(ref.args)
         assert isinstance(ours.body[-1], ast.Raise)
-        sol = blank_mod.find_function(ast.parse((solution / PACKAGE / f"{module}.py").read_text()), qualname)
+        sol = blank_mod.find_function(ast.parse((solution / PACKAGE / module_file(module)).read_text()), qualname)
         assert ast.dump(sol) == ast.dump(ref)  # the instructor's copy has the reference body
     manifest = json.loads((student / "assignment.json").read_text())
     assert manifest["exercise"] == name and manifest["package"] == PACKAGE and not manifest["solutions"]
@@ -214,7 +214,7 @@ def test_student_copy_keeps_docstrings_and_blanks_each_function(made, name):
     assert nb["nbformat"] == 4 and any(c["cell_type"] == "markdown" for c in nb["cells"])
     for dropped in ex.drop:
         module, what = dropped.split(":")
-        assert f"class {what}" not in (student / PACKAGE / f"{module}.py").read_text()
+        assert f"class {what}" not in (student / PACKAGE / module_file(module)).read_text()
 
 
 def test_notebook_is_valid_and_matches_jupytext_cells(made):
@@ -246,40 +246,40 @@ def test_solutions_score_full_marks(solution_grades, name):
 # (exercise, patches, {failing test: [substrings its message must hold]}, {test: substrings it must NOT hold})
 MISTAKES = {
     "sparsity term missing": (
-        "sparse_autoencoder", [("regularizers", "dA += term.astype(dA.dtype, copy=False)", "term = term")],
+        "sparse_autoencoder", [("nn.penalties", "dA += term.astype(dA.dtype, copy=False)", "term = term")],
         {"kl_sparsity_backward": ["dX: wrong gradient"], "sparse_autoencoder_cost": ["dense0.W: wrong gradient"]},
         {"sparse_autoencoder_cost": ["dense3.W: wrong gradient"]}),  # the decoder does not see the penalty
     "1/N missing in the squared error": (
-        "sparse_autoencoder", [("losses", "dY *= 1.0 / dY.shape[0]", "dY *= 1.0")],
+        "sparse_autoencoder", [("nn.losses", "dY *= 1.0 / dY.shape[0]", "dY *= 1.0")],
         {"squared_error_backward": ["dY: wrong gradient"], "sparse_autoencoder_cost": ["dense3.W: wrong gradient"]},
         {}),
     "W not transposed in dX": (
-        "sparse_autoencoder", [("layers", "np.matmul(dZ, self.W.T,", "np.matmul(dZ, self.W,")],
+        "sparse_autoencoder", [("nn.dense", "np.matmul(dZ, self.W.T,", "np.matmul(dZ, self.W,")],
         {"dense_backward": ["Dense.backward", "np.matmul(dZ, self.W,"], "sparse_autoencoder_cost": ["Dense.backward"]},
         {}),
     "sign error in KL'": (
-        "sparse_autoencoder", [("regularizers", "return -rho / c + (1.0 - rho) / (1.0 - c)",
+        "sparse_autoencoder", [("nn.penalties", "return -rho / c + (1.0 - rho) / (1.0 - c)",
                                 "return rho / c - (1.0 - rho) / (1.0 - c)")],
         {"kl_sparsity_backward": ["dX: wrong gradient"], "kl_sparsity_penalty": ["penalty"],
          "sparse_autoencoder_cost": ["dense0.W: wrong gradient"]},
         {"sparse_autoencoder_cost": ["dense3.W: wrong gradient"]}),
     "bias gradient averaged, not summed": (
-        "sparse_autoencoder", [("layers", "self.db += ones(self, dZ.shape[0], dZ.dtype) @ dZ",
+        "sparse_autoencoder", [("nn.dense", "self.db += ones(self, dZ.shape[0], dZ.dtype) @ dZ",
                                 "self.db += dZ.mean(axis=0)")],
         {"dense_backward": ["dense0.b: wrong gradient"],
          "sparse_autoencoder_cost": ["dense0.b: wrong gradient", "dense3.b: wrong gradient"]},
         {"dense_backward": ["dense0.W: wrong gradient", "dX: wrong gradient"]}),
     "bias gradient not summed over examples": (
-        "sparse_autoencoder", [("layers", "self.db += ones(self, dZ.shape[0], dZ.dtype) @ dZ", "self.db += dZ")],
+        "sparse_autoencoder", [("nn.dense", "self.db += ones(self, dZ.shape[0], dZ.dtype) @ dZ", "self.db += dZ")],
         {"dense_backward": ["Dense.backward", "self.db += dZ"]}, {}),
     "sigma confused with log(sigma^2)": (
-        "vae", [("variational", "dscale *= self.sigma  # dsigma/dgamma = sigma / 2", "pass"),
-                ("variational", "dscale *= 0.5", "pass")],
+        "vae", [("nn.reparameterize", "dscale *= self.sigma  # dsigma/dgamma = sigma / 2", "pass"),
+                ("nn.reparameterize", "dscale *= 0.5", "pass")],
         {"reparameterize_log_var": ["dX: wrong gradient"], "vae_cost": ["dense2.W: wrong gradient"]},
         {"vae_cost": ["dense4.W: wrong gradient", "dense6.W: wrong gradient"]}),
     # the contractive penalty: dP/dW is (2 lambda/N) W sum_n g'^2; the code's delta and the bias do not see it
     "factor 2 dropped from the contractive W gradient": (
-        "contractive", [("regularizers", "self.dense.dW += self.dense.W * (scale * (",
+        "contractive", [("nn.penalties", "self.dense.dW += self.dense.W * (scale * (",
                          "self.dense.dW += self.dense.W * (0.5 * scale * (")],
         {"contractive_weight_gradient": ["dense0.W: wrong gradient"],
          "contractive_autoencoder_cost": ["dense0.W: wrong gradient"]},
@@ -287,21 +287,21 @@ MISTAKES = {
          "contractive_autoencoder_cost": ["dense0.b: wrong gradient", "tieddense3.b: wrong gradient"],
          "contractive_backward_sigmoid": ["wrong gradient"], "contractive_backward_tanh": ["wrong gradient"]}),
     "contractive W gradient not added into dense.dW": (
-        "contractive", [("regularizers", "self.dense.dW += self.dense.W * (scale * (", "_ = self.dense.W * (scale * (")],
+        "contractive", [("nn.penalties", "self.dense.dW += self.dense.W * (scale * (", "_ = self.dense.W * (scale * (")],
         {"contractive_weight_gradient": ["dense0.W: wrong gradient"],
          "contractive_autoencoder_cost": ["dense0.W: wrong gradient"]},
         {"contractive_weight_gradient": ["dense0.b: wrong gradient"],
          "contractive_autoencoder_cost": ["tieddense3.b: wrong gradient"],
          "contractive_backward_sigmoid": ["wrong gradient"]}),
     "contractive slope derivative of tanh used for a sigmoid": (  # the penalty's value and the tanh tests stay right
-        "contractive", [("regularizers", "return H * (1.0 - H), 1.0 - 2.0 * H", "return H * (1.0 - H), -2.0 * H")],
+        "contractive", [("nn.penalties", "return H * (1.0 - H), 1.0 - 2.0 * H", "return H * (1.0 - H), -2.0 * H")],
         {"contractive_slope": ["dg'/dh for sigmoid"], "contractive_backward_sigmoid": ["dX: wrong gradient"],
          "contractive_weight_gradient": ["dense0.b: wrong gradient"],
          "contractive_autoencoder_cost": ["dense0.W: wrong gradient", "dense0.b: wrong gradient"]},
         {"contractive_penalty_closed_form": ["differs"], "contractive_backward_tanh": ["wrong gradient"],
          "contractive_autoencoder_cost": ["tieddense3.b: wrong gradient"]}),
     "stride forgotten in col2im": (  # only the tests with stride > 1 fail; conv_model has stride 1
-        "conv2d", [("conv", "self.padded_shape, self._s,", "self.padded_shape, (1, 1),")],
+        "conv2d", [("nn.conv", "self.padded_shape, self._s,", "self.padded_shape, (1, 1),")],
         {"conv2d_stride2_pad1": ["dX: wrong gradient"], "conv1d_backward": ["dX: wrong gradient"]},
         {"conv2d_stride2_pad1": ["conv2d0.W: wrong gradient", "conv2d0.b: wrong gradient"]}),
 }
@@ -323,10 +323,10 @@ def test_plausible_mistakes_score_partial_marks_and_name_the_block(made, tmp_pat
 
 
 ROBUSTNESS = [  # each replaces one body line of the solution with something a student's code might do
-    ("layers", "slope *= self.A", "slope *= self.A\n        while True:\n            pass"),  # Sigmoid: endless
-    ("layers", "self.dW += self.X.T @ dZ", "self.dW += self.X.T @ dZ * np.nan"),              # Dense: NaN
-    ("losses", "dY *= 1.0 / dY.shape[0]", "dY = dY[:, :1] / dY.shape[0]"),                     # wrong shape
-    ("regularizers", "term = (self.beta / self.n)",                                            # prints a lot
+    ("nn.activations", "slope *= self.A", "slope *= self.A\n        while True:\n            pass"),  # Sigmoid: endless
+    ("nn.dense", "self.dW += self.X.T @ dZ", "self.dW += self.X.T @ dZ * np.nan"),              # Dense: NaN
+    ("nn.losses", "dY *= 1.0 / dY.shape[0]", "dY = dY[:, :1] / dY.shape[0]"),                     # wrong shape
+    ("nn.penalties", "term = (self.beta / self.n)",                                            # prints a lot
      "print('debug ' * 100000, self.n)\n        term = (self.beta / self.n)"),
 ]
 
@@ -345,9 +345,9 @@ def test_grader_survives_endless_loops_nan_wrong_shapes_and_prints(made, tmp_pat
 
 
 def test_grader_survives_exits_and_inputs_modified_in_place(made, tmp_path):
-    patches = [("layers", "slope *= self.A", "import os; os._exit(3)"),                        # Sigmoid: dies
-               ("layers", "self.dW += self.X.T @ dZ", "self.dW += self.X.T @ dZ\n        self.X[...] = 0.0"),
-               ("losses", "dY *= 1.0 / dY.shape[0]", "raise SystemExit(0)")]
+    patches = [("nn.activations", "slope *= self.A", "import os; os._exit(3)"),                        # Sigmoid: dies
+               ("nn.dense", "self.dW += self.X.T @ dZ", "self.dW += self.X.T @ dZ\n        self.X[...] = 0.0"),
+               ("nn.losses", "dY *= 1.0 / dY.shape[0]", "raise SystemExit(0)")]
     tests = _by_name(grade(_variant(made, tmp_path, "sparse_autoencoder", patches)))
     assert "process died (exit status 3)" in tests["sigmoid_backward"]["output"]
     assert "input modified in place" in tests["dense_backward"]["output"]
@@ -356,7 +356,7 @@ def test_grader_survives_exits_and_inputs_modified_in_place(made, tmp_path):
 
 
 def test_a_syntax_error_fails_every_test_with_the_import_error(made, tmp_path):
-    folder = _variant(made, tmp_path, "conv2d", [("conv", "self.db += delta.sum(axis=0)", "self.db += (")])
+    folder = _variant(made, tmp_path, "conv2d", [("nn.conv", "self.db += delta.sum(axis=0)", "self.db += (")])
     result = grade(folder)
     assert result["score"] == 0
     assert all("could not import your package" in t["output"] and "SyntaxError" in t["output"]
@@ -364,7 +364,7 @@ def test_a_syntax_error_fails_every_test_with_the_import_error(made, tmp_path):
 
 
 def test_an_endless_loop_at_import_fails_every_test_within_the_time_limit(made, tmp_path):
-    folder = _variant(made, tmp_path, "conv2d", [("conv", "\nimport numpy as np\n", "\nimport numpy as np\n"
+    folder = _variant(made, tmp_path, "conv2d", [("nn.conv", "\nimport numpy as np\n", "\nimport numpy as np\n"
                                                                                  "while True:\n    pass\n")])
     result = grade(folder, time_limit=2.0)
     assert result["score"] == 0
@@ -376,9 +376,10 @@ def test_grader_uses_the_trusted_library_not_a_numpy_ae_in_the_student_folder(ma
     folder = tmp_path / "cheat"
     shutil.copytree(made["conv2d"][0], folder)  # the blank copy...
     fake = folder / "numpy_ae"
-    fake.mkdir()  # ...with a numpy_ae whose gradcheck would pass anything
+    (fake / "check").mkdir(parents=True)  # ...with a numpy_ae whose gradcheck would pass anything
     (fake / "__init__.py").write_text("")
-    (fake / "gradcheck.py").write_text("raise RuntimeError('the fake numpy_ae was imported')\n")
+    (fake / "check" / "__init__.py").write_text("")
+    (fake / "check" / "gradcheck.py").write_text("raise RuntimeError('the fake numpy_ae was imported')\n")
     result = grade(folder)
     assert result["score"] == 0
     assert all(t["output"].startswith("not implemented") for t in result["tests"])
@@ -400,12 +401,12 @@ def test_cli_grade_json_and_gradescope_results(made, tmp_path, capsys):
 def test_cli_create_then_refuses_a_non_empty_folder_unless_forced(tmp_path, capsys):
     out = tmp_path / "hw"
     assert main(["assignment", "create", "softmax_regression", "--out", str(out)]) == 0
-    assert (out / PACKAGE / "softmax.py").exists()
+    assert (out / PACKAGE / "models" / "softmax.py").exists()
     assert main(["assignment", "create", "softmax_regression", "--out", str(out)]) == 2
     assert "not empty" in capsys.readouterr().err
     (out / "stray.txt").write_text("x")
     assert main(["assignment", "create", "conv2d", "--out", str(out), "--force"]) == 0
-    assert not (out / "stray.txt").exists() and (out / PACKAGE / "conv.py").exists()
+    assert not (out / "stray.txt").exists() and (out / PACKAGE / "nn" / "conv.py").exists()
     assert json.loads((out / "assignment.json").read_text())["exercise"] == "conv2d"
 
 
@@ -423,14 +424,14 @@ def test_cli_bad_input_exits_2_with_one_line(tmp_path, capsys, argv, needle):
 
 def test_cli_pending_exercise_is_refused_clearly(tmp_path, capsys, monkeypatch):
     """An exercise whose ``requires`` names something the library lacks is listed as pending and refused
-    (the contractive exercise was, until regularizers.Contractive landed)."""
+    (the contractive exercise was, until nn.penalties.Contractive landed)."""
     import dataclasses
 
     from numpy_ae.course import exercises
 
-    assert available(EXERCISES["contractive"])  # regularizers.Contractive exists now
+    assert available(EXERCISES["contractive"])  # nn.penalties.Contractive exists now
     pending = dataclasses.replace(EXERCISES["contractive"], name="pending_demo",
-                                  requires=("regularizers:NoSuchPenalty",), pending_note="waits for NoSuchPenalty")
+                                  requires=("nn.penalties:NoSuchPenalty",), pending_note="waits for NoSuchPenalty")
     monkeypatch.setitem(exercises.EXERCISES, "pending_demo", pending)
     assert not available(pending)
     assert main(["assignment", "create", "pending_demo", "--out", str(tmp_path / "c")]) == 2
@@ -445,9 +446,9 @@ def test_cli_pending_exercise_is_refused_clearly(tmp_path, capsys, monkeypatch):
 def test_cli_missing_module_exits_2(made, tmp_path):
     folder = tmp_path / "broken"
     shutil.copytree(made["sparse_autoencoder"][0], folder)
-    (folder / PACKAGE / "losses.py").unlink()
+    (folder / PACKAGE / "nn" / "losses.py").unlink()
     env = dict(os.environ, PYTHONPATH=str(pathlib.Path(LIBRARY).parent))
     proc = subprocess.run([sys.executable, "-m", "numpy_ae", "assignment", "grade", str(folder)],
                           capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 2
-    assert "missing module(s) losses.py" in proc.stderr and "Traceback" not in proc.stderr
+    assert "missing module(s) nn/losses.py" in proc.stderr and "Traceback" not in proc.stderr

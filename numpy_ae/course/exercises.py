@@ -5,12 +5,15 @@ An exercise is ONE :class:`Exercise` entry in :data:`EXERCISES`:
 ``name``, ``title``, ``summary``
     how ``python -m numpy_ae assignment list`` shows it;
 ``modules``
-    the modules of ``numpy_ae`` the student works in; the student package is
+    the modules of ``numpy_ae`` the student works in, by dotted path
+    (``"nn.dense"``, ``"check.gradcheck"``; always the reference forms in
+    ``nn/``, never the fast twins in ``nn/fast``); the student package is
     these plus every module they import at module level (found by
     :func:`numpy_ae.course.package.module_closure`), copied with their relative
-    imports into ``<DIR>/numpy_ae_student/``;
+    imports into the same sub-folders of ``<DIR>/numpy_ae_student/``;
 ``blank``
-    ``"module:function"`` or ``"module:Class.method"`` qualnames whose bodies
+    ``"module:function"`` or ``"module:Class.method"`` qualnames
+    (``"nn.dense:Dense.backward"``) whose bodies
     become ``# YOUR CODE HERE`` / ``raise NotImplementedError()``
     (:mod:`numpy_ae.course.blank`); the library's source carries no markers;
 ``drop``
@@ -22,14 +25,14 @@ An exercise is ONE :class:`Exercise` entry in :data:`EXERCISES`:
     (it imports ``numpy_ae_student``), shipped as ``.py`` and ``.ipynb``;
 ``tests``
     ``(name, points, function)``: ``function(pkg)`` gets the student's
-    package (``pkg.layers`` is the student's ``layers.py``) and returns, or
+    package (``pkg.nn.dense`` is the student's ``nn/dense.py``) and returns, or
     raises :class:`~numpy_ae.course.harness.Failed` (any other exception is
     the student's code failing, reported by the grader). Gradient checks run
     the trusted checker (:mod:`numpy_ae.course.harness`).
 
 ``requires`` names a ``"module:Name"`` that must exist in the installed
 library; an exercise whose requirement is missing is listed as pending (the
-contractive exercise waited for ``regularizers.Contractive``, issue 10, this way).
+contractive exercise waited for ``Contractive`` this way).
 
 Problem sizes follow :mod:`numpy_ae.check.catalogue`: float64, N = 6 examples, D = 5
 inputs, H = 4 hidden units, steps of 1e-5; every test takes milliseconds.
@@ -37,6 +40,7 @@ inputs, H = 4 hidden units, steps of 1e-5; every test takes milliseconds.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,16 +86,16 @@ from ..check.catalogue import _rng
 # ==========================================================================
 
 def _sigmoid_backward(pkg):
-    h.check_layer(pkg.layers.Sigmoid(), 2.0 * _rng(0).standard_normal((N, D)))
+    h.check_layer(pkg.nn.activations.Sigmoid(), 2.0 * _rng(0).standard_normal((N, D)))
 
 
 def _dense_backward(pkg):
-    h.check_layer(pkg.layers.Dense(D, H), _rng(1).standard_normal((N, D)), random_state=1)
+    h.check_layer(pkg.nn.dense.Dense(D, H), _rng(1).standard_normal((N, D)), random_state=1)
 
 
 def _kl_sparsity_backward(pkg):
     A = _rng(2).uniform(0.05, 0.95, (N, H))  # sigmoid activations: KL sparsity acts on values in (0, 1)
-    h.check_layer(pkg.regularizers.KLSparsity(sparsity=0.1, beta=3.0), A, random_state=2)
+    h.check_layer(pkg.nn.penalties.KLSparsity(sparsity=0.1, beta=3.0), A, random_state=2)
 
 
 def _kl_sparsity_penalty(pkg):
@@ -101,7 +105,7 @@ def _kl_sparsity_penalty(pkg):
 
     rng = _rng(3)
     A = np.column_stack([rng.uniform(0.05, 0.95, (N, 2)), rng.uniform(-0.02, -0.01, N), rng.uniform(1.01, 1.02, N)])
-    student, reference = pkg.regularizers.KLSparsity(0.1, 3.0), KLSparsity(0.1, 3.0)
+    student, reference = pkg.nn.penalties.KLSparsity(0.1, 3.0), KLSparsity(0.1, 3.0)
     student.forward(A.copy(), training=True)
     reference.forward(A.copy(), training=True)
     # 1e-10: both sum the same four float64 terms; a formula slip changes the penalty by O(1)
@@ -111,13 +115,13 @@ def _kl_sparsity_penalty(pkg):
 
 def _squared_error_backward(pkg):
     rng = _rng(4)
-    h.check_loss(pkg.losses.SquaredError(), rng.standard_normal((N, D)), rng.standard_normal((N, D)))
+    h.check_loss(pkg.nn.losses.SquaredError(), rng.standard_normal((N, D)), rng.standard_normal((N, D)))
 
 
 def _sparse_autoencoder_cost(pkg):
     r"""UFLDL's whole cost: D -> H sigmoid -> KL sparsity -> D sigmoid, squared error, weight decay 1e-3."""
-    L, R, S = pkg.layers, pkg.regularizers, pkg.losses
-    net = h.model_of([L.Dense(D, H), L.Sigmoid(), R.KLSparsity(0.1, 3.0), L.Dense(H, D), L.Sigmoid()],
+    L, A, R, S = pkg.nn.dense, pkg.nn.activations, pkg.nn.penalties, pkg.nn.losses
+    net = h.model_of([L.Dense(D, H), A.Sigmoid(), R.KLSparsity(0.1, 3.0), L.Dense(H, D), A.Sigmoid()],
                      S.SquaredError(), weight_decay=1e-3, random_state=5)
     h.check_model(net, _rng(5).uniform(0.1, 0.9, (N, D)))
 
@@ -126,10 +130,10 @@ SPARSE_AUTOENCODER = Exercise(
     name="sparse_autoencoder",
     title="UFLDL's sparse autoencoder: backpropagation by hand",
     summary="backward passes of Sigmoid, Dense and KL sparsity (and KL'), the squared-error gradient",
-    modules=("layers", "regularizers", "losses", "model", "gradcheck"),
-    blank=("layers:Sigmoid.backward", "layers:Dense.backward", "regularizers:KLSparsity._slope",
-           "regularizers:KLSparsity.backward", "losses:SquaredError.backward"),
-    drop=("layers:TiedDense",),  # its backward repeats Dense's bias and weight rules
+    modules=("nn.activations", "nn.dense", "nn.penalties", "nn.losses", "nn.sequential", "check.gradcheck"),
+    blank=("nn.activations:Sigmoid.backward", "nn.dense:Dense.backward", "nn.penalties:KLSparsity._slope",
+           "nn.penalties:KLSparsity.backward", "nn.losses:SquaredError.backward"),
+    drop=("nn.dense:TiedDense",),  # its backward repeats Dense's bias and weight rules
     tutorial="sparse_autoencoder.py",
     tests=(("sigmoid_backward", 2, _sigmoid_backward),
            ("dense_backward", 3, _dense_backward),
@@ -158,7 +162,7 @@ def _gaussian_kl_value(pkg):
 
     mu, log_var = _vae_input(_rng(10), "log_var")
     m0, l0 = mu.copy(), log_var.copy()
-    got = pkg.variational.gaussian_kl(mu, log_var)
+    got = pkg.nn.reparameterize.gaussian_kl(mu, log_var)
     require(np.array_equal(mu, m0) and np.array_equal(log_var, l0),
             "input modified in place: gaussian_kl changed mu or log_var")
     # 1e-12: the same closed form in float64; a slip (sigma for sigma^2, a missing 1/2) is off by O(1)
@@ -168,7 +172,7 @@ def _gaussian_kl_value(pkg):
 
 def _gaussian_kl_grad(pkg):
     r""":math:`f = \sum_n w_n \mathrm{KL}_n` against ``gaussian_kl_grad`` (as numpy_ae.check.catalogue' gaussian_kl)."""
-    V = pkg.variational
+    V = pkg.nn.reparameterize
     rng = _rng(11)
     w = rng.uniform(0.5, 2.0, N)
     x0 = np.hstack(_vae_input(rng, "log_var")).ravel()
@@ -187,7 +191,7 @@ def _gaussian_kl_grad(pkg):
 
 def _reparameterize(parameterization, beta, seed):
     def test(pkg):
-        layer = pkg.variational.Reparameterize(K, parameterization, beta=beta)
+        layer = pkg.nn.reparameterize.Reparameterize(K, parameterization, beta=beta)
         layer.freeze_noise()
         h.check_layer(layer, np.hstack(_vae_input(_rng(seed), parameterization)), random_state=seed)
     return test
@@ -196,11 +200,11 @@ def _reparameterize(parameterization, beta, seed):
 def _vae_cost(pkg):
     r"""A small whole VAE (tanh, log_var, Bernoulli decoder) with frozen eps: every block checked, so a
     wrong Reparameterize.backward shows in the encoder's blocks (dense0, dense2) and not the decoder's."""
-    L, V = pkg.layers, pkg.variational
-    rep = V.Reparameterize(K, "log_var")
+    L, A = pkg.nn.dense, pkg.nn.activations
+    rep = pkg.nn.reparameterize.Reparameterize(K, "log_var")
     rep.freeze_noise()
-    net = h.model_of([L.Dense(D, H), L.Tanh(), L.Dense(H, 2 * K), rep, L.Dense(K, H), L.Tanh(), L.Dense(H, D)],
-                     pkg.losses.BinaryCrossEntropy(), random_state=12)
+    net = h.model_of([L.Dense(D, H), A.Tanh(), L.Dense(H, 2 * K), rep, L.Dense(K, H), A.Tanh(), L.Dense(H, D)],
+                     pkg.nn.losses.BinaryCrossEntropy(), random_state=12)
     h.check_model(net, _rng(12).uniform(0.0, 1.0, (N, D)))
 
 
@@ -208,11 +212,10 @@ VAE = Exercise(
     name="vae",
     title="The variational autoencoder: the reparameterisation trick and the Gaussian KL",
     summary="Reparameterize.backward (log_var and sigma), the closed-form KL and its gradient",
-    modules=("variational", "layers", "losses", "gradcheck"),
-    blank=("variational:gaussian_kl", "variational:gaussian_kl_grad", "variational:Reparameterize.sigma_and_log_var",
-           "variational:Reparameterize.kl_elements",
-           "variational:Reparameterize.kl_scale_grad", "variational:Reparameterize.backward"),
-    drop=("variational:VariationalAutoencoder", "variational:ConditionalVAE"),  # the estimators: not the exercise
+    modules=("nn.reparameterize", "nn.activations", "nn.dense", "nn.losses", "nn.sequential", "check.gradcheck"),
+    blank=("nn.reparameterize:gaussian_kl", "nn.reparameterize:gaussian_kl_grad",
+           "nn.reparameterize:Reparameterize.sigma_and_log_var", "nn.reparameterize:Reparameterize.kl_elements",
+           "nn.reparameterize:Reparameterize.kl_scale_grad", "nn.reparameterize:Reparameterize.backward"),
     tutorial="vae.py",
     tests=(("gaussian_kl_value", 2, _gaussian_kl_value),
            ("gaussian_kl_grad", 2, _gaussian_kl_grad),
@@ -229,13 +232,13 @@ VAE = Exercise(
 
 def _conv2d(seed, shape, *args, **kwargs):
     def test(pkg):
-        h.check_layer(pkg.conv.Conv2D(*args, **kwargs), _rng(seed).standard_normal(shape), random_state=seed)
+        h.check_layer(pkg.nn.conv.Conv2D(*args, **kwargs), _rng(seed).standard_normal(shape), random_state=seed)
     return test
 
 
 def _conv1d_backward(pkg):
     r"""Conv1D runs Conv2D's backward on (N, C, 1, L): nothing new to write, but it must work there too."""
-    h.check_layer(pkg.conv.Conv1D(2, 3, 3, stride=2, padding=2), _rng(22).standard_normal((2, 2, 9)),
+    h.check_layer(pkg.nn.conv.Conv1D(2, 3, 3, stride=2, padding=2), _rng(22).standard_normal((2, 2, 9)),
                   random_state=22)
 
 
@@ -243,7 +246,7 @@ def _conv_model(pkg):
     r"""Conv2D(2, 3, 3, padding 1) -> tanh -> Conv2D(3, 2, 3, stride 1, padding 1), squared error against X."""
     from ..nn.losses import SquaredError
 
-    C, L = pkg.conv, pkg.layers
+    C, L = pkg.nn.conv, pkg.nn.activations
     net = h.model_of([C.Conv2D(2, 3, 3, padding=1), L.Tanh(), C.Conv2D(3, 2, 3, padding=1)], SquaredError(),
                      weight_decay=1e-2, random_state=23)
     h.check_model(net, _rng(23).standard_normal((2, 2, 5, 4)))
@@ -253,9 +256,9 @@ CONV2D = Exercise(
     name="conv2d",
     title="Convolution: the backward pass of Conv2D (im2col, col2im)",
     summary="Conv2D.backward: dW, db and dX through im2col/col2im, stride and padding",
-    modules=("conv", "gradcheck", "model"),
-    blank=("conv:Conv2D.backward",),
-    drop=("conv:ConvTranspose2D", "conv:ConvTranspose1D"),  # ConvTranspose2D.forward is Conv2D's input gradient
+    modules=("nn.conv", "nn.activations", "nn.sequential", "check.gradcheck"),
+    blank=("nn.conv:Conv2D.backward",),
+    drop=("nn.conv:ConvTranspose2D", "nn.conv:ConvTranspose1D"),  # ConvTranspose2D.forward is Conv2D's input gradient
     tutorial="conv2d.py",
     tests=(("conv2d_stride2_pad1", 4, _conv2d(20, (2, 2, 7, 6), 2, 3, (3, 2), stride=2, padding=1)),
            ("conv2d_stride_2x1_pad_0x2_batch1", 2, _conv2d(21, (1, 3, 5, 4), 3, 2, (2, 3), stride=(2, 1),
@@ -277,13 +280,13 @@ def _softmax_value(pkg):
     P = rng.dirichlet(np.ones(K), N)
     for T, what in ((y, "labels"), (P, "a probability matrix")):
         Z0 = Z.copy()
-        got = pkg.softmax.SoftmaxCrossEntropy().forward(Z, T)
+        got = pkg.nn.losses.SoftmaxCrossEntropy().forward(Z, T)
         require(np.array_equal(Z, Z0), "input modified in place: SoftmaxCrossEntropy.forward changed Z")
         # 1e-12: the same float64 sums; a missing 1/N or log is off by O(1)
         h.require_close(f"the softmax cross-entropy with {what} as targets", float(got),
                         SoftmaxCrossEntropy().forward(Z, T), rtol=1e-12)
     big = np.array([[1000.0, 0.0, -1000.0], [0.0, 800.0, 0.0]])
-    got = pkg.softmax.SoftmaxCrossEntropy().forward(big, np.array([0, 2]))
+    got = pkg.nn.losses.SoftmaxCrossEntropy().forward(big, np.array([0, 2]))
     h.require_close("the cross-entropy of logits of size 1000 (subtract each row's max before exp)", float(got),
                     SoftmaxCrossEntropy().forward(big, np.array([0, 2])), rtol=1e-12)
 
@@ -292,13 +295,13 @@ def _softmax_grad(targets):
     def test(pkg):
         rng = _rng(31)
         T = rng.integers(0, K, N) if targets == "labels" else rng.dirichlet(np.ones(K), N)
-        h.check_loss(pkg.softmax.SoftmaxCrossEntropy(), 3.0 * rng.standard_normal((N, K)), T)
+        h.check_loss(pkg.nn.losses.SoftmaxCrossEntropy(), 3.0 * rng.standard_normal((N, K)), T)
     return test
 
 
 def _softmax_regression_cost(pkg):
     r"""UFLDL's softmaxCost: Dense(D, K) + the student's loss + (lambda/2) sum W^2, at random weights."""
-    net = h.model_of([pkg.layers.Dense(D, K)], pkg.softmax.SoftmaxCrossEntropy(), weight_decay=0.1, random_state=32)
+    net = h.model_of([pkg.nn.dense.Dense(D, K)], pkg.nn.losses.SoftmaxCrossEntropy(), weight_decay=0.1, random_state=32)
     rng = _rng(32)
     net.theta[...] = rng.standard_normal(net.n_params)
     h.check_model(net, rng.standard_normal((N, D)), rng.integers(0, K, N))
@@ -312,7 +315,8 @@ def _softmax_regression_fit(pkg):
     centres = 4.0 * np.eye(3, 5)
     y = np.repeat(np.arange(3), 50)
     X = centres[y] + rng.standard_normal((150, 5))
-    model = pkg.softmax.SoftmaxRegression(weight_decay=1e-4, max_iter=100, random_state=0).fit(X, y)
+    model = h.reference_form(pkg.models.softmax.SoftmaxRegression(weight_decay=1e-4, max_iter=100,
+                                                                  random_state=0)).fit(X, y)
     acc = float(np.mean(model.predict(X) == y))
     require(acc >= 0.95, f"SoftmaxRegression.fit reached a training accuracy of {acc:.2f} on three well-separated "
                          "blobs; the reference reaches 1.00 (is the objective or its gradient wrong?)")
@@ -322,8 +326,8 @@ SOFTMAX_REGRESSION = Exercise(
     name="softmax_regression",
     title="UFLDL's softmax regression: the cross-entropy and its gradient",
     summary="SoftmaxCrossEntropy.forward (stable) and .backward, trained with L-BFGS",
-    modules=("softmax", "gradcheck"),
-    blank=("softmax:SoftmaxCrossEntropy.forward", "softmax:SoftmaxCrossEntropy.backward"),
+    modules=("nn.losses", "models.softmax", "check.gradcheck"),
+    blank=("nn.losses:SoftmaxCrossEntropy.forward", "nn.losses:SoftmaxCrossEntropy.backward"),
     tutorial="softmax_regression.py",
     tests=(("softmax_loss_value", 2, _softmax_value),
            ("softmax_loss_gradient_labels", 3, _softmax_grad("labels")),
@@ -355,7 +359,7 @@ def _activate(activation, Z):
 def _bound_dense(pkg, seed, scale=1.0):
     r"""The student's ``Dense(D, H)`` with its own ``W``, ``b``, ``dW``, ``db`` arrays (no model needed)."""
     rng = _rng(seed)
-    dense = pkg.layers.Dense(D, H)
+    dense = pkg.nn.dense.Dense(D, H)
     dense.bind({"W": scale * rng.standard_normal((D, H)), "b": 0.1 * rng.standard_normal(H)},
                {"W": np.zeros((D, H)), "b": np.zeros(H)})
     return dense
@@ -369,7 +373,7 @@ def _contractive_slope(pkg):
         Z = 2.0 * rng.standard_normal((N, H))
         A = _activate(activation, Z)
         A0 = A.copy()
-        out = pkg.regularizers._slope_from_output(activation, A)
+        out = pkg.nn.penalties._slope_from_output(activation, A)
         require(isinstance(out, tuple) and len(out) == 2,
                 f"_slope_from_output({activation!r}, H) must return a pair (g'(z), dg'/dh); got {type(out).__name__}")
         slope, dslope = out
@@ -379,8 +383,8 @@ def _contractive_slope(pkg):
                         _slope_reference(activation, Z), rtol=1e-12, atol=1e-15)
         # g' is a polynomial of degree 2 in h, so the centred difference is exact up to rounding (~1e-11)
         step = 1e-5
-        up = pkg.regularizers._slope_from_output(activation, A + step)[0]
-        down = pkg.regularizers._slope_from_output(activation, A - step)[0]
+        up = pkg.nn.penalties._slope_from_output(activation, A + step)[0]
+        down = pkg.nn.penalties._slope_from_output(activation, A - step)[0]
         h.require_close(f"dg'/dh for {activation} (the second value _slope_from_output returns)", dslope,
                         (up - down) / (2 * step), rtol=1e-6, atol=1e-9)
 
@@ -399,13 +403,13 @@ def _contractive_penalty_closed_form(pkg):
         jacobians = slope[:, :, None] * dense.W.T[None, :, :]      # (N, H, D): dh_j/dx_i of each example
         expected = np.square(jacobians).sum(axis=(1, 2))
         W0, A0 = dense.W.copy(), A.copy()
-        got = pkg.regularizers.contractive_penalty(A, dense.W, activation)
+        got = pkg.nn.penalties.contractive_penalty(A, dense.W, activation)
         require(np.array_equal(W0, dense.W) and np.array_equal(A0, A),
                 "input modified in place: contractive_penalty changed H or W")
         # 1e-10: two float64 evaluations of the same sums; a missing square or a wrong g' is off by O(1)
         h.require_close(f"contractive_penalty(H, W, {activation!r}) (||J_f(x_n)||_F^2 per example)", got, expected,
                         rtol=1e-10)
-        layer = pkg.regularizers.Contractive(0.7, dense, activation)
+        layer = pkg.nn.penalties.Contractive(0.7, dense, activation)
         layer.forward(A.copy(), training=True)
         h.require_close(f"Contractive's penalty (lambda/N * sum_n ||J_f(x_n)||_F^2, {activation})",
                         float(layer.penalty), 0.7 * expected.mean(), rtol=1e-10)
@@ -416,7 +420,7 @@ def _contractive_backward(activation, seed):
         r"""The layer alone: ``dX`` (the penalty's gradient with respect to the code, added to the delta),
         with the encoder's ``W`` held fixed."""
         lo, hi = _ACT_RANGE[activation]
-        layer = pkg.regularizers.Contractive(2.0, _bound_dense(pkg, seed, scale=1.5), activation)
+        layer = pkg.nn.penalties.Contractive(2.0, _bound_dense(pkg, seed, scale=1.5), activation)
         h.check_layer(layer, _rng(seed).uniform(lo, hi, (N, H)), random_state=seed)
     return test
 
@@ -439,9 +443,9 @@ def _contractive_weight_gradient(pkg):
     r"""Dense(D, H) -> sigmoid -> Contractive with a loss of 0: the objective is the penalty alone, so
     ``dense0.W`` checks the penalty's gradient ADDED into ``dense.dW`` and ``dense0.b`` the path through
     the code. Weights of order 1 so that the penalty's terms are not negligible."""
-    L = pkg.layers
-    dense = L.Dense(D, H)
-    net = h.model_of([dense, L.Sigmoid(), pkg.regularizers.Contractive(2.0, dense, "sigmoid")], _PenaltyOnly(),
+    dense = pkg.nn.dense.Dense(D, H)
+    net = h.model_of([dense, pkg.nn.activations.Sigmoid(), pkg.nn.penalties.Contractive(2.0, dense, "sigmoid")],
+                     _PenaltyOnly(),
                      random_state=43)
     rng = _rng(43)
     net.theta[...] = rng.standard_normal(net.n_params)
@@ -452,10 +456,10 @@ def _contractive_autoencoder_cost(pkg):
     r"""Rifai et al.'s contractive autoencoder, small: Dense(D, H) -> sigmoid -> Contractive -> TiedDense
     -> sigmoid, squared error, weight decay 1e-3; a wrong penalty gradient shows in ``dense0.W`` (the
     shared weights) or ``dense0.b``, never in the decoder's bias ``tieddense3.b``."""
-    L = pkg.layers
+    L, A = pkg.nn.dense, pkg.nn.activations
     dense = L.Dense(D, H)
-    net = h.model_of([dense, L.Sigmoid(), pkg.regularizers.Contractive(1.0, dense, "sigmoid"), L.TiedDense(dense),
-                      L.Sigmoid()], pkg.losses.SquaredError(), weight_decay=1e-3, random_state=44)
+    net = h.model_of([dense, A.Sigmoid(), pkg.nn.penalties.Contractive(1.0, dense, "sigmoid"), L.TiedDense(dense),
+                      A.Sigmoid()], pkg.nn.losses.SquaredError(), weight_decay=1e-3, random_state=44)
     rng = _rng(44)
     net.theta[...] = rng.standard_normal(net.n_params)
     h.check_model(net, rng.uniform(0.1, 0.9, (N, D)))
@@ -466,8 +470,8 @@ CONTRACTIVE = Exercise(
     title="The contractive autoencoder: the Jacobian penalty's gradient",
     summary="g'(z) and dg'/dh from the code, the closed-form Jacobian norm, Contractive.backward (the code's "
             "delta and the encoder's dW)",
-    modules=("regularizers", "layers", "losses", "model", "gradcheck"),
-    blank=("regularizers:_slope_from_output", "regularizers:contractive_penalty", "regularizers:Contractive.backward"),
+    modules=("nn.penalties", "nn.activations", "nn.dense", "nn.losses", "nn.sequential", "check.gradcheck"),
+    blank=("nn.penalties:_slope_from_output", "nn.penalties:contractive_penalty", "nn.penalties:Contractive.backward"),
     tutorial="contractive.py",
     tests=(("contractive_slope", 1, _contractive_slope),
            ("contractive_penalty_closed_form", 2, _contractive_penalty_closed_form),
@@ -475,8 +479,8 @@ CONTRACTIVE = Exercise(
            ("contractive_backward_tanh", 2, _contractive_backward("tanh", 46)),
            ("contractive_weight_gradient", 3, _contractive_weight_gradient),
            ("contractive_autoencoder_cost", 3, _contractive_autoencoder_cost)),
-    requires=("regularizers:Contractive",),
-    pending_note="waits for regularizers.Contractive (issue 10)",
+    requires=("nn.penalties:Contractive",),
+    pending_note="waits for nn.penalties.Contractive",
 )
 
 
@@ -487,7 +491,11 @@ def available(exercise):
     """True when every ``requires`` entry exists in the installed numpy_ae (and the exercise has tests)."""
     for req in exercise.requires:
         module, name = req.split(":")
-        if not hasattr(importlib.import_module(f"numpy_ae.{module}"), name):
+        try:
+            found = importlib.util.find_spec(f"numpy_ae.{module}") is not None
+        except ModuleNotFoundError:  # a parent package that does not exist
+            found = False
+        if not found or not hasattr(importlib.import_module(f"numpy_ae.{module}"), name):
             return False
     return bool(exercise.tests)
 

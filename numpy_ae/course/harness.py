@@ -14,8 +14,16 @@ the student's ``Layer``: :class:`_StudentLayer` wraps one student layer so that 
 trusted model can bind its views of ``theta`` into it and call its
 forward/backward, and the per-block report names the blocks as the library
 does (``dense0.W``, ``dense3.b``).
+
+Only the reference forms are graded: the trusted model is built with
+``fast=False`` (when :class:`~numpy_ae.nn.sequential.Sequential` has that
+argument), a student's estimator is switched to its reference form by
+:func:`reference_form`, and a layer whose class comes from a fast-twin module
+(``nn/fast``) is refused.
 """
 from __future__ import annotations
+
+import inspect
 
 import numpy as np
 
@@ -23,7 +31,7 @@ from ..check import gradcheck
 from ..nn.layer import Layer
 from ..nn.sequential import Sequential
 
-__all__ = ["Failed", "model_of", "smoke_layer", "require", "require_close", "check_layer",
+__all__ = ["Failed", "model_of", "reference_form", "smoke_layer", "require", "require_close", "check_layer",
            "check_loss", "check_model", "check_function"]
 
 EPS = 1e-5  # the catalogue's step (numpy_ae.check.catalogue): truncation ~1e-11, rounding ~1e-10, below tol 1e-9
@@ -78,13 +86,42 @@ class _StudentLayer(Layer):
         return f"student {self.inner!r}"
 
 
+_FAST = ".nn.fast"  # the fast twins' subpackage: its classes are never what is graded
+
+
+def _is_twin(obj):
+    module = type(obj).__module__
+    return module.endswith(_FAST) or _FAST + "." in module
+
+
+def _reference(obj):
+    if _is_twin(obj):
+        raise RuntimeError(f"the grader was handed a fast twin ({type(obj).__module__}.{type(obj).__name__}); it "
+                           "grades the reference forms only")
+    return obj
+
+
 def _named(layers):
-    return [_StudentLayer(l, f"{type(l).__name__.lower()}{i}") for i, l in enumerate(layers)]
+    return [_StudentLayer(_reference(l), f"{type(l).__name__.lower()}{i}") for i, l in enumerate(layers)]
+
+
+_SEQUENTIAL_HAS_FAST = "fast" in inspect.signature(Sequential).parameters
 
 
 def model_of(layers, loss, weight_decay=0.0, random_state=0):
-    """A trusted Sequential over the student's ``layers`` (named as the library names them) and ``loss``."""
-    return Sequential(_named(layers), loss, weight_decay=weight_decay, random_state=random_state)
+    """A trusted Sequential over the student's ``layers`` (named as the library names them) and ``loss``,
+    in reference form (``fast=False``: the student's layers are never swapped for twins)."""
+    kwargs = {"fast": False} if _SEQUENTIAL_HAS_FAST else {}
+    return Sequential(_named(layers), _reference(loss), weight_decay=weight_decay, random_state=random_state,
+                      **kwargs)
+
+
+def reference_form(estimator):
+    """The student's ``estimator`` set to train with the reference forms (``fast=False``) when it has that
+    hyperparameter, so that what it trains is the student's code, not a fast twin."""
+    if "fast" in estimator.get_params(deep=False):
+        estimator.set_params(fast=False)
+    return estimator
 
 
 def require(condition, message):

@@ -87,15 +87,17 @@ def _describe(exc, root):
 
 
 def import_student(folder, package, modules):
-    """Import the student's package from ``folder``; each module must live inside it."""
+    """Import the student's package from ``folder``; each module must live inside it.
+
+    ``modules`` are dotted paths (``nn.dense``); importing one binds it to its parent package, so that a
+    test reaches it as ``pkg.nn.dense``."""
     folder = pathlib.Path(folder).resolve()
     sys.path.insert(0, str(folder))
     for name in [m for m in list(sys.modules) if m == package or m.startswith(package + ".")]:
         del sys.modules[name]
     pkg = importlib.import_module(package)
     for module in modules:
-        mod = importlib.import_module(f"{package}.{module}")
-        setattr(pkg, module, mod)
+        importlib.import_module(f"{package}.{module}")
     for name, mod in list(sys.modules.items()):
         if name == package or name.startswith(package + "."):
             where = pathlib.Path(getattr(mod, "__file__", "") or "").resolve()

@@ -9,7 +9,7 @@
 #   \lVert J_f(x)\rVert_F^2 = \sum_j g'(z_j)^2 \sum_i W_{ij}^2,$$
 #
 # for a code $h = g(z)$, $z = xW + b$, with `W` of shape `(D, H)`. In
-# `numpy_ae_student/regularizers.py` you write:
+# `numpy_ae_student/nn/penalties.py` you write:
 #
 # | function | what |
 # |---|---|
@@ -28,15 +28,16 @@
 # %%
 import numpy as np
 
-from numpy_ae_student.gradcheck import check_layer, check_model
-from numpy_ae_student.layers import Dense, Sigmoid, Tanh, TiedDense
-from numpy_ae_student.losses import SquaredError
-from numpy_ae_student.model import Sequential
-from numpy_ae_student.regularizers import Contractive, _slope_from_output, contractive_penalty
+from numpy_ae_student.check.gradcheck import check_layer, check_model
+from numpy_ae_student.nn.activations import Sigmoid, Tanh
+from numpy_ae_student.nn.dense import Dense, TiedDense
+from numpy_ae_student.nn.losses import SquaredError
+from numpy_ae_student.nn.penalties import Contractive, _slope_from_output, contractive_penalty
+from numpy_ae_student.nn.sequential import Sequential
 
 rng = np.random.default_rng(0)
 N, D, H = 6, 5, 4  # a small problem: 6 examples, 5 inputs, 4 code units
-EPS = 1e-5         # the finite-difference step (see numpy_ae_student/gradcheck.py)
+EPS = 1e-5         # the finite-difference step (see numpy_ae_student/check/gradcheck.py)
 
 
 def show(result):

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Exercise: the backward pass of a convolution
 #
-# In `numpy_ae_student/conv.py` you write `Conv2D.backward`. The forward pass
+# In `numpy_ae_student/nn/conv.py` you write `Conv2D.backward`. The forward pass
 # lays every patch of the padded input out as a row of `cols`
 # (`im2col`, shape `(N H' W', C kh kw)`) and computes ONE dense product
 # `Z = cols @ W_mat.T + b`. So the backward pass is the dense layer's:
@@ -18,8 +18,8 @@
 # %%
 import numpy as np
 
-from numpy_ae_student.conv import Conv1D, Conv2D
-from numpy_ae_student.gradcheck import check_layer
+from numpy_ae_student.check.gradcheck import check_layer
+from numpy_ae_student.nn.conv import Conv1D, Conv2D
 
 rng = np.random.default_rng(0)
 EPS = 1e-5

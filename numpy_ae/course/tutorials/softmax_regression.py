@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Exercise: softmax regression (UFLDL)
 #
-# In `numpy_ae_student/softmax.py` you write `SoftmaxCrossEntropy.forward` and
+# In `numpy_ae_student/nn/losses.py` you write `SoftmaxCrossEntropy.forward` and
 # `.backward`. With logits `Z = X @ W + b` of shape `(N, K)` and labels $y_n$:
 #
 # $$J = -\frac1N\sum_n \log\mathrm{softmax}(Z)_{n, y_n},\qquad
@@ -14,8 +14,9 @@
 # %%
 import numpy as np
 
-from numpy_ae_student.gradcheck import check_loss, check_model
-from numpy_ae_student.softmax import SoftmaxCrossEntropy, SoftmaxRegression
+from numpy_ae_student.check.gradcheck import check_loss, check_model
+from numpy_ae_student.models.softmax import SoftmaxRegression
+from numpy_ae_student.nn.losses import SoftmaxCrossEntropy
 
 rng = np.random.default_rng(0)
 N, D, K = 6, 5, 3

@@ -6,9 +6,10 @@
 #
 # | where | what |
 # |---|---|
-# | `layers.py` | `Sigmoid.backward`, `Dense.backward` |
-# | `regularizers.py` | `KLSparsity._slope` (the derivative of KL) and `KLSparsity.backward` |
-# | `losses.py` | `SquaredError.backward` |
+# | `nn/activations.py` | `Sigmoid.backward` |
+# | `nn/dense.py` | `Dense.backward` |
+# | `nn/penalties.py` | `KLSparsity._slope` (the derivative of KL) and `KLSparsity.backward` |
+# | `nn/losses.py` | `SquaredError.backward` |
 #
 # The docstrings give the equations. Conventions: examples are ROWS, `X` has
 # shape `(N, D)`, a dense layer computes `Z = X @ W + b` with `W` of shape
@@ -22,22 +23,23 @@
 #       + \beta \sum_j \mathrm{KL}(\rho \,\|\, \hat\rho_j).$$
 #
 # Each cell below checks one function with a centred-difference gradient
-# (`numpy_ae_student.gradcheck`): UFLDL's norm-relative difference should be
+# (`numpy_ae_student.check.gradcheck`): UFLDL's norm-relative difference should be
 # below 1e-9. Run the cells in order; a cell fails with `NotImplementedError`
 # until you have written the function it checks.
 
 # %%
 import numpy as np
 
-from numpy_ae_student.gradcheck import check_layer, check_loss, check_model
-from numpy_ae_student.layers import Dense, Sigmoid
-from numpy_ae_student.losses import SquaredError
-from numpy_ae_student.model import Sequential
-from numpy_ae_student.regularizers import KLSparsity
+from numpy_ae_student.check.gradcheck import check_layer, check_loss, check_model
+from numpy_ae_student.nn.activations import Sigmoid
+from numpy_ae_student.nn.dense import Dense
+from numpy_ae_student.nn.losses import SquaredError
+from numpy_ae_student.nn.penalties import KLSparsity
+from numpy_ae_student.nn.sequential import Sequential
 
 rng = np.random.default_rng(0)
 N, D, H = 6, 5, 4  # a small problem: 6 examples, 5 inputs, 4 hidden units
-EPS = 1e-5         # the finite-difference step (see numpy_ae_student/gradcheck.py)
+EPS = 1e-5         # the finite-difference step (see numpy_ae_student/check/gradcheck.py)
 
 
 def show(result):

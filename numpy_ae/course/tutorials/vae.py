@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Exercise: the variational autoencoder's reparameterisation and KL
 #
-# In `numpy_ae_student/variational.py` you write:
+# In `numpy_ae_student/nn/reparameterize.py` you write:
 #
 # - `gaussian_kl(mu, log_var)`: $\mathrm{KL}(\mathcal N(\mu, e^{\gamma})\,\|\,\mathcal N(0, I))$
 #   per example, $\tfrac12\sum_k (e^{\gamma_k} + \mu_k^2 - 1 - \gamma_k)$, with
@@ -20,11 +20,12 @@
 # %%
 import numpy as np
 
-from numpy_ae_student.gradcheck import check_function, check_layer, check_model
-from numpy_ae_student.layers import Dense, Tanh
-from numpy_ae_student.losses import BinaryCrossEntropy
-from numpy_ae_student.model import Sequential
-from numpy_ae_student.variational import Reparameterize, gaussian_kl, gaussian_kl_grad
+from numpy_ae_student.check.gradcheck import check_function, check_layer, check_model
+from numpy_ae_student.nn.activations import Tanh
+from numpy_ae_student.nn.dense import Dense
+from numpy_ae_student.nn.losses import BinaryCrossEntropy
+from numpy_ae_student.nn.reparameterize import Reparameterize, gaussian_kl, gaussian_kl_grad
+from numpy_ae_student.nn.sequential import Sequential
 
 rng = np.random.default_rng(0)
 N, D, H, K = 6, 5, 4, 3
