@@ -254,8 +254,8 @@ MISTAKES = {
         {"squared_error_backward": ["dY: wrong gradient"], "sparse_autoencoder_cost": ["dense3.W: wrong gradient"]},
         {}),
     "W not transposed in dX": (
-        "sparse_autoencoder", [("nn.dense", "np.matmul(dZ, self.W.T,", "np.matmul(dZ, self.W,")],
-        {"dense_backward": ["Dense.backward", "np.matmul(dZ, self.W,"], "sparse_autoencoder_cost": ["Dense.backward"]},
+        "sparse_autoencoder", [("nn.dense", "return dZ @ self.W.T", "return dZ @ self.W")],
+        {"dense_backward": ["Dense.backward", "return dZ @ self.W"], "sparse_autoencoder_cost": ["Dense.backward"]},
         {}),
     "sign error in KL'": (
         "sparse_autoencoder", [("nn.penalties", "return -rho / c + (1.0 - rho) / (1.0 - c)",
@@ -264,13 +264,13 @@ MISTAKES = {
          "sparse_autoencoder_cost": ["dense0.W: wrong gradient"]},
         {"sparse_autoencoder_cost": ["dense3.W: wrong gradient"]}),
     "bias gradient averaged, not summed": (
-        "sparse_autoencoder", [("nn.dense", "self.db += ones(self, dZ.shape[0], dZ.dtype) @ dZ",
+        "sparse_autoencoder", [("nn.dense", "self.db += dZ.sum(axis=0)",
                                 "self.db += dZ.mean(axis=0)")],
         {"dense_backward": ["dense0.b: wrong gradient"],
          "sparse_autoencoder_cost": ["dense0.b: wrong gradient", "dense3.b: wrong gradient"]},
         {"dense_backward": ["dense0.W: wrong gradient", "dX: wrong gradient"]}),
     "bias gradient not summed over examples": (
-        "sparse_autoencoder", [("nn.dense", "self.db += ones(self, dZ.shape[0], dZ.dtype) @ dZ", "self.db += dZ")],
+        "sparse_autoencoder", [("nn.dense", "self.db += dZ.sum(axis=0)", "self.db += dZ")],
         {"dense_backward": ["Dense.backward", "self.db += dZ"]}, {}),
     "sigma confused with log(sigma^2)": (
         "vae", [("nn.reparameterize", "dscale *= self.sigma  # dsigma/dgamma = sigma / 2", "pass"),
@@ -323,7 +323,7 @@ def test_plausible_mistakes_score_partial_marks_and_name_the_block(made, tmp_pat
 
 
 ROBUSTNESS = [  # each replaces one body line of the solution with something a student's code might do
-    ("nn.activations", "slope *= self.A", "slope *= self.A\n        while True:\n            pass"),  # Sigmoid: endless
+    ("nn.activations", "return dA * self.A * (1.0 - self.A)", "while True:\n            pass"),  # Sigmoid: endless
     ("nn.dense", "self.dW += self.X.T @ dZ", "self.dW += self.X.T @ dZ * np.nan"),              # Dense: NaN
     ("nn.losses", "dY *= 1.0 / dY.shape[0]", "dY = dY[:, :1] / dY.shape[0]"),                     # wrong shape
     ("nn.penalties", "term = (self.beta / self.n)",                                            # prints a lot
@@ -345,7 +345,7 @@ def test_grader_survives_endless_loops_nan_wrong_shapes_and_prints(made, tmp_pat
 
 
 def test_grader_survives_exits_and_inputs_modified_in_place(made, tmp_path):
-    patches = [("nn.activations", "slope *= self.A", "import os; os._exit(3)"),                        # Sigmoid: dies
+    patches = [("nn.activations", "return dA * self.A * (1.0 - self.A)", "import os; os._exit(3)"),                        # Sigmoid: dies
                ("nn.dense", "self.dW += self.X.T @ dZ", "self.dW += self.X.T @ dZ\n        self.X[...] = 0.0"),
                ("nn.losses", "dY *= 1.0 / dY.shape[0]", "raise SystemExit(0)")]
     tests = _by_name(grade(_variant(made, tmp_path, "sparse_autoencoder", patches)))
