@@ -11,7 +11,8 @@ from .models.autoencoders import Autoencoder, LinearAutoencoder, SparseAutoencod
 from .models.base import BaseEstimator, load
 from .models.classifier import EncoderClassifier
 from .models.composable import ContractiveAutoencoder, KSparseAutoencoder, RegularizedAutoencoder, WTAAutoencoder
-from .models.convolutional import ConvAutoencoder, ConvWTAAutoencoder
+from .models.convolutional import ConvAutoencoder
+from .models.conv_wta import ConvWTAAutoencoder
 from .exceptions import ConvergenceWarning, NotFittedError
 from .nn.sequential import Sequential
 from .models.pca import PCA, ZCAWhitening

@@ -21,6 +21,7 @@ __all__ = [
     "check_non_negative",
     "check_random_state",
     "check_float_dtype",
+    "check_layer_sizes",
 ]
 
 
@@ -179,6 +180,23 @@ def check_float_dtype(dtype):
         raise ValueError(f"dtype must be float32 or float64; got {dtype!r}. Use np.float64 (the default, "
                          "for gradient checks) or np.float32 (faster, half the memory).")
     return dt.name
+
+
+def check_layer_sizes(layer_sizes, name="hidden_layer_sizes", example="(300, 150)"):
+    """The widths as a list of ints >= 1 (an int is one layer); a ValueError naming ``name`` otherwise."""
+    if isinstance(layer_sizes, numbers.Integral) and not isinstance(layer_sizes, bool):
+        layer_sizes = (layer_sizes,)
+    try:
+        sizes = list(layer_sizes)
+    except TypeError:
+        raise ValueError(f"{name} must be a sequence of layer widths like {example}; got {layer_sizes!r}") \
+            from None
+    if len(sizes) < 1:
+        raise ValueError(f"{name} must list at least one code size, e.g. {example}; got {sizes}")
+    for i, n in enumerate(sizes):
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise ValueError(f"{name}[{i}] must be an integer >= 1; got {n!r} in {sizes}")
+    return [int(n) for n in sizes]
 
 
 def array_ndim(X):

@@ -165,12 +165,12 @@ def test_the_phase_objective_is_the_reconstruction_of_the_block_input(k):
     expected = _hand_phase_objective(fresh, X, k, lam)
     assert ae.phase_history_[k - 1]["loss"][0] == pytest.approx(expected, rel=1e-12)
     # and the same value straight from the phase's view of the model
-    from numpy_ae.models.convolutional import _forward_in_batches
-    from numpy_ae.models.stacked import _PhaseView
+    from numpy_ae.models.convolutional import forward_in_batches
+    from numpy_ae.models.stacked import PhaseView
     path, _, target_layers = fresh._phase_path(k)
     net = fresh.network_
-    T = None if k == 1 else _forward_in_batches(net, X, target_layers)
-    view = _PhaseView(net, path, fresh._phase_loss(k))
+    T = None if k == 1 else forward_in_batches(net, X, target_layers)
+    view = PhaseView(net, path, fresh._phase_loss(k))
     assert view.compute(X, T) == pytest.approx(expected, rel=1e-12)
 
 

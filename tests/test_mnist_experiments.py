@@ -157,13 +157,13 @@ def test_glyph_digits_stand_in():
 
 
 def test_digits_or_stand_in_announces_the_synthetic_fallback(monkeypatch, capsys):
-    import numpy_ae.data
+    from numpy_ae.experiments import self_taught
     from numpy_ae.experiments.self_taught import digits_or_stand_in
 
     def nowhere(name, download=True, **kw):
         raise FileNotFoundError(f"{name}: not on disk")
 
-    monkeypatch.setattr(numpy_ae.data, "find_mnist", nowhere)
+    monkeypatch.setattr(self_taught, "find_mnist", nowhere)  # the name the experiment module imported
     X_tr, y_tr, X_te, y_te, name = digits_or_stand_in(n_stand_in=60, test_fraction=1 / 6)
     assert name == "synthetic glyph digits" and "SYNTHETIC STAND-IN" in capsys.readouterr().out
     assert (len(X_tr), len(X_te)) == (50, 10) and X_tr.dtype == np.float32 and X_tr.shape[1] == 784

@@ -5,7 +5,7 @@ import pytest
 from numpy_ae.check.gradcheck import check_model
 from numpy_ae.nn.dense import Dense, TiedDense
 from numpy_ae.nn.losses import MeanSquaredError
-from numpy_ae.models.stacked import StackedAutoencoder, _PhaseView
+from numpy_ae.models.stacked import StackedAutoencoder, PhaseView
 
 LAMBDA = 0.5
 
@@ -17,7 +17,7 @@ def _phase(k, tied, corruption=None):
     path, trainable, target_layers = ae._phase_path(k)
     X = np.random.default_rng(k).uniform(0, 1, (6, 5))
     T = None if k == 1 else net.forward(X, training=False, layers=target_layers).copy()
-    view = _PhaseView(net, path, net.loss if k == 1 else MeanSquaredError())
+    view = PhaseView(net, path, net.loss if k == 1 else MeanSquaredError())
     return ae, net, path, trainable, view, X, T
 
 

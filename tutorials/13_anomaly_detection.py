@@ -48,7 +48,7 @@ from numpy_ae import Conv1DAutoencoder
 from numpy_ae.experiments.anomaly_timeseries import save_anomaly_figure
 from numpy_ae.experiments.denoising import one_blas_thread
 from numpy_ae.check.gradcheck import check_model
-from numpy_ae.analysis.plotting import _new_figure
+from numpy_ae.analysis.plotting import new_figure
 from numpy_ae.data.series import KINDS, make_nab_like, sliding_windows, standardize
 from numpy_ae.analysis.anomaly import detect, flag_points
 
@@ -90,7 +90,7 @@ for kind, s in tests.items():
     where = np.flatnonzero(s.labels)
     print(f"  {kind:<17} {s.labels.sum():4d} labelled points, {s.timestamps[where[0]]} .. {s.timestamps[where[-1]]}")
 
-fig = _new_figure(1100, 900)
+fig = new_figure(1100, 900)
 for i, (name, s) in enumerate([("training (no anomaly)", train)] + list(tests.items())):
     ax = fig.add_subplot(6, 1, i + 1)
     days = np.arange(s.values.size) / PERIOD
@@ -369,7 +369,7 @@ if IMG_DATA:
 # %%
 if IMG_DATA:
     _c = img_classes[0]
-    _fig = _new_figure(900, 320)
+    _fig = new_figure(900, 320)
     for _i, _name in enumerate(img_models):
         _ax = _fig.add_subplot(1, 2, _i + 1)
         _sc, _p = img_runs[_c][_name]["scores"], img_y_test == _c

@@ -49,7 +49,7 @@ from numpy_ae.analysis.mmd import median_bandwidth, mmd
 from numpy_ae.data import find_mnist, load_mnist
 from numpy_ae.experiments.self_taught import digits_or_stand_in
 from numpy_ae.check.registry import run_checks
-from numpy_ae.analysis.plotting import _new_figure, save_image_grid
+from numpy_ae.analysis.plotting import new_figure, save_image_grid
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "14_adversarial_and_generative"
@@ -66,7 +66,7 @@ print(f"{DATA}: train {X_train.shape}, test {X_test.shape}")
 
 def scatter(panels, path, title):
     """One panel per (name, codes, labels, prior samples): prior in grey, codes coloured by class."""
-    fig = _new_figure(420 * len(panels), 430)
+    fig = new_figure(420 * len(panels), 430)
     for i, (name, Z, y, P) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), i + 1)
         if P is not None:

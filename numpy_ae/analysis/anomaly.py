@@ -5,7 +5,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from .._validation import check_positive_int
 from .metrics import precision_recall_f1, roc_auc
-from ..data.series import _check_series, sliding_windows, standardize
+from ..data.series import check_series, sliding_windows, standardize
+from ..models.pca import PCA
 
 __all__ = ['window_mae', 'flag_points', 'window_labels', 'max_threshold', 'rolling_zscore', 'rolling_zscore_scores', 'pca_window_scores', 'detect']
 
@@ -79,7 +80,7 @@ def rolling_zscore(values, span):
     (for standardised series, a thousandth of the training std) keeps a flat
     history from dividing by zero.
     """
-    x = _check_series(values, "values").astype(np.float64)
+    x = check_series(values, "values").astype(np.float64)
     span = check_positive_int(span, "span", minimum=2)
     z = np.zeros_like(x)
     if x.size > span:
@@ -108,8 +109,6 @@ def pca_window_scores(train_windows, test_windows, n_components=16):
     mean absolute error of its projection :math:`\hat x = \bar x + U_k U_k^\top (x - \bar x)`,
     the autoencoder's score with a linear code of ``n_components`` numbers.
     """
-    from ..models.pca import PCA
-
     A = np.asarray(train_windows, dtype=np.float64).reshape(np.shape(train_windows)[0], -1)
     B = np.asarray(test_windows, dtype=np.float64).reshape(np.shape(test_windows)[0], -1)
     pca = PCA(n_components).fit(A)

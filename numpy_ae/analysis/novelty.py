@@ -33,6 +33,7 @@ from __future__ import annotations
 import numbers
 import numpy as np
 from .._validation import check_array, check_positive_int, check_random_state
+from .metrics import roc_auc
 
 __all__ = ['held_out_split', 'reconstruction_error', 'neg_elbo_score', 'held_out_class_auroc', 'REDUCTIONS']
 
@@ -52,8 +53,6 @@ def _roc_auc(scores, positive):
     (positive, negative) pairs in which the positive scores higher. Higher score = more likely positive
     (here: the images of the held-out class).
     """
-    from .metrics import roc_auc
-
     return roc_auc(positive, scores)
 
 

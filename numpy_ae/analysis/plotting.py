@@ -33,7 +33,7 @@ import numpy as np
 from . import features
 from .._validation import check_array, check_positive_int
 
-__all__ = ['tile_images', 'save_tiles', 'save_image_grid', 'save_loss_curve', 'save_reconstructions', 'save_filters', 'save_top_activating', 'save_activation_maximisation']
+__all__ = ['tile_images', 'save_tiles', 'save_image_grid', 'save_loss_curve', 'save_reconstructions', 'save_filters', 'save_top_activating', 'save_activation_maximisation', 'new_figure']
 
 
 
@@ -127,8 +127,11 @@ def tile_images(A, shape=None, n_cols=None, pad=1, normalize="each", channels=1,
     return grid[:, :, 0] if channels == 1 else grid
 
 
-def _new_figure(width_px, height_px, dpi=100):
-    """A Figure with an Agg canvas, sized in pixels."""
+def new_figure(width_px, height_px, dpi=100):
+    """A Figure with an Agg canvas, sized in pixels.
+
+    matplotlib is imported here, when a figure is drawn: the CLI imports every experiment
+    module (and so this one) for any command, ``gradcheck`` included."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -181,7 +184,7 @@ def save_tiles(A, path, title=None, scale=None, **tile_kwargs):
     else:
         vmin, vmax = -1.0, 1.0
 
-    fig = _new_figure(W * scale, H * scale + title_px)
+    fig = new_figure(W * scale, H * scale + title_px)
     ax = fig.add_axes((0.0, 0.0, 1.0, H * scale / (H * scale + title_px)))
     _show(ax, grid, vmin, vmax)
     if title:
@@ -235,7 +238,7 @@ def save_image_grid(rows_of_images, path, image_shape, title=None, normalize=Non
     heights = [g.shape[0] * scale for g in grids]
     height = title_px + sum(heights) + gap_px * (len(grids) + 1)
 
-    fig = _new_figure(width, height)
+    fig = new_figure(width, height)
     y = height - title_px - gap_px                          # top of the next row, in pixels
     for (label, _), grid, row_px in zip(rows, grids, heights):
         y -= row_px
@@ -314,7 +317,7 @@ def save_loss_curve(history, path, ylabel="cost", logy=False, xlabel=None, title
                              f"(min {values[np.isfinite(values)].min():.4g}); use logy=False")
         curves[name] = values
 
-    fig = _new_figure(640, 420)
+    fig = new_figure(640, 420)
     ax = fig.add_subplot()
     for name, values in curves.items():
         ax.plot(np.arange(1, values.size + 1), values, label=name,

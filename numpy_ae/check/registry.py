@@ -1,14 +1,13 @@
 r"""The registry of named gradient checks that ``python -m numpy_ae gradcheck`` runs.
+
+The checks register themselves when :mod:`numpy_ae.check.catalogue` is imported, which
+:mod:`numpy_ae.check` does.
 """
 from __future__ import annotations
 from .gradcheck import DEFAULT_TOL
 
 __all__ = ['register', 'REGISTRY', 'COVERS', 'run_checks']
 
-
-
-
-# ---------------------------------------------------------------- registry
 REGISTRY = {}  # name -> (fn, tol)
 COVERS = {}    # name -> tuple of the Layer/Loss classes the check covers
 
@@ -36,9 +35,6 @@ def run_checks(names=None):
 
     Raises ValueError naming the valid checks when a name is not registered.
     """
-    from . import catalogue
-    del catalogue
-
     unknown = [n for n in names or () if n not in REGISTRY]
     if unknown:
         raise ValueError(f"no gradient check named {', '.join(map(repr, unknown))}; the registered checks are: "

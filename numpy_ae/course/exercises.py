@@ -78,7 +78,7 @@ class Exercise:
         raise ValueError(f"exercise {self.name!r} has no test {name!r}")
 
 
-from ..check.catalogue import _rng
+from ..check.catalogue.common import make_rng as _rng
 
 
 # ==========================================================================

@@ -7,8 +7,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from .._validation import check_non_negative, check_positive_int
+from .._validation import check_random_state
 
-__all__ = ['KINDS', 'LabelledSeries', 'daily_pattern', 'make_nab_like', 'read_nab_csv', 'sliding_windows', 'standardize']
+__all__ = ['KINDS', 'LabelledSeries', 'daily_pattern', 'make_nab_like', 'read_nab_csv', 'sliding_windows', 'standardize', 'check_series']
 
 
 
@@ -105,8 +106,6 @@ def make_nab_like(kind="none", n_days=14, period=288, noise=2.0, anomaly_day=Non
     LabelledSeries
         ``values (T,)``, ``timestamps (T,)`` (datetime64[s]), ``labels (T,)`` bool, ``T = n_days * period``.
     """
-    from .._validation import check_random_state
-
     _check_kind(kind)
     n_days = check_positive_int(n_days, "n_days")
     period = check_positive_int(period, "period")
@@ -247,7 +246,7 @@ def read_nab_csv(path, interpolate=False):
 # Windows and normalisation
 # --------------------------------------------------------------------------
 
-def _check_series(values, name):
+def check_series(values, name):
     x = np.asarray(values)
     if x.ndim != 1:
         raise ValueError(f"{name} must be a 1-D series of values (T,); got shape {x.shape}")
@@ -271,7 +270,7 @@ def sliding_windows(values, window=288):
     window would change ``L`` of them. Copy it (``np.array(W)``) to modify it.
     A series shorter than one window, or with NaN, is a ValueError.
     """
-    x = _check_series(values, "values")
+    x = check_series(values, "values")
     if isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 1:
         raise ValueError(f"window must be an integer >= 1; got {window!r}")
     if x.size < window:
@@ -287,7 +286,7 @@ def standardize(train, *others):
     (pandas' ``std``, with :math:`N - 1`); the test series get the training
     statistics, so a jump keeps its size.
     """
-    x = _check_series(train, "train").astype(np.float64)
+    x = check_series(train, "train").astype(np.float64)
     if x.size < 2:
         raise ValueError(f"the training series needs at least 2 points for a standard deviation; got {x.size}")
     mean, std = float(x.mean()), float(x.std(ddof=1))
@@ -296,5 +295,5 @@ def standardize(train, *others):
                          "standardised")
     out = [mean, std, (x - mean) / std]
     for i, o in enumerate(others):
-        out.append((_check_series(o, f"series {i + 1}").astype(np.float64) - mean) / std)
+        out.append((check_series(o, f"series {i + 1}").astype(np.float64) - mean) / std)
     return tuple(out)

@@ -1,1 +1,12 @@
-"""Experiments: one module per command of ``python -m numpy_ae`` (see numpy_ae.cli)."""
+"""Experiments: one module per command of ``python -m numpy_ae`` (see :mod:`numpy_ae.cli`).
+
+Each module registers its command in :mod:`numpy_ae.experiments.registry` when imported; they are
+imported here, explicitly (``gradcheck`` first: the order of ``--help``).
+"""
+from . import gradcheck
+from . import (aae, anomaly_images, anomaly_timeseries, assignment, deep_ae, denoise_images, denoising, gsn,
+               linear_decoder, mnist_sparse, pca_demo, regularized, self_taught, sparse_patches, stacked, vae)
+
+__all__ = ["gradcheck", "aae", "anomaly_images", "anomaly_timeseries", "assignment", "deep_ae", "denoise_images",
+           "denoising", "gsn", "linear_decoder", "mnist_sparse", "pca_demo", "regularized", "self_taught",
+           "sparse_patches", "stacked", "vae"]

@@ -42,20 +42,19 @@ import numpy as np
 from .._validation import check_positive_int
 from ..models.adversarial import AdversarialAutoencoder
 from ..analysis.mmd import median_bandwidth, mmd
-from ..cli import _emit, command
+from .registry import command, emit
 from ..models.stacked import StackedAutoencoder
 from ..models.variational import VariationalAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from .vae import _parse_hidden
+from ..analysis.plotting import new_figure, save_image_grid, save_tiles
 
 MMD_SAMPLES = 2000
 
 
 def _scatter_panels(panels, prior_samples, y, path, title):
     """One scatter per ``(name, codes)``: grey prior samples below, codes coloured by class above."""
-    from ..analysis.plotting import _new_figure
-
-    fig = _new_figure(420 * len(panels), 440)
+    fig = new_figure(420 * len(panels), 440)
     for i, (name, Z) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), i + 1)
         ax.scatter(prior_samples[:, 0], prior_samples[:, 1], s=2, c="0.75", label="prior samples")
@@ -74,8 +73,6 @@ def run(dataset="fashion-mnist", out="out/aae", prior="gaussian", supervised=Fal
         discriminator_hidden=(128, 128), n_train=None, n_test=None, batch_size=128, generator_learning_rate=1e-3,
         discriminator_learning_rate=5e-4, dtype="float32", seed=0, verbose=True, data_home=None, download=True):
     r"""Train the three models, measure, write the figures; return ``(models, result)`` (see the module docstring)."""
-    from ..analysis.plotting import save_image_grid, save_tiles
-
     epochs = check_positive_int(epochs, "epochs")
     if n_train is not None:
         n_train = check_positive_int(n_train, "n_train", minimum=2)
@@ -170,7 +167,7 @@ def cmd_aae(args):
                     n_test=args.n_test, batch_size=args.batch_size, generator_learning_rate=args.generator_learning_rate,
                     discriminator_learning_rate=args.discriminator_learning_rate, dtype=args.dtype, seed=args.seed,
                     verbose=not args.quiet, data_home=args.data_home, download=not args.no_download)
-    _emit(args, result, "")
+    emit(args, result, "")
     return 0
 
 

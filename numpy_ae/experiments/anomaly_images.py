@@ -35,8 +35,13 @@ import time
 import numpy as np
 
 from .._validation import check_positive_int
-from ..cli import _emit, command
+from .registry import command, emit
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
+from ..analysis.metrics import roc_auc
+from ..analysis.novelty import held_out_class_auroc, neg_elbo_score, reconstruction_error
+from ..analysis.plotting import new_figure, save_image_grid
+from ..models.stacked import StackedAutoencoder
+from ..models.variational import VariationalAutoencoder
 
 __all__ = ["run", "CLASS_NAMES", "parse_classes"]
 
@@ -65,10 +70,6 @@ def parse_classes(text):
 def run(dataset="fashion-mnist", out="out/anomaly-images", classes=None, epochs=3, n_train=None, iw_k=1,
         dtype="float32", seed=0, verbose=True, data_home=None, download=True):
     r"""Run the held-out-class protocol; write the figures; return the result dict (see the module docstring)."""
-    from ..analysis.novelty import held_out_class_auroc, neg_elbo_score, reconstruction_error
-    from ..models.stacked import StackedAutoencoder
-    from ..models.variational import VariationalAutoencoder
-
     epochs = check_positive_int(epochs, "epochs")
     iw_k = check_positive_int(iw_k, "iw_k")
     if n_train is not None:
@@ -96,9 +97,8 @@ def run(dataset="fashion-mnist", out="out/anomaly-images", classes=None, epochs=
         top = np.argsort(-scores, kind="stable")[:10]
         tops.append((f"{names[label]} ({name.upper()})", X_test[top]))
         if verbose:
-            from ..analysis.novelty import _roc_auc
             print(f"held out {names[label]!r}: {name} trained in "
-                  f"{model.fit_seconds_:.1f} s, AUROC {_roc_auc(scores, positive):.3f}; "
+                  f"{model.fit_seconds_:.1f} s, AUROC {roc_auc(positive, scores):.3f}; "
                   f"{int(positive[top].sum())}/10 of its top-scored test images are {names[label]!r} "
                   f"[{time.perf_counter() - start:.0f} s so far]", flush=True)
 
@@ -143,11 +143,9 @@ def format_table(result):
 
 def save_auroc_bars(auroc, path, title=None):
     """Bars of the AUROC per held-out class, AE next to VAE, with the chance line at 0.5; returns the path."""
-    from ..analysis.plotting import _new_figure
-
     names = list(auroc)
     x = np.arange(len(names))
-    fig = _new_figure(max(500, 80 * len(names)), 420)
+    fig = new_figure(max(500, 80 * len(names)), 420)
     ax = fig.add_subplot()
     ax.bar(x - 0.2, [auroc[n]["ae"] for n in names], width=0.4, label="AE: reconstruction error")
     ax.bar(x + 0.2, [auroc[n]["vae"] for n in names], width=0.4, label="VAE: -ELBO")
@@ -165,8 +163,6 @@ def save_auroc_bars(auroc, path, title=None):
 
 
 def _save_tops(rows, path):
-    from ..analysis.plotting import save_image_grid
-
     return save_image_grid(rows, path, image_shape=(28, 28),
                            title="the 10 highest-scored test images, per held-out class and model")
 
@@ -177,7 +173,7 @@ def cmd_anomaly_images(args):
     result = run(dataset=args.dataset, out=args.out, classes=parse_classes(args.classes), epochs=args.epochs,
                  n_train=args.n_train, iw_k=args.iw_k, dtype=args.dtype, seed=args.seed, verbose=not args.quiet,
                  data_home=args.data_home, download=not args.no_download)
-    _emit(args, result, "")
+    emit(args, result, "")
     return 0
 
 

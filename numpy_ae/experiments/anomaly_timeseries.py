@@ -50,11 +50,12 @@ import os
 import numpy as np
 
 from .._validation import check_positive_int
-from ..cli import _emit, command
+from .registry import command, emit
 from ..data.series import KINDS, make_nab_like, read_nab_csv, sliding_windows, standardize
 from ..models.sequence import Conv1DAutoencoder
 from ..analysis.anomaly import detect
 from .denoising import one_blas_thread
+from ..analysis.plotting import new_figure
 
 __all__ = ["run", "save_anomaly_figure", "flagged_intervals", "ANOMALY_KINDS"]
 
@@ -77,12 +78,10 @@ def save_anomaly_figure(path, timestamps, values, labels, flags, errors, thresho
     :math:`j`, drawn at its centre :math:`j + (L-1)/2`) with the threshold as a
     dashed line. Drawn on an Agg canvas (no pyplot state); returns ``path``.
     """
-    from ..analysis.plotting import _new_figure
-
     ts = np.asarray(timestamps)
     days = (ts - ts[0]) / np.timedelta64(1, "D")
     step = float(days[1] - days[0]) if days.size > 1 else 1.0
-    fig = _new_figure(1100, 620)
+    fig = new_figure(1100, 620)
     ax1 = fig.add_axes((0.07, 0.55, 0.9, 0.36))
     ax2 = fig.add_axes((0.07, 0.08, 0.9, 0.36), sharex=ax1)
     ax1.plot(days, values, color="tab:blue", lw=0.7, label="test series")
@@ -213,7 +212,7 @@ def cmd_anomaly_timeseries(args):
                     batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
                     pca_components=args.pca_components, dtype=args.dtype, seed=args.seed,
                     model_path=args.model, save_model=args.save_model, verbose=not args.quiet)
-    _emit(args, result, "")
+    emit(args, result, "")
     return 0
 
 

@@ -24,13 +24,14 @@ from __future__ import annotations
 import json
 import pathlib
 
-from ..cli import command
+from .registry import command
+from ..course import exercises
+from ..course.grade import format_table, grade, gradescope_results
+from ..course.package import create_assignment
 
 
 @command("assignment", "course assignments: list the exercises, create a student package, grade a student's folder")
 def cmd_assignment(args):
-    from ..course import exercises
-
     if args.action == "list":
         width = max(len(n) for n in exercises.EXERCISES)
         rows = []
@@ -46,8 +47,6 @@ def cmd_assignment(args):
         return 0
 
     if args.action == "create":
-        from ..course.package import create_assignment
-
         info = create_assignment(args.name, args.out, solutions=args.solutions, force=args.force)
         kind = "instructor's copy (solutions in place)" if args.solutions else "student package"
         print(f"wrote the {kind} of {info['exercise']!r} to {info['out']}:")
@@ -59,8 +58,6 @@ def cmd_assignment(args):
         if args.json:
             print(json.dumps(info))
         return 0
-
-    from ..course.grade import format_table, grade, gradescope_results
 
     result = grade(args.folder, time_limit=args.time_limit)
     print(format_table(result))

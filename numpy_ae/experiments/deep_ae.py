@@ -44,9 +44,10 @@ import os
 import numpy as np
 
 from .._validation import check_positive_int
-from ..cli import _emit, command
+from .registry import command, emit
 from ..models.stacked import StackedAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
+from ..analysis.plotting import save_image_grid, save_loss_curve
 
 __all__ = ["run", "LAYER_SIZES"]
 
@@ -95,8 +96,6 @@ def run(dataset="fashion-mnist", out="out/deep-ae", epochs=5, batch_size=150, ti
         image: what a model that ignores its input can reach), ``tied``,
         ``dtype``, ``dataset``, ``n_examples``, ``data_path``.
     """
-    from ..analysis.plotting import save_image_grid, save_loss_curve
-
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
     if examples is not None:
@@ -163,7 +162,7 @@ def cmd_deep_ae(args):
                     tied=args.tied, dtype=args.dtype, weight_decay=args.weight_decay,
                     learning_rate=args.learning_rate, seed=args.seed, examples=args.examples,
                     verbose=not args.quiet, data_home=args.data_home, download=not args.no_download)
-    _emit(args, result, "")
+    emit(args, result, "")
     return 0
 
 

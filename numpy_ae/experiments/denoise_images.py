@@ -79,9 +79,13 @@ import time
 import numpy as np
 
 from .._validation import check_positive_int
-from ..cli import _emit, command
+from .registry import command, emit
 from .denoising import one_blas_thread
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
+from ..analysis.plotting import save_image_grid
+from ..models.convolutional import ConvAutoencoder
+from ..models.pca import PCA
+from ..models.stacked import DenoisingAutoencoder
 
 __all__ = ["NOISES", "DEFAULT_LEVELS", "add_noise", "psnr", "gaussian_filter_images", "median_filter_images",
            "pca_denoiser", "choose_parameter", "classical_methods", "run"]
@@ -170,8 +174,6 @@ def median_filter_images(X, size, image_shape=(28, 28)):
 def pca_denoiser(X_clean_train):
     r"""``project(X, k)``: the projection of ``X (N, D)`` onto the first ``k`` principal directions of
     ``X_clean_train``, :math:`\mu + (X - \mu) V_k^\top V_k`, clipped to [0, 1] (one PCA fit for every k)."""
-    from ..models.pca import PCA
-
     pca = PCA().fit(np.asarray(X_clean_train, dtype=np.float64))
 
     def project(X, k):
@@ -248,10 +250,6 @@ def run(dataset="fashion-mnist", noise="gaussian", level=None, epochs=1, n_train
     out : str
         Folder for ``denoised.png``.
     """
-    from ..models.convolutional import ConvAutoencoder
-    from ..analysis.plotting import save_image_grid
-    from ..models.stacked import DenoisingAutoencoder
-
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
     level = _check_level(noise, DEFAULT_LEVELS.get(noise) if level is None else level)
@@ -359,7 +357,7 @@ def cmd_denoise_images(args):
                     learning_rate=args.learning_rate, dense_epochs=args.dense_epochs,
                     dense_hidden=args.dense_hidden, dtype=args.dtype, seed=args.seed, out=args.out,
                     verbose=not args.quiet, data_home=args.data_home, download=not args.no_download)
-    _emit(args, result, "")
+    emit(args, result, "")
     return 0
 
 

@@ -69,10 +69,11 @@ import os
 import numpy as np
 
 from .._validation import check_positive_int
-from ..cli import _emit, command
+from .registry import command, emit
 from ..nn.noise import CORRUPTIONS, make_corruption
 from ..models.stacked import DenoisingAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
+from ..analysis.plotting import save_image_grid, tile_images
 
 __all__ = ["run", "corrupt", "denoising_errors", "filter_locality", "save_filter_panels", "one_blas_thread",
            "CORRUPTION_KINDS"]
@@ -160,8 +161,6 @@ def save_filter_panels(panels, path, shape=(28, 28), n_filters=100, scale=2, tit
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from ..analysis.plotting import tile_images
-
     grids = [tile_images(np.asarray(A)[:n_filters], shape=shape) for _, A in panels]
     H, W = grids[0].shape
     gap, title_px, top_px = 20, 28, (30 if title else 0)
@@ -216,8 +215,6 @@ def run(corruption="masking", level=0.3, dataset="mnist", out="out/denoising", e
     result : dict
         The JSON figures described in the module docstring.
     """
-    from ..analysis.plotting import save_image_grid
-
     epochs = check_positive_int(epochs, "epochs")
     examples = check_positive_int(examples, "examples")
     hidden = check_positive_int(hidden, "hidden")
@@ -291,7 +288,7 @@ def cmd_denoising(args):
                        epochs=args.epochs, examples=args.examples, hidden=args.hidden, batch_size=args.batch_size,
                        learning_rate=args.learning_rate, momentum=args.momentum, dtype=args.dtype, seed=args.seed,
                        verbose=not args.quiet, data_home=args.data_home, download=not args.no_download)
-    _emit(args, result, "")
+    emit(args, result, "")
     return 0
 
 

@@ -52,8 +52,13 @@ import time
 import numpy as np
 
 from .._validation import check_positive_int
-from ..cli import _emit, command
+from .registry import command, emit
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
+from ..analysis.plotting import new_figure, save_image_grid
+from ..models.classifier import EncoderClassifier
+from ..models.gsn import binarize, fit_walkback, gsn_chain, sample_quality
+from ..models.stacked import DenoisingAutoencoder
+from ..models.variational import VariationalAutoencoder
 
 __all__ = ["run"]
 
@@ -75,12 +80,6 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
         samples=1000, threshold=0.9, clf_epochs=10, vae_epochs=None, dtype="float32", seed=0, verbose=True,
         data_home=None, download=True):
     r"""Train, sample, measure; write the figures; return the result dict (see the module docstring)."""
-    from ..models.classifier import EncoderClassifier
-    from ..models.gsn import binarize, fit_walkback, gsn_chain, sample_quality
-    from ..analysis.plotting import save_image_grid
-    from ..models.stacked import DenoisingAutoencoder
-    from ..models.variational import VariationalAutoencoder
-
     epochs = check_positive_int(epochs, "epochs")
     hidden = check_positive_int(hidden, "hidden")
     walkback = check_positive_int(walkback, "walkback")
@@ -191,9 +190,7 @@ def gsn_chain_view(chain, n):
 
 def save_histograms(histograms, path, title=None):
     """Grouped bars: for each set of images, how many the classifier assigns to each class; returns the path."""
-    from ..analysis.plotting import _new_figure
-
-    fig = _new_figure(700, 360)
+    fig = new_figure(700, 360)
     ax = fig.add_subplot()
     width = 0.8 / len(histograms)
     for i, (label, h) in enumerate(histograms.items()):
@@ -217,7 +214,7 @@ def cmd_gsn(args):
                  noise=args.noise, walkback=args.walkback, steps=args.steps, samples=args.samples,
                  threshold=args.threshold, clf_epochs=args.clf_epochs, vae_epochs=args.vae_epochs, dtype=args.dtype,
                  seed=args.seed, verbose=not args.quiet, data_home=args.data_home, download=not args.no_download)
-    _emit(args, result, "")
+    emit(args, result, "")
     return 0
 
 

@@ -69,9 +69,10 @@ import numpy as np
 
 from .._validation import check_positive_int
 from ..models.autoencoders import SparseAutoencoder
-from ..cli import _emit, command
+from .registry import command, emit
 from ..data import load_color_images, sample_patches
 from ..models.pca import ZCAWhitening
+from ..analysis.plotting import save_tiles
 
 PATCHES = 20000    # default patch count (UFLDL: 100,000); see the module docstring
 DTYPE = "float32"  # default training precision (UFLDL: double); see the module docstring
@@ -150,8 +151,6 @@ def run(out="out/linear-decoder", iterations=400, hidden=400, patches=PATCHES, s
     constant prediction ``x_hat = 0`` (the mean of the whitened patches),
     :math:`\frac{1}{2N}\sum_n \lVert x_n \rVert^2`.
     """
-    from ..analysis.plotting import save_tiles
-
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(seed)
     Xw, zca = whitened_color_patches(patches, epsilon=epsilon, downsample=downsample, random_state=rng)
@@ -187,7 +186,7 @@ def cmd_linear_decoder(args):
     _, result = run(out=args.out, iterations=args.iterations, hidden=args.hidden, patches=args.patches,
                     epsilon=args.epsilon, downsample=args.downsample, dtype=args.dtype, seed=args.seed,
                     verbose=0 if args.quiet else 10)
-    _emit(args, result, "")
+    emit(args, result, "")
     return 0
 
 

@@ -36,8 +36,9 @@ import os
 
 from .._validation import check_positive_int
 from ..models.autoencoders import SparseAutoencoder
-from ..cli import _emit, command
+from .registry import command, emit
 from ..data import describe_dataset, find_mnist, load_mnist
+from ..analysis.plotting import save_image_grid, save_loss_curve, save_tiles
 
 __all__ = ["load_dataset", "run", "DATASETS"]
 
@@ -113,8 +114,6 @@ def run(dataset="mnist", out="out/mnist-sparse", iterations=400, examples=10000,
         (L-BFGS wall time), ``iterations``, ``n_examples``, ``n_hidden``,
         ``dtype``, ``dataset``, ``data_path``.
     """
-    from ..analysis.plotting import save_image_grid, save_loss_curve, save_tiles
-
     iterations = check_positive_int(iterations, "iterations")
     examples = check_positive_int(examples, "examples")
     if dataset not in DATASETS:
@@ -165,7 +164,7 @@ def cmd_mnist_sparse(args):
                     weight_decay=args.weight_decay, dtype=args.dtype, seed=args.seed,
                     verbose=0 if args.quiet else args.progress, data_home=args.data_home,
                     download=not args.no_download)
-    _emit(args, result, "")
+    emit(args, result, "")
     return 0
 
 

@@ -55,7 +55,7 @@ import numpy as np
 
 from .._validation import check_array, check_non_negative, check_positive_int, check_random_state
 from ..models.autoencoders import LinearAutoencoder
-from ..cli import _emit, command
+from .registry import command, emit
 from ..models.pca import PCA
 
 __all__ = ["make_3d_data", "make_low_rank_data", "recon_mse", "max_principal_angle", "fit_and_compare",
@@ -283,7 +283,7 @@ def run(out="out/pca-demo", n=200, max_iter=500, gtol=1e-10, seed=0, verbose=10)
 def cmd_pca_demo(args):
     _, result = run(out=args.out, n=args.n, max_iter=args.iterations, gtol=args.gtol, seed=args.seed,
                     verbose=0 if args.quiet else 10)
-    _emit(args, result, "")
+    emit(args, result, "")
     return 0
 
 

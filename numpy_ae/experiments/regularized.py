@@ -75,10 +75,12 @@ import warnings
 import numpy as np
 
 from .._validation import check_positive_int
-from ..cli import _emit, command
+from .registry import command, emit
 from ..exceptions import ConvergenceWarning
 from .denoising import one_blas_thread, save_filter_panels
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
+from ..models.composable import RegularizedAutoencoder
+from ..models.softmax import SoftmaxRegression
 
 __all__ = ["MODELS", "make_models", "jacobian_frobenius_norms", "active_fraction", "run"]
 
@@ -99,8 +101,6 @@ PUBLISHED = {"fc-wta": "1.2% test error (2,000 units, 5% lifetime sparsity; Makh
 def make_models(hidden=256, n_features=784, k=25, epochs=10, batch_size=128, learning_rate=1e-3, dtype="float32",
                 seed=0, verbose=False, names=MODELS):
     """The models of the table, unfitted: ``{name: RegularizedAutoencoder}`` (see the module docstring)."""
-    from ..models.composable import RegularizedAutoencoder
-
     hidden = check_positive_int(hidden, "hidden")
     k = check_positive_int(k, "k")
     if k > hidden:
@@ -182,8 +182,6 @@ def _transform_batched(model, X, size=5000):
 
 def evaluate(model, X_train, y_train, X_test, y_test, jacobian_examples=50, classifier_iter=200):
     """The table's columns for one fitted model (see the module docstring)."""
-    from ..models.softmax import SoftmaxRegression
-
     R = np.concatenate([model.reconstruct(X_test[sl]) for sl in _batches(len(X_test), 5000)])
     test_mse = float(np.mean((R.astype(np.float64) - X_test) ** 2))
     H_test = _transform_batched(model, X_test)
@@ -218,7 +216,6 @@ def run(dataset="mnist", out="out/regularized", hidden=256, k=25, epochs=10, n_t
     print(f"{len(models)} autoencoders 784-{hidden}-784 on {len(X)} training images, tested on {len(Xt)}; "
           f"Adam (learning rate {learning_rate}), minibatches of {batch_size}, {epochs} epochs, {dtype}", flush=True)
 
-    from ..models.softmax import SoftmaxRegression
     raw = SoftmaxRegression(weight_decay=1e-4, max_iter=classifier_iter, random_state=0)
     raw.fit(X.astype(np.float64), y)
     raw_accuracy = float(raw.score(Xt.astype(np.float64), yt))
@@ -271,7 +268,7 @@ def cmd_regularized(args):
                     learning_rate=args.learning_rate, models=models, jacobian_examples=args.jacobian_examples,
                     classifier_iter=args.classifier_iter, dtype=args.dtype, seed=args.seed, verbose=not args.quiet,
                     data_home=args.data_home, download=not args.no_download)
-    _emit(args, result, "")
+    emit(args, result, "")
     return 0
 
 

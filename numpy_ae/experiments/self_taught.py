@@ -39,9 +39,11 @@ import numpy as np
 
 from .._validation import check_positive_int, check_random_state
 from ..models.autoencoders import SparseAutoencoder
-from ..cli import _emit, command
+from .registry import command, emit
 from ..models.softmax import SoftmaxRegression
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
+from ..analysis.plotting import save_tiles
+from ..data import describe_dataset, find_mnist, load_mnist
 
 __all__ = ["self_taught_split", "self_taught_learning", "glyph_digits", "digits_or_stand_in", "run",
            "UNLABELLED_CLASSES"]
@@ -159,8 +161,6 @@ def run(dataset="mnist", out="out/self-taught", iterations=400, softmax_iteratio
     images (the first ones in file order; default: all of them).
     The result also holds ``dataset`` and ``data_path``.
     """
-    from ..analysis.plotting import save_tiles
-
     iterations = check_positive_int(iterations, "iterations")
     softmax_iterations = check_positive_int(softmax_iterations, "softmax_iterations")
     if unlabelled is not None:
@@ -252,8 +252,6 @@ def digits_or_stand_in(names=("fashion-mnist", "mnist"), download=False, n_stand
     "synthetic glyph digits"; the stand-in has ``n_stand_in`` images, the last ``test_fraction`` of
     them the test split.
     """
-    from ..data import describe_dataset, find_mnist, load_mnist
-
     for allow_download in ((False, True) if download else (False,)):  # what is on disk first
         for name in names:
             try:
@@ -279,7 +277,7 @@ def cmd_self_taught(args):
                     softmax_iterations=args.softmax_iterations, unlabelled=args.unlabelled, hidden=args.hidden,
                     dtype=args.dtype, seed=args.seed, verbose=0 if args.quiet else args.progress,
                     data_home=args.data_home, download=not args.no_download)
-    _emit(args, result, "")
+    emit(args, result, "")
     return 0
 
 

@@ -12,15 +12,14 @@ import os
 import numpy as np
 
 from ..models.autoencoders import SparseAutoencoder
-from ..cli import _emit, command
+from .registry import command, emit
 from ..data import load_images, sample_patches
+from ..analysis.plotting import save_tiles
 
 
 def run(out="out/sparse-patches", iterations=400, hidden=25, patches=10000, images=None, sparsity=0.01,
         beta=3.0, weight_decay=1e-4, dtype="float64", seed=0, verbose=10):
     """Train on patches and write the figures; return ``(model, result_dict)``."""
-    from ..analysis.plotting import save_tiles
-
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(seed)
     imgs = load_images(images)
@@ -49,7 +48,7 @@ def cmd_sparse_patches(args):
     _, result = run(out=args.out, iterations=args.iterations, hidden=args.hidden, patches=args.patches,
                     images=args.images, sparsity=args.sparsity, beta=args.beta, weight_decay=args.weight_decay,
                     dtype=args.dtype, seed=args.seed, verbose=0 if args.quiet else 10)
-    _emit(args, result, "")
+    emit(args, result, "")
     return 0
 
 

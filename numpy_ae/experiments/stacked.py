@@ -106,9 +106,10 @@ import numpy as np
 from .._validation import check_non_negative, check_positive_int, check_random_state
 from ..models.autoencoders import SparseAutoencoder
 from ..models.classifier import EncoderClassifier
-from ..cli import _emit, command
+from .registry import command, emit
 from ..models.stacked import StackedAutoencoder, pretrain_layerwise
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
+from ..analysis.plotting import save_filters, save_tiles
 
 __all__ = ["stacked_classification", "stack_of", "run", "UFLDL_ACCURACY"]
 
@@ -250,8 +251,6 @@ def run(dataset="mnist", out="out/stacked", iterations=400, examples=None, softm
     ``result`` is :func:`stacked_classification`'s plus ``dataset``, ``data_path``
     and ``files``.
     """
-    from ..analysis.plotting import save_filters, save_tiles
-
     iterations = check_positive_int(iterations, "iterations")
     if examples is not None:
         examples = check_positive_int(examples, "examples")
@@ -298,7 +297,7 @@ def cmd_stacked(args):
                     dtype=args.dtype, seed=args.seed, verbose=0 if args.quiet else args.progress,
                     data_home=args.data_home, download=not args.no_download)
     summary = {k: result[k] for k in ("accuracy_before_finetune", "accuracy_after_finetune", "n_train", "n_test")}
-    _emit(args, summary, "")
+    emit(args, summary, "")
     return 0
 
 

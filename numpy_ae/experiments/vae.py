@@ -43,10 +43,12 @@ import time
 import numpy as np
 
 from .._validation import check_positive_int
-from ..cli import _emit, command
+from .registry import command, emit
 from ..models.conditional import ConditionalVAE
 from ..models.variational import VariationalAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
+from .._validation import check_random_state
+from ..analysis.plotting import new_figure, save_image_grid, save_tiles
 
 
 def _parse_hidden(text):
@@ -83,8 +85,6 @@ def run(dataset="fashion-mnist", out="out/vae", epochs=10, hidden=(500, 500), ac
         batch_size=128, learning_rate=1e-3, beta=1.0, parameterization="log_var", dtype="float32", seed=0,
         examples=None, verbose=True, data_home=None, download=True, conditional=False):
     r"""Train the VAE, write the figures; return ``(model, result)`` (see the module docstring)."""
-    from ..analysis.plotting import save_image_grid, save_tiles
-
     epochs = check_positive_int(epochs, "epochs")
     if examples is not None:
         examples = check_positive_int(examples, "examples")
@@ -162,26 +162,20 @@ def samples_per_class(model, n_per_class=10, random_state=0):
     r"""Samples of a :class:`~numpy_ae.models.conditional.ConditionalVAE`, one row per class: the same
     ``n_per_class`` codes :math:`z \sim \mathcal N(0, I)` decoded with each label of ``classes_``, so a
     column shows what the label alone changes. Returns ``[(label, images (n_per_class, D)), ...]``."""
-    from .._validation import check_random_state
-
     Z = check_random_state(random_state).standard_normal((n_per_class, model.n_latent)).astype(model.dtype)
     return [(f"class {c}", model.inverse_transform(Z, np.full(n_per_class, c))) for c in model.classes_]
 
 
 def save_samples_per_class(model, path, n_per_class=10, random_state=0, title=None, image_shape=(28, 28)):
     """Write :func:`samples_per_class` as a grid (one labelled row per class); return the path."""
-    from ..analysis.plotting import save_image_grid
-
     return save_image_grid(samples_per_class(model, n_per_class, random_state), path, image_shape=image_shape,
                            title=title)
 
 
 def _save_axes(path, size_px, draw, title):
-    """One set of axes on an Agg figure (``plotting._new_figure``: no pyplot, no global backend), drawn by
+    """One set of axes on an Agg figure (``plotting.new_figure``: no pyplot, no global backend), drawn by
     ``draw(fig, ax)``, saved as a PNG; returns the path."""
-    from ..analysis.plotting import _new_figure
-
-    fig = _new_figure(*size_px)
+    fig = new_figure(*size_px)
     ax = fig.add_subplot()
     draw(fig, ax)
     ax.set_title(title)
@@ -214,7 +208,7 @@ def cmd_vae(args):
                     learning_rate=args.learning_rate, beta=args.beta, parameterization=args.parameterization,
                     dtype=args.dtype, seed=args.seed, examples=args.examples, verbose=not args.quiet,
                     data_home=args.data_home, download=not args.no_download, conditional=args.conditional)
-    _emit(args, result, "")
+    emit(args, result, "")
     return 0
 
 

@@ -78,7 +78,7 @@ import numbers
 import sys
 import time
 import numpy as np
-from .._validation import check_float_dtype, check_non_negative, check_positive_int, check_random_state
+from .._validation import check_float_dtype, check_layer_sizes, check_non_negative, check_positive_int, check_random_state
 from .autoencoders import Autoencoder, _set_params_from_locals
 from ..nn.dense import Dense
 from ..nn.condition import JoinCondition
@@ -102,9 +102,7 @@ LOSSES = ("cross_entropy", "mse")
 
 
 def _check_sizes(sizes, name, example):
-    from .stacked import _check_layer_sizes
-
-    return _check_layer_sizes(sizes, name=name, example=example)
+    return check_layer_sizes(sizes, name=name, example=example)
 
 
 def _check_rate(value, name):

@@ -45,11 +45,15 @@ import time
 import numpy as np
 from .._validation import check_array, check_float_dtype, check_in_open_interval, check_non_negative, check_positive_int, check_random_state
 from .base import BaseEstimator
+from .builder import build_autoencoder_layers
+from ..exceptions import not_fitted_error
 from ..nn.dense import Dense
 from ..nn.activations import make_activation
 from ..nn.losses import make_loss
 from ..nn.sequential import Sequential
 from ..train.lbfgs import lbfgs
+from ..train.loop import train_minibatch
+from ..train.optimizers import make_optimizer
 from ..nn.penalties import KLSparsity
 
 __all__ = ['Autoencoder', 'SparseAutoencoder', 'LinearAutoencoder', 'check_training_params', 'TrainingMixin']
@@ -128,9 +132,6 @@ class TrainingMixin:
             self.converged_ = bool(getattr(res, "converged", res.success))
             self.message_ = str(res.message)
             return
-        from ..train.optimizers import make_optimizer
-        from ..train.loop import train_minibatch
-
         if validation_data is not None:
             validation_data = self._check_X(validation_data) if not isinstance(validation_data, tuple) \
                 else validation_data
@@ -199,7 +200,6 @@ class Autoencoder(TrainingMixin, BaseEstimator):
     def _network(self):
         net = getattr(self, "network_", None)
         if net is None:
-            from ..exceptions import not_fitted_error
             raise not_fitted_error(f"this {type(self).__name__} is not fitted yet: call fit(X) "
                                  "(or initialize(n_features)) first")
         return net
@@ -388,10 +388,8 @@ warm_start, dtype, random_state :
         super()._validate_params()
 
     def _make_network(self, n_features):
-        """The shared builder of :mod:`numpy_ae.models.composable`: one sigmoid layer, KL sparsity after it (kept
+        """The shared builder of :mod:`numpy_ae.models.builder`: one sigmoid layer, KL sparsity after it (kept
         even at ``beta = 0``, so the layer list and the saved model do not depend on ``beta``)."""
-        from .composable import build_autoencoder_layers
-
         return build_autoencoder_layers(n_features, (self.n_hidden,), activation="sigmoid",
                                         output_activation=self.decoder, loss="squared_error", init=self.init,
                                         code_layers=lambda dense, code: [KLSparsity(self.sparsity, self.beta)])

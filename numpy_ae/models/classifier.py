@@ -56,7 +56,8 @@ import copy
 import numbers
 import time
 import numpy as np
-from .._validation import check_array, check_non_negative, check_random_state
+from .._validation import (check_array, check_labels, check_layer_sizes, check_non_negative, check_positive_int,
+                           check_random_state, encode_labels)
 from .autoencoders import Autoencoder, TrainingMixin, _set_params_from_locals, check_training_params
 from .base import BaseEstimator
 from ..exceptions import not_fitted_error
@@ -70,7 +71,6 @@ from ..nn.noise import Corruption
 from ..nn.selection import KSparse, LifetimeWTA, SpatialWTA
 from .softmax import INIT_SCALE, SoftmaxRegression
 from ..nn.losses import SoftmaxCrossEntropy
-from .._validation import check_labels, encode_labels
 
 __all__ = ['EncoderClassifier', 'encoder_layers_of']
 
@@ -182,19 +182,16 @@ warm_start, random_state :
         self._validate_params()
 
     def _validate_params(self):
-        from .stacked import _check_layer_sizes
-
         encoders = self.encoder if isinstance(self.encoder, (list, tuple)) else [self.encoder]
         for i, e in enumerate(encoders):
             if self.encoder is not None and not isinstance(e, Autoencoder):
                 raise ValueError(f"encoder must be None, an autoencoder or a list of autoencoders; "
                                  f"got {type(e).__name__} at position {i}")
-        _check_layer_sizes(self.hidden_layer_sizes)
+        check_layer_sizes(self.hidden_layer_sizes)
         make_activation(self.activation)
         if not isinstance(self.fine_tune, (bool, np.bool_)):
             raise ValueError(f"fine_tune must be True or False; got {self.fine_tune!r}")
         check_non_negative(self.weight_decay, "weight_decay")
-        from .._validation import check_positive_int
         check_positive_int(self.softmax_max_iter, "softmax_max_iter")
         check_training_params(self)
 
@@ -202,8 +199,7 @@ warm_start, random_state :
     def _encoder_layers(self, X):
         """Copies of the encoder's layers (fitting unfitted encoders on ``X`` first)."""
         if self.encoder is None:
-            from .stacked import _check_layer_sizes
-            sizes = [X.shape[1]] + _check_layer_sizes(self.hidden_layer_sizes)
+            sizes = [X.shape[1]] + check_layer_sizes(self.hidden_layer_sizes)
             layers = []
             for a, b in zip(sizes[:-1], sizes[1:]):
                 layers += [Dense(a, b, init="glorot"), make_activation(self.activation)]

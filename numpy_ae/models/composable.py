@@ -49,70 +49,19 @@ from __future__ import annotations
 import inspect
 import numbers
 import numpy as np
-from .._validation import check_in_open_interval, check_non_negative
+from .._validation import check_in_open_interval, check_layer_sizes, check_non_negative
 from .autoencoders import Autoencoder, _set_params_from_locals
-from ..nn.dense import Dense, TiedDense
-from ..nn.activations import default_init, make_activation
+from .builder import build_autoencoder_layers
+from ..nn.dense import Dense
+from ..nn.activations import make_activation
 from ..nn.losses import make_loss
 from ..nn.penalties import Contractive, KLSparsity, L1Activity, _check_contractive_activation, contractive_penalty
 from ..nn.selection import KSparse, LifetimeWTA, check_k_fits, check_lifetime_sparsity
 from ..nn.noise import make_corruption
 
-__all__ = ['RegularizedAutoencoder', 'ContractiveAutoencoder', 'KSparseAutoencoder', 'WTAAutoencoder', 'build_autoencoder_layers', 'check_layer_sizes']
+__all__ = ['RegularizedAutoencoder', 'ContractiveAutoencoder', 'KSparseAutoencoder', 'WTAAutoencoder']
 
 
-
-
-def check_layer_sizes(layer_sizes, name="hidden_layer_sizes", example="(300, 150)"):
-    """The widths as a list of ints >= 1 (an int is one layer); a ValueError naming ``name`` otherwise."""
-    if isinstance(layer_sizes, numbers.Integral) and not isinstance(layer_sizes, bool):
-        layer_sizes = (layer_sizes,)
-    try:
-        sizes = list(layer_sizes)
-    except TypeError:
-        raise ValueError(f"{name} must be a sequence of layer widths like {example}; got {layer_sizes!r}") \
-            from None
-    if len(sizes) < 1:
-        raise ValueError(f"{name} must list at least one code size, e.g. {example}; got {sizes}")
-    for i, n in enumerate(sizes):
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"{name}[{i}] must be an integer >= 1; got {n!r} in {sizes}")
-    return [int(n) for n in sizes]
-
-
-def build_autoencoder_layers(n_features, hidden_layer_sizes, *, activation, code_activation=None,
-                             output_activation=None, loss="mse", tied=False, init=None, noise=None,
-                             noise_level=0.3, code_layers=None):
-    r"""The layers of a symmetric autoencoder: ``(encoder, decoder, loss)``, shared by every named preset.
-
-    Encoder: ``[noise]``, then ``Dense -> activation`` per width of ``hidden_layer_sizes``
-    (``code_activation`` for the last one, the code), then ``code_layers(dense, code_activation)``
-    (a callable returning the list of layers to insert after the code activation, given the
-    code's Dense layer). Decoder: the mirror, ``Dense`` (or ``TiedDense`` reusing the mirror
-    encoder weights when ``tied``) and ``activation`` between layers, then
-    ``output_activation`` (default identity) after the last one, or nothing for
-    ``loss="cross_entropy"`` (which takes logits). ``init`` None: He for a ReLU/ELU first
-    activation (``code_activation`` when there is one layer), Glorot otherwise.
-    """
-    sizes = [n_features] + check_layer_sizes(hidden_layer_sizes)
-    code_activation = code_activation or activation
-    init = default_init(code_activation if len(sizes) == 2 else activation, init)
-    encoder = [make_corruption(noise, noise_level)] if noise else []
-    dense = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        dense.append(Dense(a, b, init=init))
-        encoder += [dense[-1], make_activation(code_activation if i == len(sizes) - 2 else activation)]
-    if code_layers is not None:
-        encoder += list(code_layers(dense[-1], code_activation))
-    decoder = []
-    for k in range(len(dense) - 1, -1, -1):
-        d = dense[k]
-        decoder.append(TiedDense(d) if tied else Dense(d.n_out, d.n_in, init=init))
-        if k > 0:
-            decoder.append(make_activation(activation))
-        elif loss != "cross_entropy":
-            decoder.append(make_activation(output_activation or "identity"))
-    return encoder, decoder, make_loss(loss)
 
 
 class RegularizedAutoencoder(Autoencoder):

@@ -1,8 +1,10 @@
 r"""The conditional VAE: labels fed to the encoder and the decoder.
 """
 from __future__ import annotations
+import time
 import numpy as np
-from .._validation import check_array, check_float_dtype, check_positive_int, check_random_state
+from .._validation import (check_array, check_float_dtype, check_labels, check_positive_int, check_random_state,
+                           encode_labels)
 from ..nn.dense import Dense
 from ..nn.condition import JoinCondition
 from .variational import VariationalAutoencoder
@@ -66,8 +68,6 @@ class ConditionalVAE(VariationalAutoencoder):
         r"""Build the network for ``n_features`` inputs and the labels ``classes`` (their distinct values,
         at least 2); return self. ``fit`` calls this; call it yourself to inspect or gradient-check the
         untrained model (then hand it a condition with ``network_.set_condition``)."""
-        from .._validation import check_labels, encode_labels
-
         if classes is None:
             raise ValueError("classes must be given: a ConditionalVAE's network depends on the number of classes "
                              "(fit(X, y) passes the distinct labels of y)")
@@ -95,8 +95,6 @@ class ConditionalVAE(VariationalAutoencoder):
     # ------------------------------------------------------------- labels
     def _onehot(self, y, n, name="y", per="row of X"):
         r"""One-hot rows ``(n, C)`` in the model's dtype for the labels ``y`` (one per row), checked."""
-        from .._validation import check_labels
-
         if y is None:
             raise ValueError(f"{name} is required: a ConditionalVAE needs the class label of every example "
                              f"(one of classes_ {self.classes_.tolist()})")
@@ -136,8 +134,6 @@ class ConditionalVAE(VariationalAutoencoder):
         epoch (the reconstruction term at :math:`z = \mu`, as for the VAE).
         The labels travel with each minibatch as the loop's ``side`` array.
         """
-        from .._validation import check_labels, encode_labels
-
         self._validate_params()
         X = self._check_X(X, fitting=True)
         if y is None:
@@ -157,8 +153,6 @@ class ConditionalVAE(VariationalAutoencoder):
                                  f"{type(validation_data).__name__}")
             X_val = self._check_X(validation_data[0])
             validation_data = (X_val, None, self._onehot(validation_data[1], X_val.shape[0], "y_val"))
-        import time
-
         start = time.perf_counter()
         self._train(self.network_, X, None, validation_data=validation_data, callback=callback, side=side)
         self.fit_seconds_ = time.perf_counter() - start

@@ -56,7 +56,7 @@ Greedy layer-wise pretraining (:meth:`ConvAutoencoder.fit_in_phases`)
 Hands-On ML's method (b) for a stacked autoencoder, with convolutional blocks
 in place of dense layers, on the machinery of
 :meth:`numpy_ae.models.stacked.StackedAutoencoder.fit_in_phases` (one model; each
-phase is a :class:`~numpy_ae.models.stacked._PhaseView`, a path of the model's own
+phase is a :class:`~numpy_ae.models.stacked.PhaseView`, a path of the model's own
 layers whose other parameters are frozen). Phase l = 1..L trains encoder
 block l and its mirror decoder block l to reconstruct block l's input::
 
@@ -81,7 +81,8 @@ feature maps ``(N, f_L, H_L, W_L)`` and must return that shape; they are part of
 the encoder (``transform`` runs them with ``training=False``), of the network's
 theta (saved and loaded with it; ``_rebuild`` calls ``_make_network`` again), and
 of the top phase of :meth:`~ConvAutoencoder.fit_in_phases`. The convolutional
-winner-take-all autoencoder (Makhzani & Frey, 2015) is a subclass whose
+winner-take-all autoencoder (Makhzani & Frey, 2015;
+:class:`~numpy_ae.models.conv_wta.ConvWTAAutoencoder`) is a subclass whose
 ``_code_layers`` returns two parameter-free layers: spatial sparsity (in each
 example's feature map keep only the largest activity, zero the rest) and
 lifetime sparsity (for each feature map keep the top ``k%`` of those winners
@@ -90,8 +91,8 @@ through the kept units only, so the decoder (a transposed convolution reading
 the sparse feature maps) learns from the winners; at inference
 (``training=False``) they are the identity: the sparsity acts only in
 training. The paper's encoder has no pooling: use ``pool=None``, where the hook
-sits right after the last convolution's activation. (The
-``numpy_ae.nn.selection.SpatialWTA`` and ``LifetimeWTA``, which take
+sits right after the last convolution's activation.
+(``numpy_ae.nn.selection.SpatialWTA`` and ``LifetimeWTA``, which take
 ``(N, C, H, W)`` maps, are such layers: ``return [SpatialWTA(),
 LifetimeWTA(sparsity)]``.)
 """
@@ -107,9 +108,9 @@ from ..nn.layer import Layer
 from ..nn.activations import make_activation
 from ..nn.losses import MeanSquaredError, SquaredError, make_loss
 from ..nn.spatial import Flatten, MaxPool2D, Reshape, Upsample2D
-from .stacked import _finish_phases, _PhaseView
+from .stacked import _finish_phases, PhaseView
 
-__all__ = ['ConvAutoencoder', 'ConvWTAAutoencoder']
+__all__ = ['ConvAutoencoder', 'forward_in_batches']
 
 
 
@@ -133,7 +134,7 @@ def _check_image_shape(image_shape):
     return (1,) + shape if len(shape) == 2 else shape
 
 
-def _forward_in_batches(net, X, layers, batch_size=1000):
+def forward_in_batches(net, X, layers, batch_size=1000):
     """Inference through ``layers`` of ``net``, flattened to rows ``(N, D')``, a batch at a time (the
     convolutions' im2col buffers grow with the batch, not with ``N``)."""
     parts = [net.forward(X[i:i + batch_size], training=False, layers=layers) for i in range(0, X.shape[0], batch_size)]
@@ -397,7 +398,7 @@ warm_start, dtype, random_state :
         features for the cross-entropy, averaged for ``"mse"``, so that one
         learning rate serves every phase). Every other parameter is
         frozen, and weight decay counts the kernels on the phase's path only
-        (:class:`~numpy_ae.models.stacked._PhaseView`, as in
+        (:class:`~numpy_ae.models.stacked.PhaseView`, as in
         :meth:`StackedAutoencoder.fit_in_phases <numpy_ae.models.stacked.StackedAutoencoder.fit_in_phases>`).
         Phase L + 1 fine-tunes the whole network on the model's objective.
         Needs ``output_conv=False`` (the layout of :meth:`hands_on_ml`).
@@ -439,8 +440,8 @@ warm_start, dtype, random_state :
                     path, trainable, target_layers = self._phase_path(k)
                     net.frozen[:] = True
                     net.freeze(trainable, frozen=False)
-                    T = None if k == 1 else _forward_in_batches(net, X, target_layers)
-                    view = _PhaseView(net, path, self._phase_loss(k))
+                    T = None if k == 1 else forward_in_batches(net, X, target_layers)
+                    view = PhaseView(net, path, self._phase_loss(k))
                     what = f"phase {k}/{L + 1}: encoder block {k} and its mirror"
                 else:
                     net.frozen[:] = False
@@ -535,61 +536,3 @@ warm_start, dtype, random_state :
         """``inverse_transform(transform(X))`` in ``X``'s own layout."""
         ndim = array_ndim(X)
         return self._as_input_layout(super().reconstruct(X), ndim)
-
-
-class ConvWTAAutoencoder(ConvAutoencoder):
-    r"""The convolutional winner-take-all autoencoder of Makhzani & Frey (2015), "Winner-Take-All Autoencoders".
-
-    A :class:`ConvAutoencoder` without pooling whose code feature maps
-    ``(N, f_L, H, W)`` pass, in training only, through two parameter-free layers
-    returned by :meth:`_code_layers`:
-
-    1. spatial sparsity (:class:`~numpy_ae.nn.selection.SpatialWTA`): in each
-       example's map of each channel only the largest activity stays;
-    2. lifetime sparsity (:class:`~numpy_ae.nn.selection.LifetimeWTA`): for each
-       channel, only the :math:`\lceil sN \rceil` examples of the minibatch with
-       the largest winners keep their map.
-
-    The decoder mirrors the encoder with stride-1 "same" convolutions, the last
-    one linear (with one encoder layer it is a single convolution from the
-    sparse maps to the image: the paper's deconvolution), so it learns to draw
-    each winner's filter-shaped stroke; the gradient flows through the winners
-    only. At inference (``transform``) both layers are the identity:
-    the paper encodes test images with the dense ReLU feature maps, which is
-    also what ``reconstruct`` decodes (a decoder trained on sparse maps, so its
-    reconstructions of dense maps are not the point: the features are).
-
-    Parameters
-    ----------
-    lifetime_sparsity : float in (0, 1]
-        :math:`s`; default 0.05, the FC-WTA rate of the paper (its Conv-WTA
-        experiments vary it).
-    image_shape, filters, kernel_size, activation, loss, weight_decay, training... :
-        As :class:`ConvAutoencoder`; ``pool`` is fixed to None (the paper's
-        encoder has no pooling) and ``output_conv`` to False (class
-        attributes, not hyperparameters). Defaults: one layer of 64 ReLU
-        filters of 5x5, cross-entropy, Adam.
-    """
-
-    def __init__(self, image_shape=None, *, filters=(64,), kernel_size=5, lifetime_sparsity=0.05, activation="relu",
-                 loss="cross_entropy", weight_decay=0.0, method="adam", max_iter=200, gtol=1e-5, epochs=10,
-                 batch_size=128, learning_rate=None, momentum=0.9, nesterov=False, patience=None, verbose=0,
-                 warm_start=False, dtype="float64", random_state=None):
-        _set_params_from_locals(self, locals())
-        self._validate_params()
-
-    # the paper's layout, fixed: read by ConvAutoencoder's builder, not hyperparameters
-    pool = None
-    decoder = "transpose"
-    output_conv = False
-
-    def _validate_params(self):
-        from ..nn.selection import check_lifetime_sparsity
-
-        check_lifetime_sparsity(self.lifetime_sparsity, "lifetime_sparsity")
-        super()._validate_params()
-
-    def _code_layers(self, code_shape):
-        from ..nn.selection import LifetimeWTA, SpatialWTA
-
-        return [SpatialWTA(), LifetimeWTA(self.lifetime_sparsity)]

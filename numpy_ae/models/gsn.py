@@ -65,6 +65,8 @@ from collections import namedtuple
 import numpy as np
 from .._validation import check_array, check_positive_int, check_random_state
 from ..nn.noise import Corruption, make_corruption
+from ..train.loop import train_minibatch
+from ..train.optimizers import make_optimizer
 
 __all__ = ['gsn_chain', 'walkback_pairs', 'fit_walkback', 'sample_quality', 'GSNChain', 'binarize']
 
@@ -216,9 +218,6 @@ def fit_walkback(model, X, walkback=3, epochs=None, random_state=None, verbose=N
     ``seconds``), ``n_epochs_``, ``cost_``, ``walkback_``, ``fit_seconds_``,
     ``converged_`` (False: a fixed budget), ``message_``.
     """
-    from ..train.optimizers import make_optimizer
-    from ..train.loop import train_minibatch
-
     if getattr(model, "loss", None) != "cross_entropy" or getattr(model, "corruption", None) is None:
         raise ValueError(f"walkback training needs a denoising autoencoder with loss='cross_entropy' and a "
                          f"corruption; got loss={getattr(model, 'loss', None)!r}, "

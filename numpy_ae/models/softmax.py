@@ -26,6 +26,7 @@ import time
 import numpy as np
 from .._validation import check_array, check_non_negative, check_positive_int, check_random_state
 from .base import BaseEstimator
+from ..exceptions import not_fitted_error
 from ..nn.dense import Dense
 from ..nn.sequential import Sequential
 from ..train.lbfgs import lbfgs
@@ -132,7 +133,6 @@ class SoftmaxRegression(BaseEstimator):
     def _network(self):
         net = getattr(self, "network_", None)
         if net is None:
-            from ..exceptions import not_fitted_error
             raise not_fitted_error("this SoftmaxRegression is not fitted yet: call fit(X, y) first")
         return net
 

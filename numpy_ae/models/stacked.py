@@ -25,9 +25,9 @@ from __future__ import annotations
 import numbers
 import time
 import numpy as np
-from .._validation import check_array, check_non_negative
+from .._validation import check_array, check_layer_sizes, check_non_negative
 from .autoencoders import Autoencoder, _set_params_from_locals
-from .composable import build_autoencoder_layers, check_layer_sizes
+from .builder import build_autoencoder_layers
 from ..nn.dense import Dense, TiedDense
 from ..nn.activations import default_init, make_activation
 from ..nn.losses import MeanSquaredError, make_loss
@@ -38,9 +38,6 @@ __all__ = ['StackedAutoencoder', 'DenoisingAutoencoder', 'pretrain_layerwise']
 
 
 
-def _check_layer_sizes(layer_sizes, name="hidden_layer_sizes", example="(300, 150)"):
-    """The widths as a list of ints (see :func:`numpy_ae.models.composable.check_layer_sizes`)."""
-    return check_layer_sizes(layer_sizes, name, example)
 
 
 class StackedAutoencoder(Autoencoder):
@@ -91,7 +88,7 @@ warm_start, dtype, random_state :
         self._validate_params()
 
     def _validate_params(self):
-        _check_layer_sizes(self.hidden_layer_sizes)
+        check_layer_sizes(self.hidden_layer_sizes)
         make_activation(self.activation)  # validates the name
         make_loss(self.loss)
         if self.output_activation is not None:
@@ -129,7 +126,7 @@ warm_start, dtype, random_state :
     @property
     def layer_sizes_(self):
         """``[D, H1, ..., HK]``: the input size and every encoder width."""
-        return [self.n_features_in_] + _check_layer_sizes(self.hidden_layer_sizes)
+        return [self.n_features_in_] + check_layer_sizes(self.hidden_layer_sizes)
 
     def encoder_dense(self):
         """The encoder's Dense layers, input side first."""
@@ -149,7 +146,7 @@ warm_start, dtype, random_state :
         output of encoder layer k-1 (empty for k = 1: the input itself).
         """
         enc, dec = self.encoder_layers, self.decoder_layers
-        n_phases = len(_check_layer_sizes(self.hidden_layer_sizes))
+        n_phases = len(check_layer_sizes(self.hidden_layer_sizes))
         offset = 1 if self.corruption else 0
         end = offset + 2 * k                   # encoder layer k ends at index end of `enc`
         dec_start = 2 * (n_phases - k)         # decoder layer k starts at dec_start of `dec`
@@ -177,7 +174,7 @@ warm_start, dtype, random_state :
         X = self._check_X(X, fitting=True)
         self._clear_fit_attributes()
         net = self.initialize(X.shape[1])._network()
-        n_phases = len(_check_layer_sizes(self.hidden_layer_sizes))
+        n_phases = len(check_layer_sizes(self.hidden_layer_sizes))
         epochs = self.epochs if epochs is None else epochs
         per_phase = [epochs] * n_phases if isinstance(epochs, numbers.Integral) else list(epochs)
         if len(per_phase) != n_phases:
@@ -198,7 +195,7 @@ warm_start, dtype, random_state :
                 if self.verbose:
                     print(f"phase {k}/{n_phases}: training {trainable[0]!r} and its mirror", flush=True)
                 self.epochs = per_phase[k - 1]
-                self._train(_PhaseView(net, path, loss), X, T, callback=callback)
+                self._train(PhaseView(net, path, loss), X, T, callback=callback)
                 self.phase_history_.append(self.history_ if self.method != "lbfgs" else self.cost_history_)
                 messages.append(f"phase {k}: {self.message_}")
                 converged.append(self.converged_)
@@ -256,7 +253,7 @@ def _finish_phases(est, net, X, messages, converged, start, nothing_done="no pha
     est.fit_seconds_ = time.perf_counter() - start
 
 
-class _PhaseView:
+class PhaseView:
     r"""A sub-network of a Sequential (a path of its layers and a loss) with the interface the
     minibatch loop and the gradient checker need: ``theta``, ``grad``, ``frozen``, ``blocks``,
     ``compute``, ``loss_and_grad`` and ``evaluate``.
@@ -322,7 +319,7 @@ def pretrain_layerwise(X, hidden_layer_sizes, make_autoencoder, verbose=0):
     (:class:`numpy_ae.models.classifier.EncoderClassifier` ``(encoder=parts)``).
     """
     X = check_array(X, "X")
-    sizes = [X.shape[1]] + _check_layer_sizes(hidden_layer_sizes)
+    sizes = [X.shape[1]] + check_layer_sizes(hidden_layer_sizes)
     trained, codes = [], X
     for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         ae = make_autoencoder(a, b, k)

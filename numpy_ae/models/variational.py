@@ -61,7 +61,7 @@ autoencoder chapter.
 from __future__ import annotations
 from collections import namedtuple
 import numpy as np
-from .._validation import check_array, check_float_dtype, check_non_negative, check_positive_int, check_random_state
+from .._validation import check_array, check_float_dtype, check_layer_sizes, check_non_negative, check_positive_int, check_random_state
 from .autoencoders import Autoencoder, _set_params_from_locals
 from ..nn.dense import Dense
 from ..nn.activations import default_init, make_activation
@@ -156,9 +156,7 @@ class VariationalAutoencoder(Autoencoder):
 
     # ------------------------------------------------------------- structure
     def _validate_params(self):
-        from .stacked import _check_layer_sizes
-
-        _check_layer_sizes(self.hidden_layer_sizes, example="(500, 500)")
+        check_layer_sizes(self.hidden_layer_sizes, example="(500, 500)")
         check_positive_int(self.n_latent, "n_latent")
         make_activation(self.activation)
         _check_parameterization(self.parameterization)
@@ -185,9 +183,7 @@ class VariationalAutoencoder(Autoencoder):
         return default_init(self.activation, self.init)
 
     def _make_network(self, n_features):
-        from .stacked import _check_layer_sizes
-
-        sizes = [n_features] + _check_layer_sizes(self.hidden_layer_sizes)
+        sizes = [n_features] + check_layer_sizes(self.hidden_layer_sizes)
         K, init = self.n_latent, self._init_method()
         encoder = []
         for a, b in zip(sizes[:-1], sizes[1:]):

@@ -9,6 +9,7 @@ import numpy as np
 import scipy.optimize
 from .._validation import check_positive_int
 from .optimizers import _ARMIJO_C1
+from ..exceptions import ConvergenceWarning
 
 __all__ = ['lbfgs', 'single_threaded_scipy_blas']
 
@@ -109,8 +110,6 @@ def lbfgs(fun, theta0, max_iter=400, callback=None, verbose=0, ftol=None, gtol=1
     above (checked here from the last two iterates); otherwise it is an early
     stop.
     """
-    from ..exceptions import ConvergenceWarning
-
     max_iter = check_positive_int(max_iter, "max_iter")
     max_fun = 2 * max_iter + 20 if max_fun is None else check_positive_int(max_fun, "max_fun")
     history = []
