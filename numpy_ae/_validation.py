@@ -257,3 +257,12 @@ def encode_labels(y):
     if classes.size < 2:
         raise ValueError(f"y has 1 class ({classes.tolist()}); a classifier needs at least 2 classes to fit")
     return classes, index.reshape(-1)
+
+
+def check_fast(fast):
+    """``fast`` must be a bool: True trains with the fast twins (:mod:`numpy_ae.nn.fast`), False with the
+    reference layers (:mod:`numpy_ae.nn`); both give the same result to round-off."""
+    if not isinstance(fast, (bool, np.bool_)):
+        raise ValueError(f"fast must be True (train with the fast twins of the layers) or False (the reference "
+                         f"layers, the plain equations); got {fast!r}")
+    return bool(fast)

@@ -43,7 +43,7 @@ from __future__ import annotations
 import numbers
 import time
 import numpy as np
-from .._validation import check_array, check_float_dtype, check_in_open_interval, check_non_negative, check_positive_int, check_random_state
+from .._validation import check_fast, check_array, check_float_dtype, check_in_open_interval, check_non_negative, check_positive_int, check_random_state
 from .base import BaseEstimator
 from .builder import build_autoencoder_layers
 from ..exceptions import not_fitted_error
@@ -71,6 +71,7 @@ def check_training_params(est):
     """
     if est.method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}; got {est.method!r}")
+    check_fast(est.fast)
     if "max_iter" in est._get_param_names():
         check_positive_int(est.max_iter, "max_iter")
     if "gtol" in est._get_param_names() and (
@@ -373,7 +374,7 @@ warm_start, dtype, random_state :
     def __init__(self, n_hidden=25, *, sparsity=0.01, beta=3.0, weight_decay=1e-4, decoder="sigmoid",
                  init="ufldl", method="lbfgs", max_iter=400, gtol=1e-5, epochs=10, batch_size=128,
                  learning_rate=None, momentum=0.9, nesterov=False, patience=None, verbose=0, warm_start=False,
-                 dtype="float64", random_state=None):
+                 dtype="float64", random_state=None, fast=True):
         _set_params_from_locals(self, locals())
         self._validate_params()
 
@@ -438,7 +439,7 @@ random_state :
 
     def __init__(self, n_components=2, *, weight_decay=0.0, method="lbfgs", max_iter=1000, gtol=1e-10,
                  epochs=10, batch_size=128, learning_rate=None, momentum=0.9, nesterov=False, patience=None,
-                 verbose=0, warm_start=False, dtype="float64", random_state=None):
+                 verbose=0, warm_start=False, dtype="float64", random_state=None, fast=True):
         _set_params_from_locals(self, locals())
         self._validate_params()
 

@@ -51,7 +51,6 @@ class BaseEstimator:
     """
 
     _estimator_type = "transformer"
-    fast = True  # train with numpy_ae.nn.fast's twins; becomes an __init__ hyperparameter of each estimator
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

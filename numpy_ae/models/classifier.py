@@ -177,7 +177,7 @@ warm_start, random_state :
     def __init__(self, encoder=None, *, hidden_layer_sizes=(100,), activation="sigmoid", fine_tune=True,
                  weight_decay=1e-4, softmax_max_iter=400, method="lbfgs", max_iter=400, gtol=1e-5, epochs=10,
                  batch_size=128, learning_rate=None, momentum=0.9, nesterov=False, patience=None, verbose=0,
-                 warm_start=False, random_state=None):
+                 warm_start=False, random_state=None, fast=True):
         _set_params_from_locals(self, locals())
         self._validate_params()
 

@@ -122,7 +122,7 @@ warm_start, dtype, random_state :
                  sparsity_weight=0.0, l1_activity=0.0, contraction=0.0, k_sparse=None, k_sparse_alpha=1.0,
                  lifetime_sparsity=None, noise=None, noise_level=0.3, method="adam", max_iter=400, gtol=1e-5,
                  epochs=10, batch_size=128, learning_rate=None, momentum=0.9, nesterov=False, patience=None,
-                 verbose=0, warm_start=False, dtype="float64", random_state=None):
+                 verbose=0, warm_start=False, dtype="float64", random_state=None, fast=True):
         _set_params_from_locals(self, locals())
         self._validate_params()
 
@@ -307,7 +307,7 @@ warm_start, dtype, random_state :
     def __init__(self, hidden_layer_sizes=(100,), *, contraction=0.1, activation="sigmoid", output_activation=None,
                  loss="cross_entropy", tied=True, weight_decay=0.0, init=None, method="adam", max_iter=400,
                  gtol=1e-5, epochs=10, batch_size=128, learning_rate=None, momentum=0.9, nesterov=False,
-                 patience=None, verbose=0, warm_start=False, dtype="float64", random_state=None):
+                 patience=None, verbose=0, warm_start=False, dtype="float64", random_state=None, fast=True):
         _set_params_from_locals(self, locals())
         self._validate_params()
 
@@ -340,7 +340,7 @@ warm_start, dtype, random_state :
                  code_activation="identity", output_activation=None, loss="mse", tied=True, weight_decay=0.0,
                  init=None, method="adam", max_iter=400, gtol=1e-5, epochs=10, batch_size=128, learning_rate=None,
                  momentum=0.9, nesterov=False, patience=None, verbose=0, warm_start=False, dtype="float64",
-                 random_state=None):
+                 random_state=None, fast=True):
         _set_params_from_locals(self, locals())
         self._validate_params()
 
@@ -368,6 +368,6 @@ warm_start, dtype, random_state :
     def __init__(self, hidden_layer_sizes=(1000,), *, lifetime_sparsity=0.05, activation="relu",
                  output_activation=None, loss="mse", tied=False, weight_decay=0.0, init=None, method="adam",
                  max_iter=400, gtol=1e-5, epochs=10, batch_size=128, learning_rate=None, momentum=0.9, nesterov=False,
-                 patience=None, verbose=0, warm_start=False, dtype="float64", random_state=None):
+                 patience=None, verbose=0, warm_start=False, dtype="float64", random_state=None, fast=True):
         _set_params_from_locals(self, locals())
         self._validate_params()

@@ -46,7 +46,7 @@ class ConvWTAAutoencoder(ConvAutoencoder):
     def __init__(self, image_shape=None, *, filters=(64,), kernel_size=5, lifetime_sparsity=0.05, activation="relu",
                  loss="cross_entropy", weight_decay=0.0, method="adam", max_iter=200, gtol=1e-5, epochs=10,
                  batch_size=128, learning_rate=None, momentum=0.9, nesterov=False, patience=None, verbose=0,
-                 warm_start=False, dtype="float64", random_state=None):
+                 warm_start=False, dtype="float64", random_state=None, fast=True):
         _set_params_from_locals(self, locals())
         self._validate_params()
 

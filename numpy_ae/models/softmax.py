@@ -24,7 +24,7 @@ Shapes: ``N`` examples, ``D`` inputs, ``K`` classes.
 from __future__ import annotations
 import time
 import numpy as np
-from .._validation import check_array, check_non_negative, check_positive_int, check_random_state
+from .._validation import check_fast, check_array, check_non_negative, check_positive_int, check_random_state
 from .base import BaseEstimator
 from ..exceptions import not_fitted_error
 from ..nn.dense import Dense
@@ -75,12 +75,13 @@ class SoftmaxRegression(BaseEstimator):
 
     _estimator_type = "classifier"
 
-    def __init__(self, weight_decay=1e-4, *, max_iter=400, gtol=1e-5, verbose=0, random_state=None):
+    def __init__(self, weight_decay=1e-4, *, max_iter=400, gtol=1e-5, verbose=0, random_state=None, fast=True):
         self.weight_decay = weight_decay
         self.max_iter = max_iter
         self.gtol = gtol
         self.verbose = verbose
         self.random_state = random_state
+        self.fast = fast
         self._validate_params()
 
     def _validate_params(self):
@@ -90,6 +91,7 @@ class SoftmaxRegression(BaseEstimator):
             raise ValueError(f"gtol must be a number > 0; got {self.gtol!r}")
         check_positive_int(self.verbose, "verbose", minimum=0)
         check_random_state(self.random_state)  # raises ValueError for anything but None, int, Generator
+        check_fast(self.fast)
 
     def initialize(self, n_features, classes):
         """Build the network for ``n_features`` inputs and the labels ``classes``, freshly initialised; return self."""

@@ -83,7 +83,7 @@ warm_start, dtype, random_state :
                  tied=False, weight_decay=0.0, corruption=None, corruption_level=0.3, init=None,
                  method="adam", max_iter=400, gtol=1e-5, epochs=10, batch_size=128, learning_rate=None,
                  momentum=0.9, nesterov=False, patience=None, verbose=0, warm_start=False, dtype="float64",
-                 random_state=None):
+                 random_state=None, fast=True):
         _set_params_from_locals(self, locals())
         self._validate_params()
 
@@ -302,7 +302,7 @@ class DenoisingAutoencoder(StackedAutoencoder):
                  output_activation=None, tied=True, weight_decay=0.0, corruption="masking", corruption_level=0.3,
                  init=None, method="sgd", max_iter=400, gtol=1e-5, epochs=15, batch_size=20, learning_rate=0.1,
                  momentum=0.0, nesterov=False, patience=None, verbose=0, warm_start=False, dtype="float64",
-                 random_state=None):
+                 random_state=None, fast=True):
         _set_params_from_locals(self, locals())
         self._validate_params()
 

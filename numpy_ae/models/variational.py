@@ -150,7 +150,7 @@ class VariationalAutoencoder(Autoencoder):
     def __init__(self, hidden_layer_sizes=(500, 500), *, n_latent=20, activation="elu", parameterization="log_var",
                  beta=1.0, likelihood="bernoulli", variance=1.0, capacity=None, capacity_gamma=1000.0,
                  capacity_epochs=None, weight_decay=0.0, init=None, method="adam", epochs=10, batch_size=128, learning_rate=None, momentum=0.9, nesterov=False, patience=None,
-                 verbose=0, warm_start=False, dtype="float64", random_state=None):
+                 verbose=0, warm_start=False, dtype="float64", random_state=None, fast=True):
         _set_params_from_locals(self, locals())
         self._validate_params()
 
