@@ -159,10 +159,8 @@ class Reparameterize(Layer):
         return z
 
     def backward(self, dz):
-        if self.capacity is None:
-            c = self.beta / self.n  # d penalty / d KL_nk
-        else:
-            c = self.gamma * float(np.sign(self.mean_kl - self.capacity)) / self.n
+        kl_weight = self.beta if self.capacity is None else self.gamma * float(np.sign(self.mean_kl - self.capacity))
+        c = kl_weight / self.n  # d penalty / d KL_nk
         dsigma = dz * self.eps  # the sampling path: z = mu + sigma * eps
         if self.parameterization == "log_var":
             dscale = dsigma * self.sigma / 2  # dsigma/dlog_var = sigma / 2

@@ -41,10 +41,8 @@ class Reparameterize(reparameterize.Reparameterize):
         N, K = dz.shape
         dX = buffer(self, "dX", (N, 2 * K), dz.dtype)
         dmu, dscale = dX[:, :K], dX[:, K:]
-        if self.capacity is None:
-            c = self.beta / self.n
-        else:
-            c = self.gamma * float(np.sign(self.mean_kl - self.capacity)) / self.n
+        kl_weight = self.beta if self.capacity is None else self.gamma * float(np.sign(self.mean_kl - self.capacity))
+        c = kl_weight / self.n  # d penalty / d KL_nk
         np.multiply(dz, self.eps, out=dscale)
         if self.parameterization == "log_var":
             dscale *= self.sigma
