@@ -246,7 +246,7 @@ def test_solutions_score_full_marks(solution_grades, name):
 # (exercise, patches, {failing test: [substrings its message must hold]}, {test: substrings it must NOT hold})
 MISTAKES = {
     "sparsity term missing": (
-        "sparse_autoencoder", [("nn.penalties", "dA += term.astype(dA.dtype, copy=False)", "term = term")],
+        "sparse_autoencoder", [("nn.penalties", "return dA + term.astype(dA.dtype, copy=False)", "return dA")],
         {"kl_sparsity_backward": ["dX: wrong gradient"], "sparse_autoencoder_cost": ["dense0.W: wrong gradient"]},
         {"sparse_autoencoder_cost": ["dense3.W: wrong gradient"]}),  # the decoder does not see the penalty
     "1/N missing in the squared error": (
@@ -273,8 +273,8 @@ MISTAKES = {
         "sparse_autoencoder", [("nn.dense", "self.db += dZ.sum(axis=0)", "self.db += dZ")],
         {"dense_backward": ["Dense.backward", "self.db += dZ"]}, {}),
     "sigma confused with log(sigma^2)": (
-        "vae", [("nn.reparameterize", "dscale *= self.sigma  # dsigma/dgamma = sigma / 2", "pass"),
-                ("nn.reparameterize", "dscale *= 0.5", "pass")],
+        "vae", [("nn.reparameterize", "dscale = dsigma * self.sigma / 2  # dsigma/dlog_var = sigma / 2",
+                 "dscale = dsigma")],
         {"reparameterize_log_var": ["dX: wrong gradient"], "vae_cost": ["dense2.W: wrong gradient"]},
         {"vae_cost": ["dense4.W: wrong gradient", "dense6.W: wrong gradient"]}),
     # the contractive penalty: dP/dW is (2 lambda/N) W sum_n g'^2; the code's delta and the bias do not see it

@@ -10,11 +10,9 @@ from __future__ import annotations
 import numpy as np
 from .._validation import check_in_open_interval, check_non_negative
 from .dense import Dense
-from .layer import Layer, accurate_sum, ones
+from .layer import Layer, accurate_sum
 
 __all__ = ['KLSparsity', 'kl_divergence_bernoulli', 'L1Activity', 'Contractive', 'contractive_penalty', 'CONTRACTIVE_ACTIVATIONS']
-
-
 
 
 def kl_divergence_bernoulli(rho, rho_hat):
@@ -85,14 +83,12 @@ class KLSparsity(Layer):
 
     def forward(self, A, training=True):
         if training:
-            eps = np.finfo(A.dtype).eps
-            rho_hat = ones(self, A.shape[0], A.dtype) @ A  # column sums as a GEMV: faster than A.mean(0)
-            rho_hat /= A.shape[0]
+            rho_hat = A.mean(axis=0)  # (H,)
             self.rho_hat = rho_hat
-            self.guard = np.clip(rho_hat, eps, 1.0 - eps)  # c: the point where KL and its slope are taken
+            self.guard = np.clip(rho_hat, np.finfo(A.dtype).eps, 1.0 - np.finfo(A.dtype).eps)  # c
             self.n = A.shape[0]
             kl = kl_divergence_bernoulli(self.sparsity, self.guard)
-            kl += self._slope(self.guard) * (rho_hat - self.guard)  # 0 inside [eps, 1 - eps]
+            kl += self._slope(self.guard) * (rho_hat - self.guard)  # the tangent: 0 inside [eps, 1 - eps]
             self.penalty = self.beta * float(kl.sum())
         return A
 
@@ -102,16 +98,15 @@ class KLSparsity(Layer):
         return -rho / c + (1.0 - rho) / (1.0 - c)
 
     def backward(self, dA):
-        term = (self.beta / self.n) * self._slope(self.guard)  # the derivative of the guarded penalty
-        dA += term.astype(dA.dtype, copy=False)  # broadcast over the N rows
-        return dA
+        term = (self.beta / self.n) * self._slope(self.guard)  # the derivative of the guarded penalty, (H,)
+        return dA + term.astype(dA.dtype, copy=False)  # broadcast over the N rows
 
     def __repr__(self):
         return f"KLSparsity(sparsity={self.sparsity}, beta={self.beta})"
 
 
 # --------------------------------------------------------------------------
-# Code regularisers (issue 10): L1 activity, contractive, k-sparse, winner-take-all.
+# Code regularisers: L1 activity, contractive.
 # --------------------------------------------------------------------------
 
 class L1Activity(Layer):
@@ -145,8 +140,7 @@ class L1Activity(Layer):
         return A
 
     def backward(self, dA):
-        dA += (self.weight / self.A.shape[0]) * np.sign(self.A)
-        return dA
+        return dA + (self.weight / self.A.shape[0]) * np.sign(self.A)
 
     def __repr__(self):
         return f"L1Activity(weight={self.weight})"
@@ -249,19 +243,15 @@ class Contractive(Layer):
     def forward(self, A, training=True):
         if training:
             self.A = A
-            slope, self.dslope = _slope_from_output(self.activation, A)
-            self.slope = slope
-            self.colnorm = np.einsum("ij,ij->j", self.dense.W, self.dense.W)  # c_j = sum_i W_ij^2, shape (H,)
-            self.penalty = self.weight * accurate_sum(np.square(slope) * self.colnorm) / A.shape[0]
+            self.slope, self.dslope = _slope_from_output(self.activation, A)  # g'(z), dg'/dh: (N, H)
+            self.colnorm = np.square(self.dense.W).sum(axis=0)  # c_j = sum_i W_ij^2, (H,)
+            self.penalty = self.weight * accurate_sum(np.square(self.slope) * self.colnorm) / A.shape[0]
         return A
 
     def backward(self, dA):
-        scale = 2.0 * self.weight / self.A.shape[0]
-        term = self.slope * self.dslope
-        term *= scale * self.colnorm
-        dA += term
-        # dP/dW_ij = (2 lambda / N) W_ij sum_n g'_nj^2 (the column sums as a GEMV, as KLSparsity does)
-        self.dense.dW += self.dense.W * (scale * (ones(self, self.A.shape[0], self.A.dtype) @ np.square(self.slope)))
+        scale = 2.0 * self.weight / self.A.shape[0]  # 2 lambda / N
+        dA = dA + scale * self.slope * self.dslope * self.colnorm
+        self.dense.dW += self.dense.W * (scale * (np.square(self.slope).sum(axis=0)))  # (D, H) * (H,)
         return dA
 
     def jacobian_norm2(self, A):

@@ -1,41 +1,73 @@
 r"""The VAE's reparameterisation as a layer, and the Gaussian KL term it adds to the objective.
+
+Guard for ``sigma``. The exact KL has :math:`-\log s^2 \to \infty` at
+:math:`s = 0`. Hands-On ML writes :math:`\log(\epsilon + s^2)` with
+:math:`\epsilon = 10^{-10}`, which biases every unit's KL by
+:math:`\tfrac12\epsilon/s^2` (5e-11 at :math:`s = 1`). Here
+:math:`\tau` is the smallest normal number of the model's dtype
+(2.2e-308 in float64, 1.2e-38 in float32): :math:`\tau + s^2 = s^2` exactly
+in float64 arithmetic whenever :math:`s^2 > 2^{53}\tau` (:math:`|s| > 10^{-146}`
+for float64), so the ``sigma`` and ``log_var`` forms give the same
+objective at equivalent parameters to rounding, while at :math:`s = 0` the
+KL is finite (:math:`\tfrac12(\mu^2 - 1 - \log\tau)`, :math:`\log\tau = -708.4`)
+and so is its gradient (at most :math:`1/(2\sqrt\tau)`: 3.4e153 in float64,
+4.6e18 in float32). The objective IS :func:`gaussian_kl` at :math:`\gamma = \log(\tau+s^2)`,
+:math:`\tfrac12(\tau+s^2+\mu^2-1-\log(\tau+s^2))`, and the backward pass uses its exact derivative
+:math:`s - s/(\tau+s^2)`, so they agree everywhere.
+Its pull is towards larger :math:`|s|` (:math:`\partial\mathrm{KL}/\partial s \approx -1/s`).
+
+Randomness. :math:`\varepsilon` comes from a Generator spawned from the
+model's in :meth:`init_params` (an independent stream, as the corruption
+layers have). ``freeze_noise()`` keeps the draw of the next training pass
+for all later passes of the same shape, so a gradient check sees one
+function; ``freeze_noise(False)`` draws afresh again.
+
+Capacity objective (Burgess et al., 2018). In :class:`Reparameterize`, with ``capacity`` :math:`C` set
+(not None), the penalty is :math:`\gamma_C\,\lvert\overline{\mathrm{KL}} - C\rvert`
+instead, :math:`\overline{\mathrm{KL}} = \frac1N\sum_{n,k}\mathrm{KL}_{nk}`, and ``beta`` is
+not used: the backward pass is the same with :math:`\beta` replaced by
+:math:`\gamma_C\,\operatorname{sign}(\overline{\mathrm{KL}} - C)` (0 exactly at
+:math:`\overline{\mathrm{KL}} = C`, a subgradient). Whoever trains the layer
+raises ``capacity`` during training (see :class:`VariationalAutoencoder`).
 """
 from __future__ import annotations
 import numpy as np
 from .._validation import check_non_negative, check_positive_int
-from .layer import Layer, accurate_sum, scratch
+from .layer import Layer, accurate_sum
 
 __all__ = ['gaussian_kl', 'gaussian_kl_grad', 'Reparameterize', 'PARAMETERIZATIONS']
-
 
 
 PARAMETERIZATIONS = ("log_var", "sigma")
 
 
-def gaussian_kl(mu, log_var):
-    r""":math:`\mathrm{KL}(\mathcal N(\mu, \operatorname{diag} e^{\gamma})\,\|\,\mathcal N(0, I))` per example, in nats.
+def gaussian_kl(mu, log_var, per_unit=False):
+    r""":math:`\mathrm{KL}(\mathcal N(\mu, \operatorname{diag}\sigma^2)\,\|\,\mathcal N(0, I))` per example, in nats.
+
+    Kingma & Welling (appendix B), with :math:`\gamma = \log\sigma^2`:
 
     .. math::
-        \mathrm{KL}_n = \frac12\sum_{k=1}^{K}\bigl(e^{\gamma_{nk}} + \mu_{nk}^2 - 1 - \gamma_{nk}\bigr),
-        \qquad \gamma = \log\sigma^2
+        \mathrm{KL}_n = -\frac12\sum_{k=1}^{K}\bigl(1 + \gamma_{nk} - \mu_{nk}^2 - e^{\gamma_{nk}}\bigr)
 
-    (Kingma & Welling, appendix B; Hands-On ML's latent loss with
-    :math:`\gamma = \log\sigma^2`, :math:`\sigma = e^{\gamma/2}`). ``expm1`` keeps
-    :math:`e^{\gamma} - 1 - \gamma` accurate near its minimum :math:`\gamma = 0`.
+    (Hands-On ML's latent loss). :math:`1 - e^{\gamma}` is taken as ``-expm1``, accurate near
+    the minimum :math:`\gamma = 0`.
 
     Parameters
     ----------
     mu, log_var : arrays of shape (N, K)
+    per_unit : bool
+        Return the terms of the sum, one per example and latent unit, instead.
 
     Returns
     -------
-    ndarray of shape (N,), float64: summed over the K latent units.
+    ndarray of shape (N,), float64: summed over the K latent units (``(N, K)`` with ``per_unit``).
     """
     mu = np.asarray(mu, dtype=np.float64)
     log_var = np.asarray(log_var, dtype=np.float64)
     if mu.shape != log_var.shape or mu.ndim != 2:
         raise ValueError(f"mu and log_var must be 2-D arrays of one shape (N, K); got {mu.shape} and {log_var.shape}")
-    return 0.5 * (np.expm1(log_var) - log_var + np.square(mu)).sum(axis=1)
+    kl = -0.5 * (log_var - np.square(mu) - np.expm1(log_var))
+    return kl if per_unit else kl.sum(axis=1)
 
 
 def gaussian_kl_grad(mu, log_var):
@@ -50,61 +82,32 @@ def gaussian_kl_grad(mu, log_var):
 
 
 class Reparameterize(Layer):
-    r"""The reparameterisation trick as a layer, with the KL term as its penalty.
+    r"""The reparameterisation trick (Kingma & Welling, 2014) as a layer, with the KL term as its penalty.
 
-    Forward, in training: the input ``X`` of shape ``(N, 2K)`` holds the
-    encoder's :math:`\mu` in ``X[:, :K]`` and the scale in ``X[:, K:]``
-    (``log_var`` :math:`= \log\sigma^2`, or ``sigma`` itself). It draws
-    :math:`\varepsilon \sim \mathcal N(0, I)` of shape ``(N, K)`` from the
-    layer's own Generator and returns
+    The input ``X (N, 2K)`` holds the encoder's :math:`\mu` in ``X[:, :K]`` and its scale in
+    ``X[:, K:]``: :math:`\gamma = \log\sigma^2` (``"log_var"``) or :math:`s = \sigma` (``"sigma"``).
+    Forward, in training, with :math:`\varepsilon \sim \mathcal N(0, I)` of shape ``(N, K)``:
 
-    .. math:: z = \mu + \sigma \odot \varepsilon \quad (N, K),
+    .. math::
+        z = \mu + e^{\gamma/2} \odot \varepsilon \ \ (\text{or } \mu + s\odot\varepsilon), \qquad
+        \text{penalty} = \frac{\beta}{N}\sum_n \mathrm{KL}_n, \quad
+        \mathrm{KL}_n = -\frac12\sum_k \bigl(1 + \gamma_{nk} - \mu_{nk}^2 - e^{\gamma_{nk}}\bigr)
 
-    recording ``penalty`` :math:`= \beta \cdot \frac1N \sum_n \sum_k \mathrm{KL}_{nk}`
-    (accumulated in float64). At inference (``training=False``) it returns
-    :math:`\mu`, the code: ``transform`` of a VAE is deterministic.
+    (:func:`gaussian_kl`; for ``"sigma"``, :math:`\gamma := \log(\tau + s^2)`, see the module
+    docstring). At inference (``training=False``) it returns :math:`\mu`, the code.
 
-    Backward, for :math:`\delta = \partial J/\partial z` of shape ``(N, K)``,
-    written out by hand (both terms: the sampling path and the KL penalty):
+    Backward, for :math:`\delta = \partial J/\partial z`, the sampling path plus the penalty's gradient:
 
     .. math::
         \frac{\partial J}{\partial \mu} = \delta + \frac{\beta}{N}\mu, \qquad
-        \frac{\partial J}{\partial \sigma} = \delta\odot\varepsilon + \frac{\beta}{N}\frac{\partial\mathrm{KL}}{\partial\sigma},
+        \frac{\partial J}{\partial \gamma} = \delta\odot\varepsilon\odot\frac{\sigma}{2}
+            + \frac{\beta}{N}\,\frac{e^{\gamma} - 1}{2}, \qquad
+        \frac{\partial J}{\partial s} = \delta\odot\varepsilon + \frac{\beta}{N}\Bigl(s - \frac{s}{\tau + s^2}\Bigr).
 
-    and for the scale actually output:
-
-    * ``log_var`` :math:`\gamma` (:math:`\sigma = e^{\gamma/2}`, :math:`d\sigma/d\gamma = \sigma/2`):
-      :math:`\partial J/\partial\gamma = \tfrac12\,\delta\odot\varepsilon\odot\sigma + \frac{\beta}{2N}(e^{\gamma} - 1)`;
-    * ``sigma`` :math:`s`: :math:`\partial J/\partial s = \delta\odot\varepsilon + \frac{\beta}{N}\bigl(s - \frac{s}{\tau + s^2}\bigr)`.
-
-    Guard for ``sigma``. The exact KL has :math:`-\log s^2 \to \infty` at
-    :math:`s = 0`. Hands-On ML writes :math:`\log(\epsilon + s^2)` with
-    :math:`\epsilon = 10^{-10}`, which biases every unit's KL by
-    :math:`\tfrac12\epsilon/s^2` (5e-11 at :math:`s = 1`). Here
-    :math:`\tau` is the smallest normal number of the model's dtype
-    (2.2e-308 in float64, 1.2e-38 in float32): :math:`\tau + s^2 = s^2` exactly
-    in float64 arithmetic whenever :math:`s^2 > 2^{53}\tau` (:math:`|s| > 10^{-146}`
-    for float64), so the ``sigma`` and ``log_var`` forms give the same
-    objective at equivalent parameters to rounding, while at :math:`s = 0` the
-    KL is finite (:math:`\tfrac12(\mu^2 - 1 - \log\tau)`, :math:`\log\tau = -708.4`)
-    and so is its gradient (at most :math:`1/(2\sqrt\tau)`: 3.4e153 in float64,
-    4.6e18 in float32). The objective IS :math:`\tfrac12(s^2+\mu^2-1-\log(\tau+s^2))`
-    and the backward pass uses its exact derivative, so they agree everywhere.
-    Its pull is towards larger :math:`|s|` (:math:`\partial\mathrm{KL}/\partial s \approx -1/s`).
-
-    Randomness. :math:`\varepsilon` comes from a Generator spawned from the
-    model's in :meth:`init_params` (an independent stream, as the corruption
-    layers have). ``freeze_noise()`` keeps the draw of the next training pass
-    for all later passes of the same shape, so a gradient check sees one
-    function; ``freeze_noise(False)`` draws afresh again.
-
-    Capacity objective (Burgess et al., 2018). With ``capacity`` :math:`C` set
-    (not None), the penalty is :math:`\gamma\,\lvert\overline{\mathrm{KL}} - C\rvert`
-    instead, :math:`\overline{\mathrm{KL}} = \frac1N\sum_{n,k}\mathrm{KL}_{nk}`, and ``beta`` is
-    not used: the backward pass is the same with :math:`\beta` replaced by
-    :math:`\gamma\,\operatorname{sign}(\overline{\mathrm{KL}} - C)` (0 exactly at
-    :math:`\overline{\mathrm{KL}} = C`, a subgradient). Whoever trains the layer
-    raises ``capacity`` during training (see :class:`VariationalAutoencoder`).
+    With ``capacity`` :math:`C` (Burgess et al., 2018) the penalty is
+    :math:`\gamma_C\,\lvert\overline{\mathrm{KL}} - C\rvert` and :math:`\beta` above becomes
+    :math:`\gamma_C \operatorname{sign}(\overline{\mathrm{KL}} - C)`. ``freeze_noise()`` keeps one draw of
+    :math:`\varepsilon` (for a gradient check); the noise comes from a Generator spawned in :meth:`init_params`.
 
     Parameters
     ----------
@@ -116,7 +119,7 @@ class Reparameterize(Layer):
     capacity : None or float >= 0
         C in nats, for the capacity objective; None: the beta-weighted KL.
     gamma : float >= 0
-        :math:`\gamma` of the capacity objective (Burgess et al.: 1000).
+        :math:`\gamma_C` of the capacity objective (Burgess et al.: 1000).
     """
 
     def __init__(self, n_latent, parameterization="log_var", beta=1.0, capacity=None, gamma=1000.0):
@@ -136,7 +139,40 @@ class Reparameterize(Layer):
         self.frozen_noise = bool(frozen)
         self._eps = None
 
-    # ------------------------------------------------------------ the maths
+    def forward(self, X, training=True):
+        mu, scale = self.split(X)
+        if not training:
+            return mu.copy()  # the code: E[z | x]
+        self.mu, self.scale, self.n = mu, scale, mu.shape[0]
+        self.eps = self._draw(mu.shape, X.dtype)  # eps ~ N(0, I), (N, K)
+        if self.parameterization == "log_var":
+            self.sigma = np.exp(scale / 2)
+        else:
+            self.sigma = scale
+        z = mu + self.sigma * self.eps
+        _, log_var = self.sigma_and_log_var(scale)  # float64; log(tau + sigma^2) for "sigma"
+        self.mean_kl = accurate_sum(gaussian_kl(mu, log_var)) / self.n  # summed over units, mean over examples
+        if self.capacity is None:
+            self.penalty = self.beta * self.mean_kl if self.beta else 0.0
+        else:
+            self.penalty = self.gamma * abs(self.mean_kl - self.capacity)
+        return z
+
+    def backward(self, dz):
+        kl_weight = self.beta if self.capacity is None else self.gamma * float(np.sign(self.mean_kl - self.capacity))
+        c = kl_weight / self.n  # d penalty / d KL_nk
+        dsigma = dz * self.eps  # the sampling path: z = mu + sigma * eps
+        if self.parameterization == "log_var":
+            dscale = dsigma * self.sigma / 2  # dsigma/dlog_var = sigma / 2
+            dkl = np.expm1(self.scale) / 2  # dKL/dlog_var = (exp(log_var) - 1) / 2
+        else:
+            dscale = dsigma
+            s = self.scale
+            dkl = s - s / (self._floor(s.dtype) + np.square(s))  # dKL/dsigma
+        dmu = dz + c * self.mu  # dKL/dmu = mu
+        return np.hstack([dmu, dscale + c * dkl])
+
+    # ------------------------------------------------------------ helpers
     def split(self, X):
         """``(mu, scale)``, views of ``X (N, 2K)``: its first and last K columns."""
         K = self.n_latent
@@ -160,70 +196,15 @@ class Reparameterize(Layer):
         return scale, np.log(tau + np.square(scale))
 
     def kl_elements(self, mu, scale):
-        r"""The KL of each example and latent unit, ``(N, K)`` in float64 (sum over axis 1: :func:`gaussian_kl`)."""
-        mu = np.asarray(mu, dtype=np.float64)
-        if self.parameterization == "log_var":
-            lv = np.asarray(scale, dtype=np.float64)
-            return 0.5 * (np.expm1(lv) - lv + np.square(mu))
-        tau = self._floor(scale.dtype)
-        s2 = np.square(np.asarray(scale, dtype=np.float64))
-        return 0.5 * (s2 + np.square(mu) - 1.0 - np.log(tau + s2))
+        r"""The KL of each example and latent unit, ``(N, K)`` in float64: :func:`gaussian_kl` of ``mu`` and
+        the log-variance the scale stands for."""
+        return gaussian_kl(mu, self.sigma_and_log_var(scale)[1], per_unit=True)
 
-    def kl_scale_grad(self, scale):
-        r""":math:`\partial \mathrm{KL}_{nk}/\partial\,\text{scale}_{nk}`, ``(N, K)`` in float64:
-        :math:`\tfrac12(e^\gamma - 1)` for log_var, :math:`s - s/(\tau + s^2)` for sigma."""
-        if self.parameterization == "log_var":
-            return 0.5 * np.expm1(np.asarray(scale, dtype=np.float64))
-        tau = self._floor(scale.dtype)
-        s = np.asarray(scale, dtype=np.float64)
-        return s - s / (tau + np.square(s))
-
-    # ------------------------------------------------------- forward/backward
     def _draw(self, shape, dtype):
         """eps for this pass: fresh, or the frozen draw after ``freeze_noise()``. Drawn in float64, then cast."""
         if not (self.frozen_noise and self._eps is not None and self._eps.shape == shape):
             self._eps = self.rng.standard_normal(shape)
         return self._eps.astype(dtype, copy=False)
-
-    def forward(self, X, training=True):
-        mu, scale = self.split(X)
-        if not training:
-            return np.array(mu)  # the code: E[z | x], a fresh array
-        N, K = mu.shape
-        eps = self._draw((N, K), X.dtype)
-        if self.parameterization == "log_var":
-            sigma = np.multiply(scale, 0.5, out=scratch(self, "sigma", (N, K), X.dtype))
-            np.exp(sigma, out=sigma)
-        else:
-            sigma = scale
-        z = np.multiply(sigma, eps, out=scratch(self, "z", (N, K), X.dtype))
-        z += mu
-        self.mu, self.scale, self.sigma, self.eps, self.n = mu, scale, sigma, eps, N
-        mean_kl = accurate_sum(self.kl_elements(mu, scale)) / N  # summed over units, averaged over examples
-        if self.capacity is None:
-            self.kl_weight = self.beta  # d penalty / d mean_kl
-            self.penalty = self.beta * mean_kl if self.beta else 0.0
-        else:
-            self.kl_weight = self.gamma * float(np.sign(mean_kl - self.capacity))
-            self.penalty = self.gamma * abs(mean_kl - self.capacity)
-        return z
-
-    def backward(self, dz):
-        N, K = dz.shape
-        dX = scratch(self, "dX", (N, 2 * K), dz.dtype)
-        dmu, dscale = dX[:, :K], dX[:, K:]
-        c = self.kl_weight / self.n  # beta / N, or gamma sign(KL - C) / N
-        # sampling path: dJ/dsigma = dz * eps
-        np.multiply(dz, self.eps, out=dscale)
-        if self.parameterization == "log_var":
-            dscale *= self.sigma  # dsigma/dgamma = sigma / 2
-            dscale *= 0.5
-        # mu: dJ/dmu = dz + (beta/N) mu
-        np.multiply(self.mu, c, out=dmu)
-        dmu += dz
-        if c:
-            dscale += (c * self.kl_scale_grad(self.scale)).astype(dz.dtype, copy=False)
-        return dX
 
     def __repr__(self):
         extra = "" if self.capacity is None else f", capacity={self.capacity}, gamma={self.gamma}"

@@ -10,8 +10,6 @@ from .layer import Layer
 __all__ = ['KSparse', 'LifetimeWTA', 'SpatialWTA']
 
 
-
-
 def _check_k(k, name="k"):
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
         raise ValueError(f"{name} must be an integer >= 1 (the number of code units kept per example); got {k!r}")
@@ -91,8 +89,7 @@ class KSparse(Layer):
         return A * mask
 
     def backward(self, dA):
-        dA *= self.mask
-        return dA
+        return dA * self.mask
 
     def __repr__(self):
         return f"KSparse(k={self.k}, alpha={self.alpha})"
@@ -137,8 +134,7 @@ class LifetimeWTA(Layer):
         return A * self.mask
 
     def backward(self, dA):
-        dA *= self.mask
-        return dA
+        return dA * self.mask
 
     def __repr__(self):
         return f"LifetimeWTA(sparsity={self.sparsity})"
@@ -166,5 +162,4 @@ class SpatialWTA(Layer):
         return A * self.mask
 
     def backward(self, dA):
-        dA *= self.mask
-        return dA
+        return dA * self.mask

@@ -108,17 +108,16 @@ class Adam(_Optimizer):
         v \leftarrow \beta_2 v + (1-\beta_2) g^2, \quad
         \theta \leftarrow \theta - \eta\, \frac{m / (1-\beta_1^t)}{\sqrt{v / (1-\beta_2^t)} + \epsilon}.
 
-    Written with in-place operations on two scratch arrays: on a 270,000-parameter
-    model one step then costs a few sweeps of memory, not a dozen temporaries.
-    The bias corrections are folded into two scalars (Kingma & Ba's "more
-    efficient order", the same number up to rounding):
-    :math:`\theta \leftarrow \theta - \eta_t\, m / (\sqrt{v} + \hat\epsilon)` with
+    Written with in-place operations on scratch arrays (a few sweeps of memory
+    per step, no temporaries). The bias-corrected moments
+    :math:`\hat m = m / (1-\beta_1^t)` and :math:`\hat v = v / (1-\beta_2^t)` are
+    not stored: their corrections are folded into two scalars (Kingma & Ba's
+    "more efficient order", the same number up to rounding, one pass over memory
+    less), :math:`\theta \leftarrow \theta - \eta_t\, m / (\sqrt{v} + \hat\epsilon)` with
     :math:`\eta_t = \eta \sqrt{1-\beta_2^t} / (1-\beta_1^t)` and
-    :math:`\hat\epsilon = \epsilon \sqrt{1-\beta_2^t}`.
-
-    Speed: those scalars must be Python floats. A NumPy ``float64`` scalar in
-    ``tmp *= c`` makes NumPy 2 (NEP 50) compute that float32 pass in float64
-    (a cast each way and double-width arithmetic); see ``benchmarks/README.md``.
+    :math:`\hat\epsilon = \epsilon \sqrt{1-\beta_2^t}`. Those scalars are Python
+    floats: a NumPy ``float64`` scalar would make NumPy 2 (NEP 50) compute a
+    float32 pass in float64 (``benchmarks/README.md``).
     """
 
     def __init__(self, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
@@ -133,19 +132,20 @@ class Adam(_Optimizer):
     def _update(self, theta, grad):
         b1, b2, t = self.beta1, self.beta2, self.t
         m, v, tmp = self._buffer("m", theta), self._buffer("v", theta), self._buffer("tmp", theta)
-        m *= b1
+        m *= b1  # m = b1 m + (1 - b1) g
         np.multiply(grad, 1.0 - b1, out=tmp)
         m += tmp
-        v *= b2
+        v *= b2  # v = b2 v + (1 - b2) g^2
         np.square(grad, out=tmp)
         tmp *= 1.0 - b2
         v += tmp
-        # lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps), multiplied above and below by sqrt(1 - b2^t)
-        root_c2 = math.sqrt(1.0 - b2 ** t)  # a Python float: see the class docstring
+        # m_hat = m / c1, v_hat = v / c2;  theta -= lr m_hat / (sqrt(v_hat) + eps), which is
+        # theta -= (lr sqrt(c2) / c1) m / (sqrt(v) + eps sqrt(c2)): multiplied above and below by sqrt(c2)
+        c1, c2 = 1.0 - b1 ** t, 1.0 - b2 ** t  # Python floats: see the class docstring
         np.sqrt(v, out=tmp)
-        tmp += self.epsilon * root_c2
+        tmp += self.epsilon * math.sqrt(c2)
         np.divide(m, tmp, out=tmp)
-        tmp *= self.learning_rate * root_c2 / (1.0 - b1 ** t)
+        tmp *= self.learning_rate * math.sqrt(c2) / c1
         theta -= tmp
 
 

@@ -33,6 +33,31 @@ def _normal(*shape, scale=1.0):
     return lambda rng: scale * rng.standard_normal(shape)
 
 
+def _uniform(*shape, low=0.05, high=0.95):
+    return lambda rng: rng.uniform(low, high, shape)
+
+
+def _activities_with_guarded_units(rng):
+    """Sigmoid-like activities, one unit with mean below 0 and one above 1 (KLSparsity's tangent line)."""
+    return np.column_stack([rng.uniform(0.05, 0.95, (5, 3)), rng.uniform(-0.02, -0.01, 5),
+                            rng.uniform(1.01, 1.02, 5)])
+
+
+def _encoder_then(penalty):
+    """Dense 5->4, an activation, then ``penalty(dense)``: a code penalty that reads the encoder's W."""
+    def layers():
+        dense = nn.Dense(5, 4)
+        activation, layer = penalty(dense)
+        return [dense, activation, layer]
+    return layers
+
+
+def _frozen_noise(net, X):
+    for layer in net.layers:  # both nets are built with random_state=0, so their Generators match
+        if isinstance(layer, nn.Reparameterize):
+            layer.freeze_noise()
+
+
 LAYER_CASES = {
     nn.Dense: [LayerCase("dense 5->3", lambda: [nn.Dense(5, 3)], _normal(4, 5)),
                LayerCase("dense one example, one unit", lambda: [nn.Dense(1, 1)], _normal(1, 1))],
@@ -47,6 +72,29 @@ LAYER_CASES = {
     nn.SELU: [LayerCase("selu", lambda: [nn.SELU()], _normal(6, 3, scale=3.0))],
     nn.Identity: [LayerCase("identity", lambda: [nn.Identity()], _normal(3, 2))],
     nn.Softplus: [LayerCase("softplus", lambda: [nn.Softplus()], _normal(4, 3, scale=20.0))],
+    nn.KLSparsity: [LayerCase("kl sparsity", lambda: [nn.KLSparsity(0.1, 3.0)], _uniform(6, 4)),
+                    LayerCase("kl sparsity, guarded units", lambda: [nn.KLSparsity(0.1, 3.0)],
+                              _activities_with_guarded_units),
+                    LayerCase("kl sparsity one example, one unit", lambda: [nn.KLSparsity(0.2, 1.0)], _uniform(1, 1)),
+                    LayerCase("dense, sigmoid, kl sparsity",
+                              lambda: [nn.Dense(5, 3), nn.Sigmoid(), nn.KLSparsity(0.05, 3.0)], _normal(4, 5))],
+    nn.L1Activity: [LayerCase("l1 activity", lambda: [nn.L1Activity(0.1)], _normal(4, 3))],
+    nn.Contractive: [LayerCase("contractive sigmoid", _encoder_then(lambda d: (nn.Sigmoid(), nn.Contractive(0.3, d))),
+                               _normal(4, 5)),
+                     LayerCase("contractive tanh",
+                               _encoder_then(lambda d: (nn.Tanh(), nn.Contractive(0.3, d, activation="tanh"))),
+                               _normal(3, 5))],
+    nn.KSparse: [LayerCase("k-sparse k=2", lambda: [nn.KSparse(2)], _normal(4, 6))],
+    nn.LifetimeWTA: [LayerCase("lifetime wta", lambda: [nn.LifetimeWTA(0.3)], _normal(6, 4)),
+                     LayerCase("lifetime wta on maps", lambda: [nn.LifetimeWTA(0.5)], _normal(4, 2, 3, 3))],
+    nn.SpatialWTA: [LayerCase("spatial wta", lambda: [nn.SpatialWTA()], _normal(2, 3, 4, 4))],
+    nn.Reparameterize: [
+        LayerCase("reparameterize log_var", lambda: [nn.Reparameterize(3)], _normal(4, 6), _frozen_noise),
+        LayerCase("reparameterize sigma", lambda: [nn.Reparameterize(2, "sigma", beta=0.5)], _normal(5, 4),
+                  _frozen_noise),
+        LayerCase("reparameterize capacity", lambda: [nn.Reparameterize(2, capacity=0.5, gamma=10.0)],
+                  _normal(3, 4), _frozen_noise),
+        LayerCase("reparameterize beta 0", lambda: [nn.Reparameterize(1, beta=0.0)], _normal(1, 2), _frozen_noise)],
 }
 
 LOSS_CASES = {}

@@ -4,11 +4,11 @@
 # In `numpy_ae_student/nn/reparameterize.py` you write:
 #
 # - `gaussian_kl(mu, log_var)`: $\mathrm{KL}(\mathcal N(\mu, e^{\gamma})\,\|\,\mathcal N(0, I))$
-#   per example, $\tfrac12\sum_k (e^{\gamma_k} + \mu_k^2 - 1 - \gamma_k)$, with
-#   $\gamma = \log\sigma^2$;
+#   per example, $-\tfrac12\sum_k (1 + \gamma_k - \mu_k^2 - e^{\gamma_k})$, with
+#   $\gamma = \log\sigma^2$ (Kingma & Welling, appendix B);
 # - `gaussian_kl_grad(mu, log_var)`: its gradient;
-# - `Reparameterize.kl_elements` and `Reparameterize.kl_scale_grad`: the same for
-#   both parameterisations of the scale (`log_var`, or `sigma` itself);
+# - `Reparameterize.sigma_and_log_var`: $\sigma$ and $\log\sigma^2$ from the scale the
+#   encoder outputs, for both parameterisations (`log_var`, or `sigma` itself);
 # - `Reparameterize.backward`: the gradient of $z = \mu + \sigma\odot\varepsilon$
 #   (the sampling path) plus the gradient of the KL penalty.
 #
