@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from .._validation import check_in_open_interval, check_non_negative
 from .dense import Dense
-from .layer import Layer, accurate_sum, ones
+from .fast.reductions import accurate_sum
+from .layer import Layer, ones
 
 __all__ = ['KLSparsity', 'kl_divergence_bernoulli', 'L1Activity', 'Contractive', 'contractive_penalty', 'CONTRACTIVE_ACTIVATIONS']
 

@@ -3,7 +3,8 @@ r"""The VAE's reparameterisation as a layer, and the Gaussian KL term it adds to
 from __future__ import annotations
 import numpy as np
 from .._validation import check_non_negative, check_positive_int
-from .layer import Layer, accurate_sum, scratch
+from .fast.reductions import accurate_sum
+from .layer import Layer, scratch
 
 __all__ = ['gaussian_kl', 'gaussian_kl_grad', 'Reparameterize', 'PARAMETERIZATIONS']
 
