@@ -160,7 +160,8 @@ def softmax(Z):
     (in float64 for integer logits).
     """
     Z = np.asarray(Z)
-    E = np.exp((Z - Z.max(axis=-1, keepdims=True)).astype(np.result_type(Z, np.float32), copy=False))
+    Zs = Z - Z.max(axis=-1, keepdims=True)
+    E = np.exp(Zs.astype(np.result_type(Zs, np.float32), copy=False))  # integer logits: in float64
     return E / E.sum(axis=-1, keepdims=True)
 
 
