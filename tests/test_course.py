@@ -171,7 +171,6 @@ SHARED_WITH_KEPT_CODE = {
     "if ph or pw :",                             # Conv2D.forward pads on the same test
     "for u in range ( kh ) :",                   # the loop over kernel offsets of col2im and Conv2D.forward
     "for v in range ( kw ) :",
-    "dZ *= 1.0 / dZ.shape [ 0 ]",                # BinaryCrossEntropy.backward (nn/losses.py, kept)
 }
 
 
@@ -250,7 +249,7 @@ MISTAKES = {
         {"kl_sparsity_backward": ["dX: wrong gradient"], "sparse_autoencoder_cost": ["dense0.W: wrong gradient"]},
         {"sparse_autoencoder_cost": ["dense3.W: wrong gradient"]}),  # the decoder does not see the penalty
     "1/N missing in the squared error": (
-        "sparse_autoencoder", [("nn.losses", "dY *= 1.0 / dY.shape[0]", "dY *= 1.0")],
+        "sparse_autoencoder", [("nn.losses", "return (self.Y - self.T) / self.Y.shape[0]", "return self.Y - self.T")],
         {"squared_error_backward": ["dY: wrong gradient"], "sparse_autoencoder_cost": ["dense3.W: wrong gradient"]},
         {}),
     "W not transposed in dX": (
@@ -325,7 +324,8 @@ def test_plausible_mistakes_score_partial_marks_and_name_the_block(made, tmp_pat
 ROBUSTNESS = [  # each replaces one body line of the solution with something a student's code might do
     ("nn.activations", "return dA * self.A * (1.0 - self.A)", "while True:\n            pass"),  # Sigmoid: endless
     ("nn.dense", "self.dW += self.X.T @ dZ", "self.dW += self.X.T @ dZ * np.nan"),              # Dense: NaN
-    ("nn.losses", "dY *= 1.0 / dY.shape[0]", "dY = dY[:, :1] / dY.shape[0]"),                     # wrong shape
+    ("nn.losses", "return (self.Y - self.T) / self.Y.shape[0]",                               # wrong shape
+     "return (self.Y - self.T)[:, :1] / self.Y.shape[0]"),
     ("nn.penalties", "term = (self.beta / self.n)",                                            # prints a lot
      "print('debug ' * 100000, self.n)\n        term = (self.beta / self.n)"),
 ]
@@ -347,7 +347,7 @@ def test_grader_survives_endless_loops_nan_wrong_shapes_and_prints(made, tmp_pat
 def test_grader_survives_exits_and_inputs_modified_in_place(made, tmp_path):
     patches = [("nn.activations", "return dA * self.A * (1.0 - self.A)", "import os; os._exit(3)"),                        # Sigmoid: dies
                ("nn.dense", "self.dW += self.X.T @ dZ", "self.dW += self.X.T @ dZ\n        self.X[...] = 0.0"),
-               ("nn.losses", "dY *= 1.0 / dY.shape[0]", "raise SystemExit(0)")]
+               ("nn.losses", "return (self.Y - self.T) / self.Y.shape[0]", "raise SystemExit(0)")]
     tests = _by_name(grade(_variant(made, tmp_path, "sparse_autoencoder", patches)))
     assert "process died (exit status 3)" in tests["sigmoid_backward"]["output"]
     assert "input modified in place" in tests["dense_backward"]["output"]

@@ -13,7 +13,7 @@ import pytest
 
 from numpy_ae import SparseAutoencoder
 from numpy_ae.data import load_images, sample_patches
-from numpy_ae.nn.layer import accurate_sum, accurate_sum_of_squares
+from numpy_ae.nn.fast.reductions import accurate_sum, accurate_sum_of_squares
 from numpy_ae.train.lbfgs import lbfgs
 from numpy_ae.nn.penalties import KLSparsity, kl_divergence_bernoulli
 

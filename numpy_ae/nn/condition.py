@@ -1,18 +1,14 @@
 r"""Side inputs: :class:`JoinCondition` joins a condition to the data flowing through a model.
 """
 from __future__ import annotations
+
 import numpy as np
+
 from .._validation import check_positive_int
-from .layer import Layer, scratch
+from .layer import Layer
 
 __all__ = ['JoinCondition']
 
-
-
-
-# --------------------------------------------------------------------------
-# Side inputs
-# --------------------------------------------------------------------------
 
 class JoinCondition(Layer):
     r"""Join a side input (a condition, e.g. a one-hot label) to the data flowing through the network.
@@ -53,7 +49,8 @@ class JoinCondition(Layer):
         self.n_conditions = check_positive_int(n_conditions, "n_conditions")
         self.condition = None
 
-    def forward(self, X, training=True):
+    def checked_condition(self, X):
+        """The condition for a pass on ``X``, after checking it is set and has the right shape."""
         C = self.condition
         if C is None:
             raise ValueError(f"{self.name or 'JoinCondition'} has no condition: set layer.condition (or call "
@@ -61,16 +58,15 @@ class JoinCondition(Layer):
         if C.ndim != 2 or C.shape[1] != self.n_conditions or C.shape[0] != X.shape[0]:
             raise ValueError(f"condition must have shape ({X.shape[0]}, {self.n_conditions}): one row per row of "
                              f"X {X.shape}; got {C.shape}")
-        N, D = X.shape
-        Y = scratch(self, "Y", (N, D + self.n_conditions), X.dtype) if training \
-            else np.empty((N, D + self.n_conditions), dtype=X.dtype)
-        Y[:, :D] = X
-        Y[:, D:] = C
-        self.n_in = D
-        return Y
+        return C
+
+    def forward(self, X, training=True):
+        C = self.checked_condition(X)
+        self.n_in = X.shape[1]
+        return np.concatenate([X, C.astype(X.dtype)], axis=1)
 
     def backward(self, dY):
-        return dY[:, :self.n_in]
+        return dY[:, :self.n_in].copy()
 
     def __repr__(self):
         return f"JoinCondition({self.n_conditions})"

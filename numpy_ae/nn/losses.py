@@ -2,8 +2,9 @@ r"""Reconstruction losses, each with a hand-written gradient.
 
 Protocol: ``forward(Y, T) -> J`` (a Python float) caches what it needs, and
 ``backward() -> dY`` returns :math:`\partial J/\partial Y`, shape ``(N, D)`` like
-``Y``. ``output(Y)`` maps the network's last output to the reconstruction the
-loss compares with ``T``: the identity, except for losses computed from logits.
+``Y``, as a fresh array (``Y`` and ``T`` are never changed). ``output(Y)`` maps
+the network's last output to the reconstruction the loss compares with ``T``:
+the identity, except for losses computed from logits.
 
 Reductions (stated once, tested in ``tests/test_losses.py``), with ``N``
 examples and ``D`` outputs:
@@ -18,22 +19,21 @@ examples and ``D`` outputs:
 The cross-entropy is summed over pixels and averaged over examples, as in the
 deeplearning.net denoising autoencoder tutorial and the VAE's negative ELBO.
 
-Precision. Every ``J`` is accumulated in float64 whatever the dtype of ``Y``
-(:func:`numpy_ae.nn.layer.accurate_sum_of_squares`, :func:`numpy_ae.nn.layer.accurate_sum`):
-the big element-wise work stays in the model's dtype, but L-BFGS's line search
-compares ``J`` at nearby points and needs its rounding far below the decrease
-it asks for. float32 BLAS dot products are off by 2e-7 (64 outputs) to 2e-5
-(784 outputs) relative, as large as a late iteration's whole decrease.
+The fast twins (:mod:`numpy_ae.nn.fast.losses`) accumulate every ``J`` in
+float64 whatever the dtype of ``Y`` (:mod:`numpy_ae.nn.fast.reductions`): L-BFGS's
+line search compares ``J`` at nearby points and needs its rounding far below the
+decrease it asks for, which a float32 sum does not give.
 """
 from __future__ import annotations
+
 import numbers
+
 import numpy as np
-from .layer import accurate_sum, accurate_sum_of_squares, scratch
+
 from .activations import sigmoid
 
-__all__ = ['Loss', 'SquaredError', 'MeanSquaredError', 'BinaryCrossEntropy', 'GaussianNLL', 'LOSSES', 'make_loss', 'softmax', 'SoftmaxCrossEntropy']
-
-
+__all__ = ['Loss', 'SquaredError', 'MeanSquaredError', 'BinaryCrossEntropy', 'GaussianNLL', 'LOSSES', 'make_loss',
+           'softmax', 'SoftmaxCrossEntropy']
 
 
 class Loss:
@@ -55,13 +55,11 @@ class SquaredError(Loss):
     :math:`\partial J/\partial Y = (Y - T)/N`."""
 
     def forward(self, Y, T):
-        self.diff = np.subtract(Y, T, out=scratch(self, "diff", Y.shape, Y.dtype))
-        return 0.5 * accurate_sum_of_squares(self.diff) / Y.shape[0]
+        self.Y, self.T = Y, T
+        return 0.5 * float(np.sum((Y - T) ** 2)) / Y.shape[0]
 
     def backward(self):
-        dY = self.diff
-        dY *= 1.0 / dY.shape[0]  # the cached difference is not needed again
-        return dY
+        return (self.Y - self.T) / self.Y.shape[0]
 
 
 class MeanSquaredError(Loss):
@@ -69,13 +67,11 @@ class MeanSquaredError(Loss):
     :math:`\partial J/\partial Y = 2 (Y - T)/(ND)`."""
 
     def forward(self, Y, T):
-        self.diff = np.subtract(Y, T, out=scratch(self, "diff", Y.shape, Y.dtype))
-        return accurate_sum_of_squares(self.diff) / Y.size
+        self.Y, self.T = Y, T
+        return float(np.sum((Y - T) ** 2)) / Y.size
 
     def backward(self):
-        dY = self.diff
-        dY *= 2.0 / dY.size
-        return dY
+        return 2.0 * (self.Y - self.T) / self.Y.size
 
 
 class BinaryCrossEntropy(Loss):
@@ -95,19 +91,10 @@ class BinaryCrossEntropy(Loss):
 
     def forward(self, Z, T):
         self.Z, self.T = Z, T
-        ell = np.abs(Z)
-        np.negative(ell, out=ell)
-        np.exp(ell, out=ell)
-        np.log1p(ell, out=ell)
-        ell += np.maximum(Z, 0.0)
-        ell -= T * Z
-        return accurate_sum(ell) / Z.shape[0]
+        return float(np.sum(np.maximum(Z, 0.0) - Z * T + np.log1p(np.exp(-np.abs(Z))))) / Z.shape[0]
 
     def backward(self):
-        dZ = sigmoid(self.Z)
-        dZ -= self.T
-        dZ *= 1.0 / dZ.shape[0]
-        return dZ
+        return (sigmoid(self.Z) - self.T) / self.Z.shape[0]
 
 
 class GaussianNLL(Loss):
@@ -133,16 +120,16 @@ class GaussianNLL(Loss):
                              f"got {variance!r}")
         self.variance = float(variance)
 
+    def constant(self, Y):
+        r""":math:`\frac{D}{2}\log(2\pi v)` for outputs ``Y`` of ``D`` values per example."""
+        return 0.5 * Y[0].size * np.log(2.0 * np.pi * self.variance)
+
     def forward(self, Y, T):
-        self.diff = np.subtract(Y, T, out=scratch(self, "diff", Y.shape, Y.dtype))
-        N, D = Y.shape[0], Y[0].size
-        const = 0.5 * D * np.log(2.0 * np.pi * self.variance)
-        return 0.5 / self.variance * accurate_sum_of_squares(self.diff) / N + const
+        self.Y, self.T = Y, T
+        return 0.5 / self.variance * float(np.sum((Y - T) ** 2)) / Y.shape[0] + self.constant(Y)
 
     def backward(self):
-        dY = self.diff
-        dY *= 1.0 / (self.variance * dY.shape[0])
-        return dY
+        return (self.Y - self.T) / (self.variance * self.Y.shape[0])
 
     def __repr__(self):
         return f"GaussianNLL(variance={self.variance})"
@@ -163,29 +150,26 @@ def make_loss(name):
         raise ValueError(f"loss must be one of {sorted(LOSSES)}; got {name!r}") from None
 
 
-
-
 def softmax(Z):
     r"""Row-wise :math:`\mathrm{softmax}(Z)_{nk} = e^{z_{nk} - m_n} / \sum_j e^{z_{nj} - m_n}`,
     :math:`m_n = \max_j z_{nj}`.
 
     Subtracting the row maximum changes nothing mathematically, but every
     exponent is then <= 0 (no overflow) and the denominator >= 1 (no 0/0).
-    ``Z (N, K)`` (or ``(K,)``) -> probabilities of the same shape, rows summing to 1.
+    ``Z (N, K)`` (or ``(K,)``) -> probabilities of the same shape, rows summing to 1
+    (in float64 for integer logits).
     """
     Z = np.asarray(Z)
-    E = Z - Z.max(axis=-1, keepdims=True)
-    E = E.astype(np.result_type(E, np.float32), copy=False)  # integer logits -> float64
-    np.exp(E, out=E)
-    E /= E.sum(axis=-1, keepdims=True)
-    return E
+    Zs = Z - Z.max(axis=-1, keepdims=True)
+    E = np.exp(Zs.astype(np.result_type(Zs, np.float32), copy=False))  # integer logits: in float64
+    return E / E.sum(axis=-1, keepdims=True)
 
 
 class SoftmaxCrossEntropy(Loss):
     r"""Cross-entropy between targets and :math:`\mathrm{softmax}(Z)`, from logits ``Z (N, K)``.
 
-    Targets ``T`` are either integer labels ``(N,)`` in ``0..K-1`` or a matrix
-    ``(N, K)`` (one-hot rows, or probabilities):
+    Targets ``T`` are either integer labels ``(N,)`` in ``0..K-1`` (read as
+    one-hot rows) or a matrix ``(N, K)`` (one-hot rows, or probabilities):
 
     .. math::
         J = -\frac{1}{N}\sum_n \log \mathrm{softmax}(Z)_{n, y_n}
@@ -195,8 +179,7 @@ class SoftmaxCrossEntropy(Loss):
     :math:`m = \max_j z_j` (exact for logits of 1e3 and beyond). Gradient
     :math:`\partial J/\partial Z = (\mathrm{softmax}(Z) - T)/N`; for a matrix
     whose rows do not sum to 1 the code uses the exact
-    :math:`(\mathrm{softmax}(Z) \sum_k T_{nk} - T)/N`. As in the other losses,
-    call ``backward()`` once per ``forward``.
+    :math:`(\mathrm{softmax}(Z) \sum_k T_{nk} - T)/N`.
     """
 
     def output(self, Z):
@@ -205,24 +188,17 @@ class SoftmaxCrossEntropy(Loss):
     def forward(self, Z, T):
         N, K = Z.shape
         T = self._check_targets(T, N, K)
+        if T.ndim == 1:
+            T = np.eye(K, dtype=Z.dtype)[T]        # labels as one-hot rows
         Zs = Z - Z.max(axis=1, keepdims=True)      # every row's max is 0: exp cannot overflow
         E = np.exp(Zs)
-        s = E.sum(axis=1, keepdims=True)            # in [1, K]: its log is safe
-        E /= s
-        self.P, self.T = E, T
-        if T.ndim == 1:                              # J = mean_n [log s_n - (z_{n,y_n} - m_n)]
-            return float(np.log(s).sum() - Zs[np.arange(N), T].sum()) / N
-        return -float(np.sum(T * (Zs - np.log(s)))) / N
+        s = np.sum(E, axis=1, keepdims=True)       # in [1, K]: its log is safe
+        self.P, self.T = E / s, T
+        return -float(np.sum(T * (Zs - np.log(s)))) / N   # log softmax(Z) = Zs - log s
 
     def backward(self):
-        dZ, T = self.P, self.T                       # P is not needed again: reuse its memory
-        if T.ndim == 1:
-            dZ[np.arange(dZ.shape[0]), T] -= 1.0
-        else:
-            dZ *= T.sum(axis=1, keepdims=True)
-            dZ -= T
-        dZ *= 1.0 / dZ.shape[0]
-        return dZ
+        P, T = self.P, self.T
+        return (P * T.sum(axis=1, keepdims=True) - T) / P.shape[0]
 
     @staticmethod
     def _check_targets(T, N, K):

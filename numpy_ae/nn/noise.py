@@ -1,20 +1,58 @@
-r"""Noise layers, active in training and the identity at inference: dropout and the corruptions of a denoising autoencoder.
+r"""Noise layers, active in training and the identity at inference: dropout and the corruptions of a
+denoising autoencoder.
+
+Each draws its noise from its own ``numpy.random.Generator``, spawned from the
+model's at initialisation, so a seeded model draws the same noise every run.
+``freeze_noise()`` keeps the noise of the next training pass for all later
+passes (same shape), so a gradient check sees one fixed function;
+``freeze_noise(False)`` draws fresh noise again (:class:`NoiseLayer`, the base of them all).
 """
 from __future__ import annotations
+
 import numpy as np
+
 from .layer import Layer
-from .layer import scratch
 
-__all__ = ['Dropout', 'Corruption', 'GaussianNoise', 'MaskingNoise', 'SaltAndPepperNoise', 'make_corruption']
-
-
+__all__ = ['NoiseLayer', 'Dropout', 'Corruption', 'GaussianNoise', 'MaskingNoise', 'SaltAndPepperNoise',
+           'make_corruption']
 
 
-# --------------------------------------------------------------------------
-# Dropout (time series, issue 11)
-# --------------------------------------------------------------------------
+def _check_probability(value, what, meaning=""):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{what} must be a number in [0, 1){meaning}; got {value!r}")
+    return float(value)
 
-class Dropout(Layer):
+
+class NoiseLayer(Layer):
+    """Base of the layers that draw noise in a training pass: the Generator, and the noise freezing.
+
+    A subclass's ``_sample(shape)`` returns its noise for an input of ``shape``
+    as a tuple of arrays (the first of that shape); :meth:`draw_noise` hands it
+    out, fresh or frozen, and keeps it as ``self.noise`` for backward.
+    """
+
+    _abstract = True  # a base: its subclasses supply _sample/forward/backward (and the gradient checks)
+
+    def __init__(self):
+        self.rng = np.random.default_rng()
+        self.frozen_noise = False
+        self.noise = None
+
+    def init_params(self, rng):
+        self.rng = rng.spawn(1)[0]  # an independent stream: noise does not shift the initialisation
+
+    def freeze_noise(self, frozen=True):
+        self.frozen_noise = bool(frozen)
+        self.noise = None
+
+    def draw_noise(self, shape):
+        """Noise for this pass: fresh, or the frozen draw when ``freeze_noise()`` was called."""
+        if not (self.frozen_noise and self.noise is not None and self.noise[0].shape == shape):
+            self.noise = self._sample(shape)
+        return self.noise
+
+
+class Dropout(NoiseLayer):
     r"""Inverted dropout (Srivastava et al., 2014; Keras' ``Dropout``): active in training, identity at inference.
 
     In a training pass each entry of ``X`` (any shape ``(N, ...)``) is kept with
@@ -27,11 +65,7 @@ class Dropout(Layer):
 
     (Compare :class:`~numpy_ae.nn.noise.MaskingNoise`, the same mask without
     the rescaling, which corrupts the input of a denoising autoencoder.) The mask
-    is drawn from the layer's own Generator, spawned from the model's at
-    initialisation, so a seeded model drops the same units every run.
-    ``freeze_noise()`` keeps the mask of the next training pass for all later
-    passes (same shape), so a gradient check sees one fixed function;
-    ``freeze_noise(False)`` draws fresh masks again. No parameters, no penalty.
+    ``m`` is the layer's noise (:class:`NoiseLayer`). No parameters, no penalty.
 
     Parameters
     ----------
@@ -41,92 +75,50 @@ class Dropout(Layer):
     """
 
     def __init__(self, rate=0.5):
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) or not 0.0 <= rate < 1.0:
-            raise ValueError(f"rate must be a number in [0, 1) (the probability of dropping an entry); got {rate!r}")
-        self.rate = float(rate)
-        self.rng = np.random.default_rng()
-        self.frozen_noise = False
-        self._mask = None
+        super().__init__()
+        self.rate = _check_probability(rate, "rate", " (the probability of dropping an entry)")
 
-    def init_params(self, rng):
-        self.rng = rng.spawn(1)[0]  # an independent stream: masks do not shift the initialisation
-
-    def freeze_noise(self, frozen=True):
-        self.frozen_noise = bool(frozen)
-        self._mask = None
+    def _sample(self, shape):
+        return (self.rng.random(shape) >= self.rate,)
 
     def forward(self, X, training=True):
         self.active = training and self.rate > 0
         if not self.active:
             return X
-        if not (self.frozen_noise and self._mask is not None and self._mask.shape == X.shape):
-            keep = self.rng.random(X.shape) >= self.rate
-            self._mask = keep.astype(X.dtype) * (1.0 / (1.0 - self.rate))  # m / (1 - r), in X's dtype
-        if self._mask.dtype != X.dtype:
-            self._mask = self._mask.astype(X.dtype)
-        Y = scratch(self, "Y", X.shape, X.dtype)
-        return np.multiply(X, self._mask, out=Y)
+        m, = self.draw_noise(X.shape)
+        return X * m / (1.0 - self.rate)
 
     def backward(self, dY):
-        if self.active:
-            dY *= self._mask
-        return dY
+        if not self.active:
+            return dY
+        m, = self.noise
+        return dY * m / (1.0 - self.rate)
 
     def __repr__(self):
         return f"Dropout({self.rate})"
 
 
-
-
-# --------------------------------------------------------------------------
-# Corruption for denoising autoencoders: active in training, identity at inference.
-# --------------------------------------------------------------------------
-
-class Corruption(Layer):
+class Corruption(NoiseLayer):
     r"""Base class of the noise layers of denoising autoencoders.
 
-    In a training pass the input is corrupted with noise drawn from the layer's
-    own ``numpy.random.Generator`` (spawned from the model's at construction);
-    at inference (``training=False``) the layer is the identity. The model's
-    loss compares the reconstruction with the CLEAN input, so the network
-    learns to undo the noise.
-
-    ``freeze_noise()`` keeps the noise of the next training pass for all later
-    passes (same shape), so a gradient check sees one fixed function;
-    ``freeze_noise(False)`` draws fresh noise again.
+    In a training pass the input is corrupted with the layer's noise
+    (:class:`NoiseLayer`); at inference (``training=False``) the layer is the
+    identity. The model's loss compares the reconstruction with the CLEAN input,
+    so the network learns to undo the noise.
     """
 
-    _abstract = True  # a base: its subclasses supply _sample/_corrupt/backward (and the gradient checks)
+    _abstract = True  # a base: its subclasses supply _sample/_corrupt/_backward (and the gradient checks)
 
     def __init__(self, level):
-        self.level = self._check_level(level)
-        self.rng = np.random.default_rng()
-        self.frozen_noise = False
-        self._noise = None
-
-    @staticmethod
-    def _check_level(level):
-        if isinstance(level, bool) or not isinstance(level, (int, float, np.floating)) or not 0.0 <= level < 1.0:
-            raise ValueError(f"corruption level must be a number in [0, 1); got {level!r}")
-        return float(level)
-
-    def init_params(self, rng):
-        self.rng = rng.spawn(1)[0]  # an independent stream: noise does not shift the initialisation
-
-    def freeze_noise(self, frozen=True):
-        self.frozen_noise = bool(frozen)
-        self._noise = None
-
-    def _draw(self, shape):
-        """Noise for this pass: fresh, or the frozen draw when ``freeze_noise()`` was called."""
-        if self.frozen_noise and self._noise is not None and self._noise[0].shape == shape:
-            return self._noise
-        self._noise = self._sample(shape)
-        return self._noise
+        super().__init__()
+        self.level = _check_probability(level, "corruption level")
 
     def forward(self, X, training=True):
         self.active = training and self.level > 0
-        return self._corrupt(X, *self._draw(X.shape)) if self.active else X
+        return self._corrupt(X, *self.draw_noise(X.shape)) if self.active else X
+
+    def backward(self, dY):
+        return self._backward(dY, *self.noise) if self.active else dY
 
     def __repr__(self):
         return f"{type(self).__name__}({self.level})"
@@ -146,7 +138,7 @@ class GaussianNoise(Corruption):
     def _corrupt(self, X, noise):
         return X + noise.astype(X.dtype, copy=False)
 
-    def backward(self, dY):
+    def _backward(self, dY, noise):
         return dY
 
 
@@ -164,10 +156,8 @@ class MaskingNoise(Corruption):
     def _corrupt(self, X, keep):
         return X * keep
 
-    def backward(self, dY):
-        if self.active:
-            dY *= self._noise[0]
-        return dY
+    def _backward(self, dY, keep):
+        return dY * keep
 
 
 class SaltAndPepperNoise(Corruption):
@@ -184,10 +174,8 @@ class SaltAndPepperNoise(Corruption):
     def _corrupt(self, X, hit, salt):
         return np.where(hit, salt.astype(X.dtype), X)
 
-    def backward(self, dY):
-        if self.active:
-            dY *= ~self._noise[0]
-        return dY
+    def _backward(self, dY, hit, salt):
+        return dY * ~hit
 
 
 CORRUPTIONS = {"gaussian": GaussianNoise, "masking": MaskingNoise, "salt-pepper": SaltAndPepperNoise}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from .._validation import check_in_open_interval, check_non_negative
 from .dense import Dense
-from .layer import Layer, accurate_sum
+from .layer import Layer
 
 __all__ = ['KLSparsity', 'kl_divergence_bernoulli', 'L1Activity', 'Contractive', 'contractive_penalty', 'CONTRACTIVE_ACTIVATIONS']
 
@@ -136,7 +136,7 @@ class L1Activity(Layer):
     def forward(self, A, training=True):
         if training:
             self.A = A
-            self.penalty = self.weight * accurate_sum(np.abs(A)) / A.shape[0]
+            self.penalty = float(self.weight * np.sum(np.abs(A)) / A.shape[0])
         return A
 
     def backward(self, dA):
@@ -245,7 +245,7 @@ class Contractive(Layer):
             self.A = A
             self.slope, self.dslope = _slope_from_output(self.activation, A)  # g'(z), dg'/dh: (N, H)
             self.colnorm = np.square(self.dense.W).sum(axis=0)  # c_j = sum_i W_ij^2, (H,)
-            self.penalty = self.weight * accurate_sum(np.square(self.slope) * self.colnorm) / A.shape[0]
+            self.penalty = float(self.weight * np.sum(np.square(self.slope) * self.colnorm) / A.shape[0])
         return A
 
     def backward(self, dA):

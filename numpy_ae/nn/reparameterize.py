@@ -33,7 +33,7 @@ raises ``capacity`` during training (see :class:`VariationalAutoencoder`).
 from __future__ import annotations
 import numpy as np
 from .._validation import check_non_negative, check_positive_int
-from .layer import Layer, accurate_sum
+from .layer import Layer
 
 __all__ = ['gaussian_kl', 'gaussian_kl_grad', 'Reparameterize', 'PARAMETERIZATIONS']
 
@@ -151,7 +151,7 @@ class Reparameterize(Layer):
             self.sigma = scale
         z = mu + self.sigma * self.eps
         _, log_var = self.sigma_and_log_var(scale)  # float64; log(tau + sigma^2) for "sigma"
-        self.mean_kl = accurate_sum(gaussian_kl(mu, log_var)) / self.n  # summed over units, mean over examples
+        self.mean_kl = float(np.sum(gaussian_kl(mu, log_var))) / self.n  # summed over units, mean over examples
         if self.capacity is None:
             self.penalty = self.beta * self.mean_kl if self.beta else 0.0
         else:

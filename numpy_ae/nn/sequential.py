@@ -27,7 +27,8 @@ from __future__ import annotations
 import numpy as np
 from .._validation import check_float_dtype, check_non_negative, check_random_state
 from .fast import to_fast, to_reference
-from .layer import Layer, accurate_sum_of_squares
+from .fast.reductions import accurate_sum_of_squares
+from .layer import Layer
 
 __all__ = ['Sequential', 'ParamBlock']
 

@@ -52,10 +52,17 @@ def _encoder_then(penalty):
     return layers
 
 
-def _frozen_noise(net, X):
-    for layer in net.layers:  # both nets are built with random_state=0, so their Generators match
-        if isinstance(layer, nn.Reparameterize):
+def _freeze_noise(net, X):
+    """Both forms are built with random_state=0, so their noise layers' Generators draw the same noise;
+    frozen, it stays that noise for every later pass."""
+    for layer in net.layers:
+        if hasattr(layer, "freeze_noise"):
             layer.freeze_noise()
+
+
+def _set_condition(K):
+    """One-hot conditions, one row per row of X."""
+    return lambda net, X: net.set_condition(np.eye(K)[np.arange(X.shape[0]) % K])
 
 
 LAYER_CASES = {
@@ -89,12 +96,49 @@ LAYER_CASES = {
                      LayerCase("lifetime wta on maps", lambda: [nn.LifetimeWTA(0.5)], _normal(4, 2, 3, 3))],
     nn.SpatialWTA: [LayerCase("spatial wta", lambda: [nn.SpatialWTA()], _normal(2, 3, 4, 4))],
     nn.Reparameterize: [
-        LayerCase("reparameterize log_var", lambda: [nn.Reparameterize(3)], _normal(4, 6), _frozen_noise),
+        LayerCase("reparameterize log_var", lambda: [nn.Reparameterize(3)], _normal(4, 6), _freeze_noise),
         LayerCase("reparameterize sigma", lambda: [nn.Reparameterize(2, "sigma", beta=0.5)], _normal(5, 4),
-                  _frozen_noise),
+                  _freeze_noise),
         LayerCase("reparameterize capacity", lambda: [nn.Reparameterize(2, capacity=0.5, gamma=10.0)],
-                  _normal(3, 4), _frozen_noise),
-        LayerCase("reparameterize beta 0", lambda: [nn.Reparameterize(1, beta=0.0)], _normal(1, 2), _frozen_noise)],
+                  _normal(3, 4), _freeze_noise),
+        LayerCase("reparameterize beta 0", lambda: [nn.Reparameterize(1, beta=0.0)], _normal(1, 2), _freeze_noise)],
+    nn.JoinCondition: [
+        LayerCase("join condition", lambda: [nn.JoinCondition(3)], _normal(4, 5), _set_condition(3)),
+        LayerCase("join condition, one example, into a dense layer", lambda: [nn.JoinCondition(2), nn.Dense(3, 2)],
+                  _normal(1, 1), _set_condition(2))],
+    nn.Dropout: [LayerCase("dropout", lambda: [nn.Dropout(0.4)], _normal(6, 5), _freeze_noise),
+                 LayerCase("dropout after a dense layer", lambda: [nn.Dense(4, 3), nn.Dropout(0.5)], _normal(5, 4),
+                           _freeze_noise),
+                 LayerCase("dropout rate 0", lambda: [nn.Dropout(0.0)], _normal(2, 3), _freeze_noise)],
+    nn.GaussianNoise: [LayerCase("gaussian noise", lambda: [nn.GaussianNoise(0.3)], _uniform(4, 6), _freeze_noise)],
+    nn.MaskingNoise: [LayerCase("masking noise", lambda: [nn.MaskingNoise(0.3)], _uniform(4, 6), _freeze_noise)],
+    nn.SaltAndPepperNoise: [LayerCase("salt and pepper noise", lambda: [nn.SaltAndPepperNoise(0.4)], _uniform(4, 6),
+                                      _freeze_noise)],
 }
 
-LOSS_CASES = {}
+
+def _pair(Y, T):
+    return lambda rng: (Y(rng), T(rng))
+
+
+def _labels(N, K):
+    return lambda rng: (3.0 * rng.standard_normal((N, K)), rng.integers(0, K, N))
+
+
+LOSS_CASES = {
+    nn.SquaredError: [LossCase("squared error", nn.SquaredError, _pair(_normal(4, 5), _normal(4, 5))),
+                      LossCase("squared error, one value", nn.SquaredError, _pair(_normal(1, 1), _normal(1, 1)))],
+    nn.MeanSquaredError: [LossCase("mean squared error", nn.MeanSquaredError, _pair(_normal(4, 5), _normal(4, 5)))],
+    nn.GaussianNLL: [LossCase("gaussian nll, variance 0.5", lambda: nn.GaussianNLL(0.5),
+                              _pair(_normal(4, 5), _normal(4, 5))),
+                     LossCase("gaussian nll, 4-d outputs", nn.GaussianNLL, _pair(_normal(2, 3, 2), _normal(2, 3, 2)))],
+    nn.BinaryCrossEntropy: [
+        LossCase("cross-entropy", nn.BinaryCrossEntropy, _pair(_normal(4, 5, scale=3.0), _uniform(4, 5))),
+        LossCase("cross-entropy, large |z|", nn.BinaryCrossEntropy, _pair(_normal(3, 4, scale=300.0), _uniform(3, 4)))],
+    nn.SoftmaxCrossEntropy: [
+        LossCase("softmax cross-entropy, labels", nn.SoftmaxCrossEntropy, _labels(6, 4)),
+        LossCase("softmax cross-entropy, probabilities", nn.SoftmaxCrossEntropy,
+                 _pair(_normal(5, 3, scale=3.0), lambda rng: rng.dirichlet(np.ones(3), 5))),
+        LossCase("softmax cross-entropy, rows not summing to 1", nn.SoftmaxCrossEntropy,
+                 _pair(_normal(5, 3, scale=3.0), _uniform(5, 3)))],
+}

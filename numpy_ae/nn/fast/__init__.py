@@ -26,11 +26,11 @@ from __future__ import annotations
 
 from ..layer import Layer
 from ..losses import Loss
-from . import activations, dense, penalties, reparameterize
+from . import activations, condition, dense, losses, noise, penalties, reparameterize
 
 __all__ = ["TWINS", "to_fast", "to_reference", "reference_class"]
 
-_MODULES = (activations, dense, penalties, reparameterize)
+_MODULES = (activations, condition, dense, losses, noise, penalties, reparameterize)
 
 
 def _find_twins():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import reparameterize
-from ..layer import accurate_sum
 from ..reparameterize import gaussian_kl
+from .reductions import accurate_sum
 from .workspace import buffer
 
 __all__ = ["Reparameterize"]
