@@ -266,3 +266,17 @@ def check_fast(fast):
         raise ValueError(f"fast must be True (train with the fast twins of the layers) or False (the reference "
                          f"layers, the plain equations); got {fast!r}")
     return bool(fast)
+
+
+def check_filters_and_kernel(filters, kernel_size):
+    """A convolutional model's ``filters`` (a non-empty tuple of integers >= 1, one per layer) and
+    ``kernel_size`` (an odd integer >= 1, so that 'same' padding is ``kernel_size // 2``)."""
+    try:
+        widths = tuple(filters)
+    except TypeError:
+        widths = ()
+    if not widths or any(isinstance(f, bool) or not isinstance(f, numbers.Integral) or f < 1 for f in widths):
+        raise ValueError(f"filters must be a non-empty tuple of integers >= 1; got {filters!r}")
+    k = kernel_size
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1 or k % 2 == 0:
+        raise ValueError(f"kernel_size must be an odd integer >= 1 (for 'same' padding k // 2); got {k!r}")

@@ -101,7 +101,7 @@ import math
 import numbers
 import time
 import numpy as np
-from .._validation import array_ndim, check_array, check_float_dtype, check_non_negative
+from .._validation import check_filters_and_kernel, array_ndim, check_array, check_float_dtype, check_non_negative
 from .autoencoders import Autoencoder, _set_params_from_locals
 from ..nn.conv import Conv2D, ConvTranspose2D
 from ..nn.layer import Layer
@@ -232,15 +232,7 @@ warm_start, dtype, random_state :
     # ------------------------------------------------------------- structure
     def _validate_params(self):
         _check_image_shape(self.image_shape)
-        try:
-            filters = tuple(self.filters)
-        except TypeError:
-            filters = ()
-        if not filters or any(isinstance(f, bool) or not isinstance(f, numbers.Integral) or f < 1 for f in filters):
-            raise ValueError(f"filters must be a non-empty tuple of integers >= 1; got {self.filters!r}")
-        k = self.kernel_size
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1 or k % 2 == 0:
-            raise ValueError(f"kernel_size must be an odd integer >= 1 (for 'same' padding k // 2); got {k!r}")
+        check_filters_and_kernel(self.filters, self.kernel_size)
         if self.pool not in POOLS:
             raise ValueError(f"pool must be one of {list(POOLS)}; got {self.pool!r}")
         if self.decoder not in DECODERS:
@@ -248,9 +240,9 @@ warm_start, dtype, random_state :
         if not isinstance(self.output_conv, (bool, np.bool_)):
             raise ValueError(f"output_conv must be True (a last 'same' convolution to the image channels) or "
                              f"False (the last decoder block is the output layer); got {self.output_conv!r}")
-        if self.pool is not None and self.decoder == "transpose" and k < 3:
+        if self.pool is not None and self.decoder == "transpose" and self.kernel_size < 3:
             raise ValueError(f"kernel_size must be >= 3 for decoder='transpose' with pooling (a stride-2 "
-                             f"transposed convolution of size 1 cannot double an image); got {k!r}")
+                             f"transposed convolution of size 1 cannot double an image); got {self.kernel_size!r}")
         make_activation(self.activation)
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {list(LOSSES)}; got {self.loss!r}")

@@ -52,7 +52,7 @@ from __future__ import annotations
 import math
 import numbers
 import numpy as np
-from .._validation import array_ndim, check_array, check_float_dtype, check_non_negative, check_positive_int
+from .._validation import check_filters_and_kernel, array_ndim, check_array, check_float_dtype, check_non_negative, check_positive_int
 from .autoencoders import Autoencoder, _set_params_from_locals
 from ..nn.conv import Conv1D, ConvTranspose1D
 from ..nn.noise import Dropout
@@ -141,15 +141,7 @@ warm_start, dtype, random_state :
 
     # ------------------------------------------------------------- structure
     def _validate_params(self):
-        try:
-            filters = tuple(self.filters)
-        except TypeError:
-            filters = ()
-        if not filters or any(isinstance(f, bool) or not isinstance(f, numbers.Integral) or f < 1 for f in filters):
-            raise ValueError(f"filters must be a non-empty tuple of integers >= 1; got {self.filters!r}")
-        k = self.kernel_size
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1 or k % 2 == 0:
-            raise ValueError(f"kernel_size must be an odd integer >= 1 (for 'same' padding k // 2); got {k!r}")
+        check_filters_and_kernel(self.filters, self.kernel_size)
         check_positive_int(self.stride, "stride")
         d = self.dropout
         if isinstance(d, bool) or not isinstance(d, numbers.Real) or not 0.0 <= d < 1.0:

@@ -25,7 +25,7 @@ from numpy_ae.nn import fast
 from numpy_ae.nn.layer import Layer
 from numpy_ae.nn.losses import Loss
 
-from twin_cases import LAYER_CASES, LOSS_CASES
+from twin_cases import LAYER_CASES, LOSS_CASES, Probe
 
 RTOL = 1e-12
 
@@ -48,19 +48,6 @@ def close(actual, expected, what):
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
     floor = RTOL * max(1.0, float(np.max(np.abs(expected), initial=0.0)))
     np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=floor, err_msg=what)
-
-
-class Probe(Loss):
-    """J = sum(G * Y) for a fixed G: its gradient dJ/dY = G is a random incoming delta."""
-
-    def __init__(self, G):
-        self.G = G
-
-    def forward(self, Y, T):
-        return float(np.sum(self.G * Y))
-
-    def backward(self):
-        return self.G.copy()
 
 
 def test_twins_are_found():

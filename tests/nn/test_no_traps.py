@@ -20,7 +20,7 @@ from numpy_ae.nn import fast
 from numpy_ae.nn.layer import Layer
 from numpy_ae.nn.losses import Loss
 
-from twin_cases import LAYER_CASES, LOSS_CASES
+from twin_cases import LAYER_CASES, LOSS_CASES, Probe
 
 
 def reference_classes():
@@ -45,17 +45,6 @@ def test_the_walker_finds_the_layers():
 @pytest.mark.parametrize("cls", reference_classes(), ids=lambda c: c.__name__)
 def test_every_class_has_a_problem(cls):
     assert cls in LAYER_CASES or cls in LOSS_CASES, f"add a problem for {cls.__name__} to tests/nn/twin_cases.py"
-
-
-class Probe(Loss):
-    def __init__(self, G):
-        self.G = G
-
-    def forward(self, Y, T):
-        return float(np.sum(self.G * Y))
-
-    def backward(self):
-        return self.G.copy()
 
 
 def _cases():

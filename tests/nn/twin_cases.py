@@ -14,6 +14,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from numpy_ae import nn
+from numpy_ae.nn.losses import Loss
 
 
 class LayerCase(NamedTuple):
@@ -142,3 +143,16 @@ LOSS_CASES = {
         LossCase("softmax cross-entropy, rows not summing to 1", nn.SoftmaxCrossEntropy,
                  _pair(_normal(5, 3, scale=3.0), _uniform(5, 3)))],
 }
+
+
+class Probe(Loss):
+    """J = sum(G * Y) for a fixed G: its gradient dJ/dY = G is a random incoming delta."""
+
+    def __init__(self, G):
+        self.G = G
+
+    def forward(self, Y, T):
+        return float(np.sum(self.G * Y))
+
+    def backward(self):
+        return self.G.copy()
