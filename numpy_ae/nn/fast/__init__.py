@@ -26,11 +26,11 @@ from __future__ import annotations
 
 from ..layer import Layer
 from ..losses import Loss
-from . import activations, dense
+from . import activations, conv, dense, spatial
 
 __all__ = ["TWINS", "to_fast", "to_reference", "reference_class"]
 
-_MODULES = (activations, dense)
+_MODULES = (activations, dense, conv, spatial)
 
 
 def _find_twins():
