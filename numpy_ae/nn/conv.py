@@ -240,14 +240,13 @@ class Conv2D(_Conv):
         self._check_input(X)
         self.output_shape(X.shape)
         self.Xp = _pad(self._to4d(X), self._p)  # (N, C, H + 2 ph, W + 2 pw)
-        cols = im2col(self.Xp, self._k, self._s)  # (N, H', W', C, kh, kw), a view
-        Y = np.einsum("nijcuv,fcuv->nfij", cols, self._kernel(), optimize=True) + self.b[:, None, None]
+        self.cols = im2col(self.Xp, self._k, self._s)  # (N, H', W', C, kh, kw), a view
+        Y = np.einsum("nijcuv,fcuv->nfij", self.cols, self._kernel(), optimize=True) + self.b[:, None, None]
         return self._from4d(Y)
 
     def backward(self, dY):
         delta = self._to4d(dY)  # (N, F, H', W')
-        cols = im2col(self.Xp, self._k, self._s)
-        dW = np.einsum("nfij,nijcuv->fcuv", delta, cols, optimize=True)
+        dW = np.einsum("nfij,nijcuv->fcuv", delta, self.cols, optimize=True)
         self.dW += dW.reshape(self.dW.shape)
         self.db += delta.sum(axis=(0, 2, 3))
         dcols = np.einsum("nfij,fcuv->nijcuv", delta, self._kernel(), optimize=True)  # each patch's gradient
