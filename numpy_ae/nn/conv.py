@@ -155,6 +155,7 @@ class _Conv(Layer):
         if X.shape[1] != self.in_channels:
             raise ValueError(f"X must have in_channels={self.in_channels} channels (axis 1); got X.shape "
                              f"{X.shape} with {X.shape[1]}")
+
     def _kernel(self):
         """``W`` as a 4-D array ``(n, m, kh, kw)`` (a view; a 1-D layer's ``W`` is ``(n, m, k)``)."""
         return self.W.reshape(self.W.shape[:2] + self._k)
@@ -192,7 +193,7 @@ class Conv2D(_Conv):
 
     .. math::
         Y_{n f i j} = b_f + \sum_{c=1}^{C} \sum_{u=0}^{k_h-1} \sum_{v=0}^{k_w-1}
-        W_{f c u v}\, X^p_{n, c, s_h i + u, s_w j + v},
+        W_{f c u v}\, X^p_{n, c, s_h i + u, s_w j + v} .
 
     Backward, with :math:`\delta = \partial J/\partial Y`:
 
@@ -253,7 +254,6 @@ class Conv2D(_Conv):
         dXp = col2im(dcols, self.Xp.shape, self._s)
         (ph, pw), (Hp, Wp) = self._p, self.Xp.shape[2:]
         return self._from4d(dXp[:, :, ph:Hp - ph, pw:Wp - pw])
-
 
 
 class Conv1D(Conv2D):

@@ -59,9 +59,9 @@ class MaxPool2D(Layer):
 
     Ties: when a window holds its maximum more than once, the whole gradient
     goes to ONE position, the first in the window in row-major order (smallest
-    ``a``, then smallest ``b``): ``np.argmax`` over the flattened window, and
-    the fast twin's running maximum, which moves only on a strictly larger value. That is one valid
-    subgradient; at a tie the max is not differentiable, so a gradient check
+    ``a``, then smallest ``b``): ``np.argmax`` over the flattened window here,
+    and in the fast twin a running maximum that moves only on a strictly larger
+    value. That is one valid subgradient; at a tie the max is not differentiable, so a gradient check
     must use inputs without ties.
 
     Parameters
@@ -106,7 +106,8 @@ class MaxPool2D(Layer):
         return windows.max(axis=(4, 5))
 
     def backward(self, dY):
-        r"""``dX[:, :, i s + a, j s + b] += dY[:, :, i, j] * mask[:, :, i, j, a, b]``, one ``+=`` per offset ``(a, b)``."""
+        r"""``dX[:, :, i s + a, j s + b] += dY[:, :, i, j] * mask[:, :, i, j, a, b]``, one ``+=`` per
+        offset ``(a, b)``: overlapping windows add up."""
         p, s = self.pool_size, self.stride
         Ho, Wo = dY.shape[2:]
         dX = np.zeros(self.X_shape, dtype=self.dtype)
