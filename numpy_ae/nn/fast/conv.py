@@ -106,7 +106,6 @@ def col2im(dcols, padded_shape, stride, out=None):
     return dXp
 
 
-
 class _Buffers:
     """Buffers in a chosen memory order, and the kernel as the matrix :func:`rows` multiplies."""
 
