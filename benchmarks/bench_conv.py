@@ -144,12 +144,12 @@ def naive_conv_backward(X, W, dY, stride, padding):
 
 
 def conv_layer(C, F, stride, dtype, seed):
-    """Our Conv2D(C, F, 3, stride, padding=1), bound to its own theta and grad, He initialised."""
+    """Our Conv2D(C, F, 3, stride, padding=1) (the fast twin), bound to its own theta and grad, He initialised."""
     from numpy_ae.nn.sequential import Sequential
     from numpy_ae.nn.losses import SquaredError
 
     layer = Conv2D(C, F, 3, stride=stride, padding=1)
-    Sequential([layer], SquaredError(), dtype=dtype, random_state=seed)
+    Sequential([layer], SquaredError(), dtype=dtype, random_state=seed, fast=True)
     layer.b[...] = np.random.default_rng(seed + 1).standard_normal(F) * 0.1
     return layer
 

@@ -6,6 +6,7 @@ from scipy.signal import correlate2d
 
 from numpy_ae.nn.conv import Conv1D, Conv2D, ConvTranspose1D, ConvTranspose2D, col2im, im2col
 from numpy_ae.nn.activations import ReLU
+from numpy_ae.nn.fast import to_fast
 from numpy_ae.nn.losses import SquaredError
 from numpy_ae.nn.sequential import Sequential
 from numpy_ae.train.optimizers import Adam
@@ -203,9 +204,9 @@ def test_float32_forward_and_backward():
     np.testing.assert_allclose(net.grad, net64.grad, rtol=0, atol=1e-5 * np.abs(net64.grad).max())
 
 
-def _image_net(weight_decay=0.0, dtype=np.float64):
+def _image_net(weight_decay=0.0, dtype=np.float64, fast=False):
     return Sequential([Conv2D(1, 4, 3, stride=2, padding=1), ReLU(), ConvTranspose2D(4, 1, 4, stride=2, padding=1)],
-                      SquaredError(), weight_decay=weight_decay, dtype=dtype, random_state=0)
+                      SquaredError(), weight_decay=weight_decay, dtype=dtype, random_state=0, fast=fast)
 
 
 def _images(n, dtype=np.float64):
@@ -253,28 +254,31 @@ def test_weight_decay_acts_on_kernels_not_biases():
 
 
 def _buffer_shapes(n_examples, batch_size):
-    net = _image_net()
+    net = _image_net(fast=True)  # the fast twins keep their buffers in the model's workspaces
     train_minibatch(net, _images(n_examples), optimizer=Adam(1e-3), epochs=1, batch_size=batch_size,
                     rng=np.random.default_rng(0), verbose=False)
-    return {(i, key): buf.shape for i in (0, 2) for key, buf in net.layers[i]._scratch.items()}
+    return {(i, key): buf.shape for i in (0, 2) for key, buf in net._workspaces[id(net.layers[i])].items()}
 
 
 def test_im2col_buffers_depend_on_the_minibatch_not_the_data_set():
     shapes = _buffer_shapes(200, 10)
-    assert shapes[0, "cols"] == (10, 4, 4, 1, 3, 3)  # (batch, H', W', C, kh, kw) of the 8 x 8 input
-    assert shapes[2, "cols"] == (10, 4, 4, 1, 4, 4)  # backward's im2col of the padded (10, 1, 10, 10) delta
+    # the workspaces hold the patches as stored, channels last: (batch, H', W', kh, kw, C)
+    assert shapes[0, "cols"] == (10, 4, 4, 3, 3, 1)  # of the 8 x 8 input
+    assert shapes[2, "cols"] == (10, 4, 4, 4, 4, 1)  # backward's im2col of the padded (10, 1, 10, 10) delta
     assert _buffer_shapes(800, 10) == shapes  # 4x the data, same buffers
-    assert _buffer_shapes(200, 20)[0, "cols"] == (20, 4, 4, 1, 3, 3)
+    assert _buffer_shapes(200, 20)[0, "cols"] == (20, 4, 4, 3, 3, 1)
 
 
 def test_input_grad_false_skips_dx():
     layer = Conv2D(2, 3, 3)
     _bound(layer)
+    to_fast(layer)  # the fast twin skips dX; the reference always computes it
+    layer.workspace = {}  # as the training step lends it
     X = np.random.default_rng(0).standard_normal((2, 2, 5, 5))
     Y = layer.forward(X)
     layer.input_grad = False
     assert layer.backward(np.ones_like(Y)) is None
-    assert "dcols" not in layer.__dict__.get("_scratch", {})
+    assert "cols" in layer.workspace and "dcols" not in layer.workspace
     np.testing.assert_allclose(layer.db, 2 * 3 * 3 * np.ones(3))
 
 

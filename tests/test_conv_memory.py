@@ -40,7 +40,7 @@ def _epoch_peak(n):
 
 
 def _buffers(net):
-    return [buf for layer in net.layers for buf in layer.__dict__.get("_scratch", {}).values()]
+    return [buf for workspace in net._workspaces.values() for buf in workspace.values()]
 
 
 def test_epoch_peak_does_not_grow_with_the_data_set():
@@ -59,7 +59,7 @@ def test_float32_epoch_keeps_float32_buffers():
     # no silent float64 upcast anywhere in a training pass: every work array is float32 (or a bool/uint8 mask)
     _, net = _epoch_peak(2 * BATCH)
     dtypes = {(type(layer).__name__, key): buf.dtype for layer in net.layers
-              for key, buf in layer.__dict__.get("_scratch", {}).items()}
+              for key, buf in net._workspaces.get(id(layer), {}).items()}
     assert {k for k, d in dtypes.items() if d not in (np.float32, np.bool_, np.uint8)} == set(), dtypes
     assert any(name == "Conv2D" and key == "cols" for name, key in dtypes)  # the buffers were looked at
     assert net.grad.dtype == np.float32

@@ -1,208 +1,94 @@
 r"""Convolutional layers: Conv2D, ConvTranspose2D, Conv1D, ConvTranspose1D.
 
-Written for a reader who knows the dense layer :math:`Z = XW + b`
-(:class:`numpy_ae.nn.dense.Dense`). Images are ``(N, C, H, W)``: N examples, C
-channels, H rows, W columns (channels first, as in PyTorch and CS231n);
-sequences are ``(N, C, L)``.
+Images are ``(N, C, H, W)``: N examples, C channels, H rows, W columns
+(channels first, as in PyTorch and CS231n); sequences are ``(N, C, L)``.
 
-A convolution is a dense layer applied to every patch
------------------------------------------------------
+The convolution (a cross-correlation)
+-------------------------------------
 A 2-D convolution layer with ``F`` output channels and a ``kh x kw`` kernel has
-weights ``W (F, C, kh, kw)`` and a bias ``b (F,)``. After zero-padding the input
-by ``p`` pixels on each side (``Xp``, of size ``Hp = H + 2p``), output pixel
-``(i, j)`` of channel ``f`` reads the ``C x kh x kw`` patch whose top-left corner
-is at ``(s i, s j)`` (``s`` the stride):
+weights ``W (F, C, kh, kw)`` and a bias ``b (F,)``. With ``X^p`` the input
+zero-padded by ``p`` on each side and ``s`` the stride,
 
 .. math::
     Y_{n f i j} = b_f + \sum_{c, u, v} W_{f c u v}\, X^p_{n, c, s i + u, s j + v},
     \qquad H' = \lfloor (H + 2p - k_h)/s \rfloor + 1 .
 
-(As in every deep-learning library this is a cross-correlation: the kernel is not
-flipped.) Lay every patch out as a row of length ``C kh kw``: the
-"columns" matrix ``cols`` of shape ``(N H' W', C kh kw)`` (im2col). Then the
-whole layer is ONE dense product,
+As in every deep-learning library the kernel is not flipped. The windows
+:math:`X^p_{n, c, s i + u, s j + v}`, indexed ``(n, i, j, c, u, v)``, are
+:func:`im2col` (a view by ``sliding_window_view``, no copy), and the sum is one
+``np.einsum`` over ``(c, u, v)``: a dense layer applied to every patch.
 
-.. math:: Z = \mathrm{cols}\; W_{mat}^\top + b, \qquad W_{mat} = W.\mathrm{reshape}(F, C k_h k_w),
-
-a ``(N H' W', F)`` matrix that is reordered to ``(N, F, H', W')``. Here im2col
-copies nothing by hand: ``numpy.lib.stride_tricks.sliding_window_view`` gives the
-``(N, C, H'', W'', kh, kw)`` view of all windows of ``Xp`` without copying (the
-stride ``s`` is a slice ``[::s]`` of it), and one ``copyto`` lays it out as
-``cols``. That buffer holds ``kh kw / s^2`` times as many numbers as the input
-(of the minibatch, never of the whole data set).
-
-The backward pass is the dense backward, then a convolution
-------------------------------------------------------------
-With :math:`\delta = \partial J/\partial Z` reordered to ``(N H' W', F)``, the
-three rules of :class:`~numpy_ae.nn.dense.Dense` hold row for row:
+Its backward pass is two convolutions
+-------------------------------------
+With :math:`\delta = \partial J/\partial Y` of shape ``(N, F, H', W')``:
 
 .. math::
-    \partial J/\partial W_{mat} \mathrel{+}= \delta^\top \mathrm{cols}, \qquad
-    \partial J/\partial b \mathrel{+}= \textstyle\sum_{n,i,j} \delta_{n f i j}, \qquad
-    \partial J/\partial \mathrm{cols} = \delta\, W_{mat} .
-
-The last one is the gradient of every patch. A pixel of ``Xp`` sits in several
-overlapping patches, so its gradient is the SUM of its copies' gradients:
-col2im, the adjoint of im2col, scatter-adds each patch gradient back to where
-the patch came from. It loops over the ``kh kw`` kernel offsets ``(u, v)`` only,
-each step adding a strided slab ``Xp[:, :, u::s, v::s]`` at once; then the
-padding is cropped. Written out,
+    \partial J/\partial W_{f c u v} \mathrel{+}= \sum_{n, i, j} \delta_{n f i j}\, X^p_{n, c, s i + u, s j + v},
+    \qquad \partial J/\partial b_f \mathrel{+}= \sum_{n, i, j} \delta_{n f i j},
 
 .. math::
     \partial J/\partial X^p_{n c y x} = \sum_{f, u, v} W_{f c u v}\, \delta_{n f i j}
     \quad\text{over } s i + u = y,\; s j + v = x,
 
-which is itself a convolution: of :math:`\delta` (spread out by inserting
-``s - 1`` zeros between its pixels) with the kernel flipped in space and with
-its channel axes swapped. Likewise :math:`\partial J/\partial W_{fcuv} = \sum_{n,i,j}
-\delta_{nfij} X^p_{n,c,si+u,sj+v}` is a correlation of the input with
-:math:`\delta`. So backpropagation through a convolution is convolution, as
-backpropagation through a dense layer is multiplication by :math:`W^\top`.
+then the padding is cropped. The first is the correlation of the input with
+:math:`\delta`; the last is the full convolution of :math:`\delta` (spread out
+by ``s - 1`` zeros between its pixels) with the kernel flipped in space and its
+channel axes swapped. The code computes it as written: the gradient of every
+patch, :math:`\delta_{nfij} W_{fcuv}`, scatter-added back to where the patch
+came from (:func:`col2im`, the adjoint of :func:`im2col`, one ``+=`` per kernel
+offset ``(u, v)``): a pixel in several overlapping patches gets the sum.
 
 The transposed convolution is the adjoint
 -----------------------------------------
 For fixed weights, a convolution without bias is a linear map
 :math:`\mathcal{C}: x \mapsto y` from ``(N, C, H, W)`` to ``(N, F, H', W')``.
-Its adjoint :math:`\mathcal{C}^\top` is the map with
-:math:`\langle \mathcal{C} x, y\rangle = \langle x, \mathcal{C}^\top y\rangle`
-for all :math:`x, y`: exactly the input-gradient map above. A dense layer's
-"transpose" multiplies by :math:`W^\top`; a convolution's transpose is
-:class:`ConvTranspose2D`: its forward is Conv2D's backward (product with
-:math:`W_{mat}`, then col2im, then crop), and its backward with respect to its
-input is Conv2D's forward (pad, im2col, product with :math:`W_{mat}^\top`). Where
-a stride-``s`` convolution shrinks an image ``s`` times, its transpose enlarges
-it ``s`` times, so decoders use it to upsample:
-:math:`H_{out} = (H - 1)s - 2p + k_h`. The two layers share the weight layout
-``(C_big, C_small, kh, kw)``: ``Conv2D(C, F)`` and ``ConvTranspose2D(F, C)`` both
-hold ``W (F, C, kh, kw)`` (PyTorch's layouts), and with the same array they are
-each other's adjoint (``tests/test_conv.py`` checks the identity to 1e-12).
+Its adjoint :math:`\mathcal{C}^\top`, with
+:math:`\langle \mathcal{C} x, y\rangle = \langle x, \mathcal{C}^\top y\rangle`,
+is the input-gradient map above. :class:`ConvTranspose2D` is that map (plus a
+bias): its forward is Conv2D's backward (scatter-add the weighted kernels, crop),
+its input gradient is Conv2D's forward (pad, windows, contract). Where a
+stride-``s`` convolution shrinks an image ``s`` times, its transpose enlarges it
+``s`` times: :math:`H_{out} = (H - 1)s - 2p + k_h`. ``Conv2D(C, F)`` and
+``ConvTranspose2D(F, C)`` both hold ``W (F, C, kh, kw)`` (PyTorch's layouts),
+and with the same array they are each other's adjoint (``tests/test_conv.py``).
 
 The 1-D layers view ``(N, C, L)`` as ``(N, C, 1, L)`` and run the 2-D code with a
 ``1 x k`` kernel; their weights are ``(F, C, k)``.
-
-Speed and memory follow :mod:`numpy_ae.nn.layer`: a training pass writes into
-scratch buffers the layer keeps (:func:`~numpy_ae.nn.layer.scratch`); their sizes
-depend on the minibatch, not the data set. Inference returns fresh arrays.
-
-Three choices make it fast (``benchmarks/bench_conv.py`` measures them; none
-changes a formula above):
-
-* Memory order. The padded images and the patches are indexed as above but
-  stored with the channels last (:func:`laid_out`): im2col and col2im then
-  move long contiguous runs, and the patch matrix is a view.
-* Work on the side with fewer channels. The patches of a ``C``-channel
-  image hold ``kh kw C`` numbers per pixel. When a stride-1 convolution has
-  fewer outputs than inputs (``F < C``, e.g. the last layer of an image
-  autoencoder, 32 -> 1), it multiplies first (``Xp (pixels, C) @ (C, kh kw F)``)
-  and adds the ``kh kw`` shifted products, takes ``dW`` from shifted blocks
-  of the padded input's rows, and computes ``dX`` as the convolution of
-  :math:`\delta` with the flipped kernel (its patches have ``kh kw F`` numbers).
-  Same numbers; for the 32 -> 1 layer on 128 images of 28 x 28 no 115 MB
-  patch buffer, and 6 + 11 ms of CPU time forward + backward instead of 23 + 18.
-* col2im receives one contiguous block per kernel offset (one product per
-  offset writes it) and adds it with one ``+=``, never ``np.add.at``.
 """
 from __future__ import annotations
 import numbers
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from .._validation import check_positive_int
-from .layer import Layer, scratch
+from .layer import Layer
 
-__all__ = ['Conv2D', 'ConvTranspose2D', 'Conv1D', 'ConvTranspose1D', 'im2col', 'col2im', 'laid_out', 'rows', 'products_per_offset', 'IMAGE', 'PATCH_ROWS', 'PER_OFFSET']
-
-
+__all__ = ['Conv2D', 'ConvTranspose2D', 'Conv1D', 'ConvTranspose1D', 'im2col', 'col2im']
 
 
-# --------------------------------------------------------------------------
-# im2col and its adjoint
-# --------------------------------------------------------------------------
-
-# How the layers store their work arrays. Every formula indexes an array in its
-# logical order ((N, C, H, W) for images, (N, H', W', C, kh, kw) for patches);
-# the memory order is a separate choice, made for speed only (laid_out):
-IMAGE = (0, 2, 3, 1)  # (N, C, H, W) stored (N, H, W, C): the C values of a pixel side by side ("channels last")
-PATCH_ROWS = (0, 1, 2, 4, 5, 3)  # cols stored (N, H', W', kh, kw, C): rows() is a matrix, no copy
-PER_OFFSET = (4, 5, 0, 1, 2, 3)  # dcols stored (kh, kw, N, H', W', C): one contiguous image per offset (u, v)
+def _pad(A, padding):
+    """``A (N, C, H, W)`` with ``padding = (ph, pw)`` zero rows and columns added on each side (a new array)."""
+    (ph, pw) = padding
+    return np.pad(A, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
 
 
-def laid_out(shape, dtype, order):
-    r"""An uninitialised array indexed as ``shape`` whose axes lie in memory in the order ``order``.
-
-    ``laid_out((N, C, H, W), dtype, IMAGE)`` is indexed ``[n, c, y, x]`` but stored
-    as an ``(N, H, W, C)`` array. Why the layers care (float32, 32 channels,
-    minibatch of 128 images of 28 x 28): im2col and col2im copy and add
-    strided slices, and NumPy is fast only when the innermost axis of both
-    sides is a long contiguous run. Channels last, a patch is ``kh`` runs of
-    ``kw C`` numbers (im2col 7 ms, against 79 ms from the patch layout
-    ``(N, H', W', C, kh, kw)`` in C order, whose runs are ``kw = 3`` numbers); and
-    col2im adds, per offset ``(u, v)``, a contiguous ``(N, H', W', C)`` block
-    (:data:`PER_OFFSET`) into rows of ``W' C`` contiguous numbers of the image.
-    """
-    return np.empty([shape[a] for a in order], dtype=dtype).transpose(np.argsort(order))
-
-
-def rows(cols):
-    r"""``cols (N, H', W', C, kh, kw)`` stored as :data:`PATCH_ROWS` viewed as the matrix
-    ``(N H' W', kh kw C)`` of patches, one per row (a view, no copy; the columns
-    in the order ``(u, v, c)``, so the kernel is reordered to match:
-    :meth:`_Conv._weight_rows`)."""
-    N, Ho, Wo, C, kh, kw = cols.shape
-    return cols.transpose(0, 1, 2, 4, 5, 3).reshape(N * Ho * Wo, kh * kw * C)
-
-
-def products_per_offset(A, W_rows, dcols):
-    r"""``dcols[n, i, j, :, u, v] = A[(n, i, j)] @ W_rows[:, (u, v, :)]``: the product ``A @ W_rows``
-    written into ``dcols (N, H', W', C, kh, kw)`` stored :data:`PER_OFFSET`.
-
-    ``A (N H' W', K)``, ``W_rows (K, kh kw C)`` (columns in the order of :func:`rows`).
-    One product per kernel offset, each writing one contiguous ``(N H' W', C)`` block.
-    """
-    N, Ho, Wo, C, kh, kw = dcols.shape
-    W4 = W_rows.reshape(-1, kh, kw, C)
-    per_offset = dcols.transpose(4, 5, 0, 1, 2, 3)  # (kh, kw, N, H', W', C), C-contiguous
-    for u in range(kh):
-        for v in range(kw):
-            np.matmul(A, W4[:, u, v, :], out=per_offset[u, v].reshape(N * Ho * Wo, C))
-    return dcols
-
-
-def im2col(Xp, kernel, stride, out=None):
-    r"""All ``kh x kw`` patches of the padded batch ``Xp (N, C, Hp, Wp)`` at stride ``(sh, sw)``.
-
-    Returns ``cols (N, H', W', C, kh, kw)`` (``out`` when given, else a new
-    array stored :data:`PATCH_ROWS`, see :func:`laid_out`), with
-    :math:`\mathrm{cols}_{n i j c u v} = X^p_{n, c, s_h i + u, s_w j + v}` and
-    :math:`H' = \lfloor (H_p - k_h)/s_h \rfloor + 1`. Each ``(n, i, j)`` is one
-    patch: :func:`rows` gives them as the rows of the "columns" matrix. Fast
-    when ``Xp`` is stored :data:`IMAGE` and ``out`` :data:`PATCH_ROWS` (one pass
-    of contiguous runs of ``kw C`` numbers); correct for any layout.
-    """
+def im2col(Xp, kernel, stride):
+    r"""All ``kh x kw`` patches of ``Xp (N, C, Hp, Wp)`` at stride ``(sh, sw)``, as a read-only view
+    ``cols (N, H', W', C, kh, kw)``: :math:`\mathrm{cols}_{n i j c u v} = X^p_{n, c, s_h i + u, s_w j + v}`,
+    :math:`H' = \lfloor (H_p - k_h)/s_h \rfloor + 1`."""
     (kh, kw), (sh, sw) = kernel, stride
-    windows = sliding_window_view(Xp, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]  # (N, C, H', W', kh, kw), a view
-    if out is None:
-        out = laid_out(windows.shape[:1] + windows.shape[2:4] + windows.shape[1:2] + (kh, kw), Xp.dtype,
-                       PATCH_ROWS)
-    np.copyto(out, windows.transpose(0, 2, 3, 1, 4, 5))
-    return out
+    windows = sliding_window_view(Xp, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]  # (N, C, H', W', kh, kw)
+    return windows.transpose(0, 2, 3, 1, 4, 5)
 
 
-def col2im(dcols, padded_shape, stride, out=None):
-    r"""The adjoint of :func:`im2col`: scatter-add the patch gradients ``dcols (N, H', W', C, kh, kw)`` back.
+def col2im(dcols, padded_shape, stride):
+    r"""The adjoint of :func:`im2col`: ``dXp`` of ``padded_shape (N, C, Hp, Wp)`` with
+    :math:`dX^p_{n c y x} = \sum \mathrm{dcols}_{n i j c u v}` over :math:`s_h i + u = y,\ s_w j + v = x`.
 
-    Returns ``dXp`` of ``padded_shape (N, C, Hp, Wp)`` (``out`` when given,
-    else a new array stored :data:`IMAGE`) with
-    :math:`dX^p_{n c y x} = \sum \mathrm{dcols}_{n i j c u v}` over
-    :math:`s_h i + u = y,\ s_w j + v = x`. One vectorised ``+=`` per kernel
-    offset ``(u, v)``: ``kh kw`` steps, none per pixel or example (and no
-    ``np.add.at``). Rows or columns of ``Xp`` no patch reaches (when the
-    stride does not divide evenly) get 0. Fast when ``dcols`` is stored
-    :data:`PER_OFFSET` and ``out`` :data:`IMAGE`; correct for any layout.
+    One ``+=`` of a strided slab per kernel offset ``(u, v)``; pixels no patch reaches get 0.
     """
     N, Ho, Wo, C, kh, kw = dcols.shape
     sh, sw = stride
-    dXp = laid_out(padded_shape, dcols.dtype, IMAGE) if out is None else out
-    dXp.fill(0.0)
+    dXp = np.zeros(padded_shape, dtype=dcols.dtype)
     for u in range(kh):
         for v in range(kw):
             dXp[:, :, u:u + sh * (Ho - 1) + 1:sh, v:v + sw * (Wo - 1) + 1:sw] += \
@@ -230,7 +116,7 @@ def _tuple(value, name, n, minimum):
 
 
 class _Conv(Layer):
-    """Shared bookkeeping of the four convolution layers (argument checks, 1-D/2-D views, buffers).
+    """Shared bookkeeping of the four convolution layers (argument checks, 1-D/2-D views).
 
     ``kernel_size``, ``stride``, ``padding`` are kept as tuples of the layer's
     spatial rank (1 or 2); ``_k``, ``_s``, ``_p`` are their 2-D forms (a 1-D layer
@@ -253,7 +139,6 @@ class _Conv(Layer):
         self._k = (1,) * (2 - r) + self.kernel_size
         self._s = (1,) * (2 - r) + self.stride
         self._p = (0,) * (2 - r) + self.padding
-        self.input_grad = True
 
     # views between the layer's rank and the 2-D code
     def _to4d(self, A):
@@ -271,28 +156,9 @@ class _Conv(Layer):
             raise ValueError(f"X must have in_channels={self.in_channels} channels (axis 1); got X.shape "
                              f"{X.shape} with {X.shape[1]}")
 
-    def _buffer(self, key, shape, dtype, training, layout=None):
-        """A scratch array (training) or a fresh one (inference), indexed as ``shape``, stored in the
-        axis order ``layout`` (:func:`laid_out`; None: C order)."""
-        if layout is None:
-            return scratch(self, key, shape, dtype) if training else np.empty(shape, dtype=dtype)
-        bufs = self.__dict__.setdefault("_scratch", {})
-        buf = bufs.get(key) if training else None
-        if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = laid_out(shape, dtype, layout)
-            if training:
-                bufs[key] = buf
-        return buf
-
-    def _weight_rows(self, n):
-        """The kernel ``W (n, m, kh, kw)`` as the matrix ``(n, kh kw m)``: the order of :func:`rows`."""
-        return self.W.reshape(self.W.shape[:2] + self._k).transpose(0, 2, 3, 1).reshape(n, -1)
-
-    def _add_weight_rows(self, dW_rows):
-        """``dW (n, m, kh, kw) += dW_rows (n, kh kw m)`` (the inverse of :meth:`_weight_rows`)."""
-        (n, m), (kh, kw) = self.dW.shape[:2], self._k
-        dW = self.dW.reshape(n, m, kh, kw)  # a view (a 1-D layer's dW is (n, m, k))
-        dW += dW_rows.reshape(n, kh, kw, m).transpose(0, 3, 1, 2)
+    def _kernel(self):
+        """``W`` as a 4-D array ``(n, m, kh, kw)`` (a view; a 1-D layer's ``W`` is ``(n, m, k)``)."""
+        return self.W.reshape(self.W.shape[:2] + self._k)
 
     def _init_kernel(self, fan_in, fan_out, rng):
         if self.init == "he":
@@ -327,26 +193,18 @@ class Conv2D(_Conv):
 
     .. math::
         Y_{n f i j} = b_f + \sum_{c=1}^{C} \sum_{u=0}^{k_h-1} \sum_{v=0}^{k_w-1}
-        W_{f c u v}\, X^p_{n, c, s_h i + u, s_w j + v},
+        W_{f c u v}\, X^p_{n, c, s_h i + u, s_w j + v} .
 
-    computed as ``cols @ W_mat.T`` with ``cols = im2col(Xp)`` of shape
-    ``(N H' W', C kh kw)`` and ``W_mat = W.reshape(F, C kh kw)``.
-
-    Backward, with :math:`\delta = \partial J/\partial Y` reordered to ``(N H' W', F)``:
+    Backward, with :math:`\delta = \partial J/\partial Y`:
 
     .. math::
-        \partial J/\partial W_{mat} \mathrel{+}= \delta^\top \mathrm{cols}, \quad
-        \partial J/\partial b_f \mathrel{+}= \textstyle\sum_{n,i,j} \delta_{nfij}, \quad
-        \partial J/\partial X = \mathrm{crop}_p\big(\mathrm{col2im}(\delta W_{mat})\big).
+        \partial J/\partial W_{fcuv} \mathrel{+}= \textstyle\sum_{n,i,j} \delta_{nfij} X^p_{n,c,s_h i+u,s_w j+v},
+        \quad \partial J/\partial b_f \mathrel{+}= \textstyle\sum_{n,i,j} \delta_{nfij},
 
-    ``input_grad = False`` skips :math:`\partial J/\partial X` (a first layer fed with data).
+    .. math::
+        \partial J/\partial X = \mathrm{crop}_p\big(\mathrm{col2im}(\delta_{nfij} W_{fcuv})\big)
 
-    With stride 1 and ``F < C`` the same numbers are computed from the output's
-    side, without the ``kh kw C`` patches (module docstring, "Work on the side
-    with fewer channels"): :math:`Z_{nij} = \sum_{u,v} P_{n,i+u,j+v,u,v}` with
-    :math:`P = X^p W_{uv}^\top` for every padded pixel, and
-    :math:`\partial J/\partial X` the correlation of :math:`\delta` padded by
-    ``k - 1 - p`` with the flipped kernel.
+    (the module docstring writes both as convolutions).
 
     Parameters
     ----------
@@ -382,97 +240,20 @@ class Conv2D(_Conv):
     def forward(self, X, training=True):
         self._check_input(X)
         self.output_shape(X.shape)
-        X4 = self._to4d(X)
-        N, C, H, W = X4.shape
-        F, (kh, kw), (ph, pw) = self.out_channels, self._k, self._p
-        Xp = self._buffer("Xp", (N, C, H + 2 * ph, W + 2 * pw), X.dtype, training, layout=IMAGE)
-        if ph or pw:
-            Xp.fill(0.0)
-        Xp[:, :, ph:ph + H, pw:pw + W] = X4  # also without padding: im2col is fast from channels last
-        Hp, Wp = Xp.shape[2:]
-        Ho, Wo = (Hp - kh) // self._s[0] + 1, (Wp - kw) // self._s[1] + 1
-        self.W_rows = self._weight_rows(F)  # (F, kh kw C), W_mat with its columns in the order of rows()
-        self.padded_shape = Xp.shape
-        self.input_shape = X.shape
-        self.Xp_rows = Xp.transpose(0, 2, 3, 1).reshape(N * Hp * Wp, C)  # every padded pixel a row (a view)
-        if self._narrow():
-            # Fewer outputs than inputs: multiply first, then add the kh kw shifted products,
-            # Z[n, i, j] = sum_{u,v} (Xp[n, i + u, j + v] @ W[:, :, u, v].T): no patches of C channels.
-            self.cols = None
-            P = np.matmul(self.Xp_rows, self.W_rows.reshape(F, kh * kw, C).transpose(2, 1, 0).reshape(C, -1),
-                          out=self._buffer("P", (N * Hp * Wp, kh * kw * F), X.dtype, training))
-            P = P.reshape(N, Hp, Wp, kh, kw, F)
-            Z = self._buffer("Z", (N, Ho, Wo, F), X.dtype, training)
-            np.copyto(Z, P[:, :Ho, :Wo, 0, 0])
-            for u in range(kh):
-                for v in range(kw):
-                    if u or v:
-                        Z += P[:, u:u + Ho, v:v + Wo, u, v]
-        else:
-            cols = im2col(Xp, self._k, self._s,
-                          out=self._buffer("cols", (N, Ho, Wo, C, kh, kw), X.dtype, training, layout=PATCH_ROWS))
-            self.cols = rows(cols)  # (N H' W', kh kw C)
-            Z = np.matmul(self.cols, self.W_rows.T, out=self._buffer("Z", (N * Ho * Wo, F), X.dtype, training))
-        Y = self._buffer("Y", (N, F, Ho, Wo), X.dtype, training)
-        np.add(Z.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2), self.b[:, None, None], out=Y)
+        self.Xp = _pad(self._to4d(X), self._p)  # (N, C, H + 2 ph, W + 2 pw)
+        self.cols = im2col(self.Xp, self._k, self._s)  # (N, H', W', C, kh, kw), a view
+        Y = np.einsum("nijcuv,fcuv->nfij", self.cols, self._kernel(), optimize=True) + self.b[:, None, None]
         return self._from4d(Y)
 
-    def _narrow(self):
-        """Stride 1 and fewer output than input channels: work from the output's side (see the class docstring)."""
-        (ph, pw), (kh, kw) = self._p, self._k
-        return self._s == (1, 1) and self.out_channels < self.in_channels and ph < kh and pw < kw
-
     def backward(self, dY):
-        dY4 = self._to4d(dY)
-        N, F, Ho, Wo = dY4.shape
-        C, (kh, kw), (ph, pw) = self.in_channels, self._k, self._p
-        (Hp, Wp), narrow = self.padded_shape[2:], self._narrow()
-        if narrow:
-            # delta in the padded image's frame (zero outside the H' x W' outputs): then the pixels
-            # under offset (u, v) of every output are the rows of Xp_rows shifted by u Wp + v, and
-            # dW[:, :, u, v] is one product of two contiguous blocks, no patches needed.
-            delta_p = self._buffer("delta_p", (N, Hp, Wp, F), dY.dtype, True)
-            delta_p.fill(0.0)
-            np.copyto(delta_p[:, :Ho, :Wo], dY4.transpose(0, 2, 3, 1))
-            delta_p = delta_p.reshape(-1, F)
-            dW = self.dW.reshape(F, C, kh, kw)  # a view
-            M = delta_p.shape[0]
-            for u in range(kh):
-                for v in range(kw):
-                    shift = u * Wp + v
-                    dW[:, :, u, v] += delta_p[:M - shift].T @ self.Xp_rows[shift:]
-            self.db += dY4.sum(axis=(0, 2, 3))
-        else:
-            delta = scratch(self, "delta", (N, Ho, Wo, F), dY.dtype)
-            np.copyto(delta, dY4.transpose(0, 2, 3, 1))
-            delta = delta.reshape(-1, F)
-            self._add_weight_rows(delta.T @ self.cols)
-            self.db += delta.sum(axis=0)
-        if not self.input_grad:
-            return None
-        H, W = Hp - 2 * ph, Wp - 2 * pw
-        dX = scratch(self, "dX", (N, C, H, W), dY.dtype)
-        if narrow:
-            # The same numbers as col2im, from the side with fewer channels: dX is the stride-1
-            # correlation of delta, padded by k - 1 - p, with the kernel flipped and its channel
-            # axes swapped (module docstring); its im2col has kh kw F columns instead of kh kw C.
-            (qh, qw) = (kh - 1 - ph, kw - 1 - pw)
-            dYp = self._buffer("dYp", (N, F, Ho + 2 * qh, Wo + 2 * qw), dY.dtype, True, layout=IMAGE)
-            if qh or qw:
-                dYp.fill(0.0)
-            dYp[:, :, qh:qh + Ho, qw:qw + Wo] = dY4
-            cols = im2col(dYp, self._k, (1, 1),
-                          out=self._buffer("dY_cols", (N, H, W, F, kh, kw), dY.dtype, True, layout=PATCH_ROWS))
-            W_flip = self.W.reshape(F, C, kh, kw)[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(-1, C)
-            dXm = np.matmul(rows(cols), W_flip, out=scratch(self, "dXm", (N * H * W, C), dY.dtype))
-            np.copyto(dX, dXm.reshape(N, H, W, C).transpose(0, 3, 1, 2))
-            return self._from4d(dX)
-        dcols = self._buffer("dcols", (N, Ho, Wo, C, kh, kw), dY.dtype, True, layout=PER_OFFSET)
-        products_per_offset(delta, self.W_rows, dcols)  # dcols = delta W_mat
-        dXp = col2im(dcols, self.padded_shape, self._s,
-                     out=self._buffer("dXp", self.padded_shape, dY.dtype, True, layout=IMAGE))
-        np.copyto(dX, dXp[:, :, ph:ph + H, pw:pw + W])
-        return self._from4d(dX)
+        delta = self._to4d(dY)  # (N, F, H', W')
+        dW = np.einsum("nfij,nijcuv->fcuv", delta, self.cols, optimize=True)
+        self.dW += dW.reshape(self.dW.shape)
+        self.db += delta.sum(axis=(0, 2, 3))
+        dcols = np.einsum("nfij,fcuv->nijcuv", delta, self._kernel(), optimize=True)  # each patch's gradient
+        dXp = col2im(dcols, self.Xp.shape, self._s)
+        (ph, pw), (Hp, Wp) = self._p, self.Xp.shape[2:]
+        return self._from4d(dXp[:, :, ph:Hp - ph, pw:Wp - pw])
 
 
 class Conv1D(Conv2D):
@@ -483,8 +264,8 @@ class Conv1D(Conv2D):
 
     .. math:: Y_{n f i} = b_f + \sum_{c, u} W_{f c u}\, X^p_{n, c, s i + u} .
 
-    Backward as in :class:`Conv2D` (:math:`\partial J/\partial W \mathrel{+}= \delta^\top
-    \mathrm{cols}`, :math:`\partial J/\partial b` the sum of :math:`\delta` over
+    Backward as in :class:`Conv2D` (:math:`\partial J/\partial W_{fcu} \mathrel{+}= \sum_{n,i}
+    \delta_{nfi} X^p_{n,c,si+u}`, :math:`\partial J/\partial b` the sum of :math:`\delta` over
     ``n, i``, :math:`\partial J/\partial X` by col2im and cropping).
     ``kernel_size``, ``stride``, ``padding`` are ints.
     """
@@ -510,19 +291,19 @@ class ConvTranspose2D(_Conv):
         Y_{n o y x} = b_o + \sum_{c, i, j, u, v} X_{n c i j}\, W_{c o u v}
         \quad\text{over } s_h i + u = y + p_h,\; s_w j + v = x + p_w .
 
-    Computed as :class:`Conv2D`'s input gradient: ``dcols = X_mat @ W_mat`` with
-    ``X_mat`` of shape ``(N H W, C_in)``, then col2im, crop, add ``b``. With
+    Computed as :class:`Conv2D`'s input gradient: the stamps
+    ``dcols[n, i, j, o, u, v] = sum_c X[n, c, i, j] W[c, o, u, v]``, then col2im, crop, add ``b``. With
     ``b = 0`` and the same ``W``, :math:`\langle \mathrm{Conv2D}(x), y\rangle =
     \langle x, \mathrm{ConvTranspose2D}(y)\rangle` whenever ``Conv2D`` maps
     ``H_out`` back to ``H`` (that is, when :math:`s_h` divides :math:`H_{out} + 2p_h - k_h`).
 
     Backward is :class:`Conv2D`'s forward: with :math:`\delta = \partial J/\partial Y`
-    padded by :math:`p` and ``cols = im2col(delta_p)`` of shape ``(N H W, C_out kh kw)``,
+    padded by :math:`p` and ``cols = im2col(delta_p)`` of shape ``(N, H, W, C_out, kh, kw)``,
 
     .. math::
-        \partial J/\partial W_{mat} \mathrel{+}= X_{mat}^\top \mathrm{cols}, \quad
+        \partial J/\partial W_{couv} \mathrel{+}= \textstyle\sum_{n,i,j} X_{ncij} \mathrm{cols}_{nijouv}, \quad
         \partial J/\partial b_o \mathrel{+}= \textstyle\sum_{n,y,x} \delta_{noyx}, \quad
-        \partial J/\partial X_{mat} = \mathrm{cols}\, W_{mat}^\top .
+        \partial J/\partial X_{ncij} = \textstyle\sum_{o,u,v} \mathrm{cols}_{nijouv} W_{couv} .
 
     Parameters as :class:`Conv2D`; ``"he"`` uses the fan-in of one output pixel,
     :math:`C_{in} k_h k_w / (s_h s_w)` (each output pixel receives about that many terms).
@@ -578,50 +359,28 @@ class ConvTranspose2D(_Conv):
             out.append(size)
         return (input_shape[0], self.out_channels) + tuple(out[2 - self._rank:])
 
+
     def forward(self, X, training=True):
         self._check_input(X)
         self.output_shape(X.shape)
-        X4 = self._to4d(X)
-        N, Cin, H, W = X4.shape
-        Co, (kh, kw), (sh, sw), (ph, pw) = self.out_channels, self._k, self._s, self._p
-        Xm = self._buffer("Xm", (N, H, W, Cin), X.dtype, training)
-        np.copyto(Xm, X4.transpose(0, 2, 3, 1))
-        self.Xm = Xm.reshape(-1, Cin)
-        self.input_shape = X.shape
-        self.W_rows = self._weight_rows(Cin)  # (C_in, kh kw C_out): W_mat, its columns in the order of rows()
-        dcols = self._buffer("dcols", (N, H, W, Co, kh, kw), X.dtype, training, layout=PER_OFFSET)
-        products_per_offset(self.Xm, self.W_rows, dcols)  # dcols = X_mat W_mat
-        (oh, ow) = self._o
+        self.X4 = self._to4d(X)  # (N, C_in, H, W)
+        N, _, H, W = self.X4.shape
+        (kh, kw), (sh, sw), (ph, pw), (oh, ow) = self._k, self._s, self._p, self._o
+        stamps = np.einsum("ncij,couv->nijouv", self.X4, self._kernel(), optimize=True)
         Hp, Wp = (H - 1) * sh + kh + oh, (W - 1) * sw + kw + ow  # the stamped image, output_padding larger
-        Yp = col2im(dcols, (N, Co, Hp, Wp), (sh, sw),
-                    out=self._buffer("Yp", (N, Co, Hp, Wp), X.dtype, training, layout=IMAGE))
-        self.padded_shape = Yp.shape
-        Ho, Wo = (H - 1) * sh + kh + oh - 2 * ph, (W - 1) * sw + kw + ow - 2 * pw
-        Y = self._buffer("Y", (N, Co, Ho, Wo), X.dtype, training)
-        np.add(Yp[:, :, ph:ph + Ho, pw:pw + Wo], self.b[:, None, None], out=Y)
+        Yp = col2im(stamps, (N, self.out_channels, Hp, Wp), (sh, sw))
+        Y = Yp[:, :, ph:Hp - ph, pw:Wp - pw] + self.b[:, None, None]
         return self._from4d(Y)
 
     def backward(self, dY):
-        dY4 = self._to4d(dY)
-        N, Co, Ho, Wo = dY4.shape
-        (kh, kw), (ph, pw) = self._k, self._p
-        dYp = self._buffer("dYp", self.padded_shape, dY.dtype, True, layout=IMAGE)
-        if ph or pw:
-            dYp.fill(0.0)
-        dYp[:, :, ph:ph + Ho, pw:pw + Wo] = dY4
-        self.db += dY4.sum(axis=(0, 2, 3))
-        H, W = self.padded_shape[2] - kh, self.padded_shape[3] - kw  # (H - 1) s, (W - 1) s
-        H, W = H // self._s[0] + 1, W // self._s[1] + 1
-        cols = im2col(dYp, self._k, self._s, out=self._buffer("cols", (N, H, W, Co, kh, kw), dY.dtype, True,
-                                                               layout=PATCH_ROWS))
-        cols = rows(cols)  # (N H W, kh kw C_out)
-        self._add_weight_rows(self.Xm.T @ cols)
-        if not self.input_grad:
-            return None
-        dXm = np.matmul(cols, self.W_rows.T, out=scratch(self, "dXm", self.Xm.shape, dY.dtype))
-        dX = scratch(self, "dX", (N, self.in_channels, H, W), dY.dtype)
-        np.copyto(dX, dXm.reshape(N, H, W, -1).transpose(0, 3, 1, 2))
+        delta = self._to4d(dY)  # (N, C_out, H_out, W_out)
+        cols = im2col(_pad(delta, self._p), self._k, self._s)  # (N, H, W, C_out, kh, kw)
+        dW = np.einsum("ncij,nijouv->couv", self.X4, cols, optimize=True)
+        self.dW += dW.reshape(self.dW.shape)
+        self.db += delta.sum(axis=(0, 2, 3))
+        dX = np.einsum("nijouv,couv->ncij", cols, self._kernel(), optimize=True)
         return self._from4d(dX)
+
 
 
 class ConvTranspose1D(ConvTranspose2D):

@@ -13,27 +13,17 @@ layers has parameters; each follows the protocol of :mod:`numpy_ae.nn.layer`
 * :class:`Flatten` and :class:`Reshape` move between ``(N, C, H, W)`` images
   and the ``(N, D)`` rows that :class:`~numpy_ae.nn.dense.Dense` reads; their
   backward passes reshape the gradient back.
-
-Vectorised: max pooling loops over the ``p x p`` offsets of a window, never
-over pixels or examples. For offset ``(a, b)`` the entries ``X[:, :, i s + a, j s + b]``
-of all windows are one strided slice of ``X`` (no copy); the forward pass
-keeps a running maximum over the ``p^2`` slices, the backward pass adds each
-output gradient back through the slice of its maximum. (A first version
-copied the windows out with ``sliding_window_view``, took ``argmax`` and
-scattered with ``np.bincount``, in float64 whatever the input: 37 ms forward
-and 7 ms backward of CPU time on 128 x 32 images of 28 x 28 in float32,
-against 8 ms and 7 ms now; ``benchmarks/bench_conv.py``.)
 """
 from __future__ import annotations
 import math
 import numbers
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
 from .._validation import check_positive_int
-from .layer import Layer, scratch
+from .layer import Layer
 
 __all__ = ['MaxPool2D', 'Upsample2D', 'Flatten', 'Reshape']
-
-
 
 
 def _check_images(X, who):
@@ -69,8 +59,9 @@ class MaxPool2D(Layer):
 
     Ties: when a window holds its maximum more than once, the whole gradient
     goes to ONE position, the first in the window in row-major order (smallest
-    ``a``, then smallest ``b``; ``np.argmax``'s rule). That is one valid
-    subgradient; at a tie the max is not differentiable, so a gradient check
+    ``a``, then smallest ``b``): ``np.argmax`` over the flattened window here,
+    and in the fast twin a running maximum that moves only on a strictly larger
+    value. That is one valid subgradient; at a tie the max is not differentiable, so a gradient check
     must use inputs without ties.
 
     Parameters
@@ -91,62 +82,38 @@ class MaxPool2D(Layer):
         p, s = self.pool_size, self.stride
         return (H - p) // s + 1, (W - p) // s + 1
 
-    def _offsets(self, Ho, Wo):
-        """``(o, (a, b), index)`` for each offset of the window, ``index`` selecting ``X[:, :, i s + a, j s + b]``."""
-        p, s = self.pool_size, self.stride
-        for a in range(p):
-            for b in range(p):
-                yield a * p + b, (slice(None), slice(None), slice(a, a + s * (Ho - 1) + 1, s),
-                                  slice(b, b + s * (Wo - 1) + 1, s))
-
-    def forward(self, X, training=True):
+    def _check_input(self, X):
+        """ValueError unless ``X`` is ``(N, C, H, W)`` with ``H, W >= pool_size``."""
         _check_images(X, "MaxPool2D")
-        N, C, H, W = X.shape
+        H, W = X.shape[2:]
         p = self.pool_size
         if p > H or p > W:
             raise ValueError(f"MaxPool2D: pool_size must be <= the input's height and width (H={H}, W={W}); "
                              f"got {p}")
-        Ho, Wo = self.output_shape(H, W)
-        shape = (N, C, Ho, Wo)
-        Y = scratch(self, "Y", shape, X.dtype) if training else np.empty(shape, dtype=X.dtype)
-        # k: which offset o = a p + b holds the maximum of each window (uint8 when p^2 <= 256)
-        k_dtype = np.uint8 if p * p <= 256 else np.intp
-        k = scratch(self, "k", shape, k_dtype) if training else np.empty(shape, dtype=k_dtype)
-        k.fill(0)
-        larger = scratch(self, "larger", shape, bool) if training else np.empty(shape, dtype=bool)
-        for o, index in self._offsets(Ho, Wo):
-            if o == 0:
-                np.copyto(Y, X[index])
-                continue
-            np.greater(X[index], Y, out=larger)  # strictly: a tie keeps the earlier offset (argmax's rule)
-            np.maximum(Y, X[index], out=Y)
-            if k.dtype == np.uint8:  # k = o where larger: o exceeds every earlier offset, so a maximum does it
-                o_where_larger = larger.view(np.uint8)  # 1 where larger (bool and uint8 share their bytes)
-                o_where_larger *= o
-                np.maximum(k, o_where_larger, out=k)  # (np.putmask: 3x slower)
-            else:
-                np.putmask(k, larger, o)
-        self.k, self.X_shape, self.dtype = k, X.shape, X.dtype
-        return Y
+
+    def _windows(self, X):
+        """The windows ``(N, C, H_out, W_out, p, p)`` of ``X`` (a read-only view)."""
+        p, s = self.pool_size, self.stride
+        return sliding_window_view(X, (p, p), axis=(2, 3))[:, :, ::s, ::s]
+
+    def forward(self, X, training=True):
+        self._check_input(X)
+        p = self.pool_size
+        windows = self._windows(X)
+        k = windows.reshape(windows.shape[:4] + (p * p,)).argmax(axis=-1)  # a* p + b* of each window
+        self.mask = (np.arange(p * p) == k[..., None]).reshape(windows.shape)  # 1 at each window's maximum
+        self.X_shape, self.dtype = X.shape, X.dtype
+        return windows.max(axis=(4, 5))
 
     def backward(self, dY):
-        r"""For each offset ``(a, b)``: ``dX[:, :, i s + a, j s + b] += dY * [k = a p + b]``. One input is
-        reached once per offset at most, so the ``+=`` of one offset never adds twice into one entry;
-        overlapping windows (``s < p``) sum over the offsets. Without overlap each input belongs to at
-        most one window, and the products are written in place instead of added."""
+        r"""``dX[:, :, i s + a, j s + b] += dY[:, :, i, j] * mask[:, :, i, j, a, b]``, one ``+=`` per
+        offset ``(a, b)``: overlapping windows add up."""
         p, s = self.pool_size, self.stride
-        (H, W), (Ho, Wo) = self.X_shape[2:], dY.shape[2:]
-        dX = scratch(self, "dX", self.X_shape, self.dtype)
-        if s != p or H != Ho * p or W != Wo * p:
-            dX.fill(0.0)  # inputs in no window, or in several, start from 0
-        is_max = scratch(self, "is_max", dY.shape, bool)
-        for o, index in self._offsets(Ho, Wo):
-            np.equal(self.k, o, out=is_max)
-            if s >= p:
-                np.multiply(dY, is_max, out=dX[index])
-            else:
-                routed = np.multiply(dY, is_max, out=scratch(self, "routed", dY.shape, self.dtype))
-                dX[index] += routed
+        Ho, Wo = dY.shape[2:]
+        dX = np.zeros(self.X_shape, dtype=self.dtype)
+        for a in range(p):
+            for b in range(p):
+                dX[:, :, a:a + s * (Ho - 1) + 1:s, b:b + s * (Wo - 1) + 1:s] += dY * self.mask[:, :, :, :, a, b]
         return dX
 
     def __repr__(self):

@@ -2,18 +2,19 @@
 # # Exercise: the backward pass of a convolution
 #
 # In `numpy_ae_student/nn/conv.py` you write `Conv2D.backward`. The forward pass
-# lays every patch of the padded input out as a row of `cols`
-# (`im2col`, shape `(N H' W', C kh kw)`) and computes ONE dense product
-# `Z = cols @ W_mat.T + b`. So the backward pass is the dense layer's:
+# pads the input (`Xp`), takes every patch of it (`im2col`, a view `cols` of shape
+# `(N, H', W', C, kh, kw)`) and contracts them with the kernel in ONE
+# `np.einsum`: a dense layer applied to every patch,
+# $Y_{nfij} = b_f + \sum_{c,u,v} W_{fcuv}\,\mathrm{cols}_{nijcuv}$. So the
+# backward pass is the dense layer's:
 #
-# $$\partial J/\partial W_{mat} \mathrel{+}= \delta^\top \mathrm{cols},\quad
+# $$\partial J/\partial W_{fcuv} \mathrel{+}= \textstyle\sum_{n,i,j} \delta_{nfij}\,\mathrm{cols}_{nijcuv},\quad
 #   \partial J/\partial b_f \mathrel{+}= \textstyle\sum_{n,i,j}\delta_{nfij},\quad
-#   \partial J/\partial \mathrm{cols} = \delta\,W_{mat},$$
+#   \partial J/\partial \mathrm{cols}_{nijcuv} = \textstyle\sum_f \delta_{nfij}\,W_{fcuv},$$
 #
-# with $\delta$ reordered from `(N, F, H', W')` to `(N H' W', F)`; then
-# `col2im` (given) scatter-adds the patch gradients back to the padded image,
+# then `col2im` (given) scatter-adds the patch gradients back to the padded image,
 # and the padding is cropped off. Read `Conv2D.forward` first: it keeps
-# `self.cols`, `self.padded_shape` and `self.input_shape` for you.
+# `self.Xp` (the padded input) and `self.cols` for you.
 
 # %%
 import numpy as np
