@@ -254,7 +254,7 @@ def _forward_backward(net, path, X, units):
     dY = np.zeros_like(A)
     dY[rows, units] = 1.0                                     # d h_{units[r]} / d A[r, :]
     dX = net.backward(dY, input_grad=True, layers=path)
-    return h, np.array(dX)                                    # dX may be a layer's scratch buffer: copy
+    return h, np.array(dX)                                    # a fresh array already; the copy keeps the contract explicit
 
 
 def activation_gradient(model, X, units, layer=-1):

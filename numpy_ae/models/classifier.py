@@ -343,7 +343,7 @@ def _copy_layers(layers):
         if isinstance(layer, Dense):
             width = layer.n_out
         clone = copy.copy(layer)
-        clone.__dict__.pop("_scratch", None)
+        clone.__dict__.pop("workspace", None)
         clone.name = None
         out.append(clone)
     return out

@@ -9,8 +9,7 @@ under the forward pass it reverses):
     takes :math:`\partial J/\partial Y` and returns :math:`\partial J/\partial X`,
     and ADDS (``+=``) the gradients of its parameters into its gradient arrays
     (``dW``, ``db``). Adding instead of assigning is what lets two layers share
-    one weight matrix (tied weights). ``backward`` may overwrite ``dY`` in place
-    (it saves memory traffic): a caller must not read ``dY`` afterwards.
+    one weight matrix (tied weights). ``backward`` never changes ``dY``.
 
 Parameters are not owned by a layer: :class:`numpy_ae.nn.sequential.Sequential` keeps all
 parameters of a model in one flat vector ``theta`` and all gradients in one flat
@@ -20,35 +19,16 @@ A layer declares what it needs with :meth:`Layer.param_shapes`.
 Conventions (fixed letters): ``N`` examples, ``D`` inputs, ``H`` hidden units.
 Rows are examples, ``X`` has shape ``(N, D)``.
 
-Speed. In a training pass (``training=True``) layers write their outputs into
-scratch arrays they keep from one pass to the next (:func:`scratch`): a fresh
-5 MB array per layer per L-BFGS step costs page faults that measured as much
-as the arithmetic. So a training pass's outputs are overwritten by the next
-training pass; inference (``training=False``) always returns fresh arrays.
+Two forms. The classes of :mod:`numpy_ae.nn` are the reference forms: each
+``forward`` and ``backward`` is its docstring's equations in plain NumPy, with
+fresh output arrays. Their fast twins (:mod:`numpy_ae.nn.fast`) compute the
+same values with buffers that only the model's training step lends them; so,
+in either form, an array ``forward`` returns is never changed by a later call.
 """
 from __future__ import annotations
 import numpy as np
 
-__all__ = ['Layer', 'init_weights']
-
-
-
-
-def scratch(owner, key, shape, dtype):
-    """An uninitialised array ``owner`` keeps under ``key`` and reuses while shape and dtype match."""
-    bufs = owner.__dict__.setdefault("_scratch", {})
-    buf = bufs.get(key)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = bufs[key] = np.empty(shape, dtype=dtype)
-    return buf
-
-
-def ones(owner, n, dtype):
-    """A cached vector of ``n`` ones: ``ones @ dZ`` sums the rows of ``dZ`` (a BLAS GEMV,
-    measured 2-3x faster than ``dZ.sum(axis=0)`` for tall ``dZ``)."""
-    buf = scratch(owner, "ones", (n,), dtype)
-    buf.fill(1.0)
-    return buf
+__all__ = ["Layer", "init_weights"]
 
 
 class Layer:
@@ -90,8 +70,8 @@ class Layer:
         """Fill the bound parameter views with initial values."""
 
     def __getstate__(self):
-        """Pickle without reusable buffers (they are re-allocated on the next pass)."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("_scratch", "workspace")}
+        """Pickle without a workspace lent by a training step (it is lent again at the next one)."""
+        return {k: v for k, v in self.__dict__.items() if k != "workspace"}
 
     def forward(self, X, training=True):
         raise NotImplementedError
