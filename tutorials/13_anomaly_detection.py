@@ -5,7 +5,7 @@
 # anything else badly, so its reconstruction error is an anomaly score. This
 # tutorial applies that idea in two parts:
 #
-# **Part 1, time series** (this file, issue 11): the Keras example
+# **Part 1, time series** (this file): the Keras example
 # "Timeseries anomaly detection using an Autoencoder" (trained on NAB's
 # `art_daily_small_noise`, tested on `art_daily_jumpsup`), rebuilt in NumPy,
 # run on a synthetic series of the same family with five kinds of anomaly,

@@ -79,6 +79,9 @@ class Exercise:
 
 
 from ..check.catalogue.common import make_rng as _rng
+from ..nn.losses import SoftmaxCrossEntropy, SquaredError
+from ..nn.penalties import KLSparsity
+from ..nn.reparameterize import gaussian_kl
 
 
 # ==========================================================================
@@ -101,7 +104,6 @@ def _kl_sparsity_backward(pkg):
 def _kl_sparsity_penalty(pkg):
     r"""The penalty the layer records, against the reference, with units inside (0, 1) and outside it
     (the guard's tangent line uses ``_slope``): a sign error in KL' shows here even if backward is right."""
-    from ..nn.penalties import KLSparsity
 
     rng = _rng(3)
     A = np.column_stack([rng.uniform(0.05, 0.95, (N, 2)), rng.uniform(-0.02, -0.01, N), rng.uniform(1.01, 1.02, N)])
@@ -158,7 +160,6 @@ def _vae_input(rng, parameterization):
 
 
 def _gaussian_kl_value(pkg):
-    from ..nn.reparameterize import gaussian_kl
 
     mu, log_var = _vae_input(_rng(10), "log_var")
     m0, l0 = mu.copy(), log_var.copy()
@@ -243,7 +244,6 @@ def _conv1d_backward(pkg):
 
 def _conv_model(pkg):
     r"""Conv2D(2, 3, 3, padding 1) -> tanh -> Conv2D(3, 2, 3, stride 1, padding 1), squared error against X."""
-    from ..nn.losses import SquaredError
 
     C, L = pkg.nn.conv, pkg.nn.activations
     net = h.model_of([C.Conv2D(2, 3, 3, padding=1), L.Tanh(), C.Conv2D(3, 2, 3, padding=1)], SquaredError(),
@@ -272,7 +272,6 @@ CONV2D = Exercise(
 # ==========================================================================
 
 def _softmax_value(pkg):
-    from ..nn.losses import SoftmaxCrossEntropy
 
     rng = _rng(30)
     Z, y = 3.0 * rng.standard_normal((N, K)), rng.integers(0, K, N)

@@ -55,7 +55,7 @@ from .builder import build_autoencoder_layers
 from ..nn.dense import Dense
 from ..nn.activations import make_activation
 from ..nn.losses import make_loss
-from ..nn.penalties import Contractive, KLSparsity, L1Activity, _check_contractive_activation, contractive_penalty
+from ..nn.penalties import Contractive, KLSparsity, L1Activity, check_contractive_activation, contractive_penalty
 from ..nn.selection import KSparse, LifetimeWTA, check_k_fits, check_lifetime_sparsity
 from ..nn.noise import make_corruption
 
@@ -173,7 +173,7 @@ warm_start, dtype, random_state :
         check_non_negative(cfg["l1_activity"], name("l1_activity"))
         if check_non_negative(cfg["contraction"], name("contraction")) > 0:
             which = "code_activation" if cfg["code_activation"] is not None else "activation"
-            _check_contractive_activation(code, f"{which} (the code's, with {name('contraction')} > 0)")
+            check_contractive_activation(code, f"{which} (the code's, with {name('contraction')} > 0)")
         if cfg["k_sparse"] is not None:
             check_k_fits(cfg["k_sparse"], sizes[-1], name("k_sparse"))
         a = cfg["k_sparse_alpha"]

@@ -66,7 +66,7 @@ from .autoencoders import Autoencoder, _set_params_from_locals
 from ..nn.dense import Dense
 from ..nn.activations import default_init, make_activation
 from ..nn.losses import BinaryCrossEntropy, GaussianNLL
-from ..nn.reparameterize import Reparameterize, _check_parameterization
+from ..nn.reparameterize import Reparameterize, check_parameterization
 
 __all__ = ['VariationalAutoencoder', 'ELBO', 'LIKELIHOODS']
 
@@ -159,7 +159,7 @@ class VariationalAutoencoder(Autoencoder):
         check_layer_sizes(self.hidden_layer_sizes, example="(500, 500)")
         check_positive_int(self.n_latent, "n_latent")
         make_activation(self.activation)
-        _check_parameterization(self.parameterization)
+        check_parameterization(self.parameterization)
         check_non_negative(self.beta, "beta")
         if self.capacity is not None:
             check_non_negative(self.capacity, "capacity")

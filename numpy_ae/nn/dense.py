@@ -42,6 +42,15 @@ class Dense(Layer):
         init_weights((1, 1), init, np.random.default_rng(0))  # validates `init`
         self.init = init
 
+    def forward(self, X, training=True):
+        self.X = X
+        return X @ self.W + self.b
+
+    def backward(self, dZ):
+        self.dW += self.X.T @ dZ
+        self.db += dZ.sum(axis=0)
+        return dZ @ self.W.T
+
     def param_shapes(self):
         return {"W": (self.n_in, self.n_out), "b": (self.n_out,)}
 
@@ -51,15 +60,6 @@ class Dense(Layer):
     def init_params(self, rng):
         self.W[...] = init_weights(self.W.shape, self.init, rng)
         self.b[...] = 0.0
-
-    def forward(self, X, training=True):
-        self.X = X
-        return X @ self.W + self.b
-
-    def backward(self, dZ):
-        self.dW += self.X.T @ dZ
-        self.db += dZ.sum(axis=0)
-        return dZ @ self.W.T
 
     def __repr__(self):
         return f"Dense({self.n_in}, {self.n_out}, init={self.init!r})"

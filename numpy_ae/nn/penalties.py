@@ -156,7 +156,7 @@ def _slope_from_output(activation, H):
 CONTRACTIVE_ACTIVATIONS = ("sigmoid", "tanh")
 
 
-def _check_contractive_activation(activation, name="activation"):
+def check_contractive_activation(activation, name="activation"):
     if activation not in CONTRACTIVE_ACTIVATIONS:
         raise ValueError(f"{name} must be 'sigmoid' or 'tanh' for a contractive penalty (the closed form of the "
                          f"Jacobian needs g'(z) as a function of the code h = g(z)); got {activation!r}")
@@ -184,7 +184,7 @@ def contractive_penalty(H, W, activation="sigmoid"):
     -------
     ndarray (N,) : :math:`\lVert J_f(x_n)\rVert_F^2` for each example (float64).
     """
-    _check_contractive_activation(activation)
+    check_contractive_activation(activation)
     H = np.asarray(H, dtype=np.float64)
     slope, _ = _slope_from_output(activation, H)
     return np.square(slope) @ np.square(np.asarray(W, dtype=np.float64)).sum(axis=0)
@@ -233,7 +233,7 @@ class Contractive(Layer):
         if not isinstance(dense, Dense):
             raise ValueError(f"dense must be the encoder's Dense layer; got {type(dense).__name__}")
         self.dense = dense
-        self.activation = _check_contractive_activation(activation)
+        self.activation = check_contractive_activation(activation)
 
     @property
     def source(self):

@@ -124,7 +124,7 @@ class Reparameterize(Layer):
 
     def __init__(self, n_latent, parameterization="log_var", beta=1.0, capacity=None, gamma=1000.0):
         self.n_latent = check_positive_int(n_latent, "n_latent")
-        self.parameterization = _check_parameterization(parameterization)
+        self.parameterization = check_parameterization(parameterization)
         self.beta = check_non_negative(beta, "beta")
         self.capacity = None if capacity is None else check_non_negative(capacity, "capacity")
         self.gamma = check_non_negative(gamma, "gamma")
@@ -211,7 +211,7 @@ class Reparameterize(Layer):
         return f"Reparameterize({self.n_latent}, parameterization={self.parameterization!r}, beta={self.beta}{extra})"
 
 
-def _check_parameterization(parameterization):
+def check_parameterization(parameterization):
     if not isinstance(parameterization, str) or parameterization not in PARAMETERIZATIONS:
         raise ValueError(f"parameterization must be one of {list(PARAMETERIZATIONS)} (the scale the encoder "
                          f"outputs: log(sigma^2), or sigma itself); got {parameterization!r}")
