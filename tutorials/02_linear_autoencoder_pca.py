@@ -230,7 +230,7 @@ assert np.all(match > 1 - 1e-6)
 # change the loss, so they settle slowly (see the docstring of
 # `numpy_ae.experiments.pca_demo`). A synthetic low-rank-plus-noise data set
 # (`make_low_rank_data`: a 16-D signal in 784 dimensions) shows the effect
-# without a download; `tests/test_linear_autoencoder.py` also runs MNIST when
+# without a download; `tests/models/test_linear_autoencoder.py` also runs MNIST when
 # `$NUMPY_AE_DATA` has it.
 
 # %%

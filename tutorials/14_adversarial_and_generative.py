@@ -217,7 +217,7 @@ save_image_grid([("decoded z ~ N(0, I)", aae.sample(12, random_state=0))], OUT /
 # $c$ then gives images of class $c$ -- once the game has got there.
 #
 # **Measured, and not there yet in a short run.** On a tiny 3-class problem
-# (`tests/test_adversarial.py`) every class reaches its component. On 10,000
+# (`tests/models/test_adversarial.py`) every class reaches its component. On 10,000
 # Fashion-MNIST images after 5 epochs (128-128 network) only 14% to 32% of the
 # test codes lie nearest to their own class's component (chance 10%), for
 # generator/discriminator step sizes 1e-3/1e-4 and 3e-3/3e-4: the discriminator

@@ -44,7 +44,7 @@ class Failed(Exception):
 class _StudentLayer(Layer):
     """A student's layer inside the trusted :class:`~numpy_ae.nn.sequential.Sequential` (duck-typed delegation).
 
-    Its name starts with ``_`` so that ``tests/test_gradcheck_coverage.py`` does not ask for a gradient
+    Its name starts with ``_`` so that ``tests/check/test_gradcheck_coverage.py`` does not ask for a gradient
     check of the wrapper itself: it has no maths of its own."""
 
     def __init__(self, inner, name):

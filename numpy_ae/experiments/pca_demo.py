@@ -43,7 +43,7 @@ high-dimensional data the number of iterations grows with the spread of the
 covariance spectrum: encoder weights along directions of tiny variance barely
 change the loss, so L-BFGS moves them slowly; and an uncentred input (a mean
 much larger than the spread, as for images) makes the bias and the weights
-fight. ``tests/test_linear_autoencoder.py`` documents the numbers measured on
+fight. ``tests/models/test_linear_autoencoder.py`` documents the numbers measured on
 784-D data (hundreds of iterations; about a thousand for MNIST).
 """
 from __future__ import annotations

@@ -46,7 +46,7 @@ class ConditionalVAE(VariationalAutoencoder):
     ``clone``, ``get_params``/``set_params`` and ``GridSearchCV`` (which passes
     ``y`` to ``fit`` and ``score``) work; a ``Pipeline`` step or scikit-learn's
     transformer checks that call ``transform(X)`` alone get a TypeError naming
-    the missing ``y`` (``tests/test_sklearn.py`` lists those checks).
+    the missing ``y`` (``tests/models/test_sklearn.py`` lists those checks).
 
     Labels: any values (integers, strings, integral floats) as for
     :class:`~numpy_ae.models.softmax.SoftmaxRegression`; ``classes_`` holds the sorted

@@ -50,7 +50,7 @@ its input gradient is Conv2D's forward (pad, windows, contract). Where a
 stride-``s`` convolution shrinks an image ``s`` times, its transpose enlarges it
 ``s`` times: :math:`H_{out} = (H - 1)s - 2p + k_h`. ``Conv2D(C, F)`` and
 ``ConvTranspose2D(F, C)`` both hold ``W (F, C, kh, kw)`` (PyTorch's layouts),
-and with the same array they are each other's adjoint (``tests/test_conv.py``).
+and with the same array they are each other's adjoint (``tests/nn/test_conv.py``).
 
 The 1-D layers view ``(N, C, L)`` as ``(N, C, 1, L)`` and run the 2-D code with a
 ``1 x k`` kernel; their weights are ``(F, C, k)``.

@@ -6,7 +6,7 @@ Protocol: ``forward(Y, T) -> J`` (a Python float) caches what it needs, and
 the network's last output to the reconstruction the loss compares with ``T``:
 the identity, except for losses computed from logits.
 
-Reductions (stated once, tested in ``tests/test_losses.py``), with ``N``
+Reductions (stated once, tested in ``tests/nn/test_losses.py``), with ``N``
 examples and ``D`` outputs:
 
 ============================  ==============================================================

@@ -1,6 +1,6 @@
 r"""The catalogue of registered gradient checks.
 
-``python -m numpy_ae gradcheck`` and ``tests/test_gradcheck.py`` run every
+``python -m numpy_ae gradcheck`` and ``tests/check/test_gradcheck.py`` run every
 check registered here; each variant added to the library registers its own.
 All run in float64 on small random problems (a few examples, a few units), so
 the whole catalogue takes about a second.
@@ -20,7 +20,7 @@ Coverage. Every concrete :class:`~numpy_ae.nn.Layer` and
 :class:`~numpy_ae.nn.losses.Loss` subclass in the package must be covered by at
 least one check: a check declares the classes whose backward pass it verifies
 with ``register(name, covers=(Dense, ...))``, and
-``tests/test_gradcheck_coverage.py`` walks every module of ``numpy_ae``, collects
+``tests/check/test_gradcheck_coverage.py`` walks every module of ``numpy_ae``, collects
 the subclasses and fails for one that no check covers (it also runs each check
 and fails when a declared class was not actually exercised). Exempt are
 ``Layer`` and ``Loss`` themselves, classes whose name starts with ``_``, and

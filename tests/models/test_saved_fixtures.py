@@ -11,7 +11,7 @@ import pytest
 
 import numpy_ae
 
-FIXTURES = pathlib.Path(__file__).resolve().parent / "fixtures"
+FIXTURES = pathlib.Path(__file__).resolve().parents[1] / "fixtures"
 
 
 @pytest.mark.parametrize("name, cls", [("sparse_autoencoder_v0.1", numpy_ae.SparseAutoencoder),

@@ -1,6 +1,6 @@
 """``python -m numpy_ae pca-demo``: the command, its JSON line and its figure.
 
-The numbers behind the tolerances are in ``tests/test_linear_autoencoder.py``:
+The numbers behind the tolerances are in ``tests/models/test_linear_autoencoder.py``:
 on the 3-D data the largest principal angle stays below 2.4e-6 rad and the
 relative excess reconstruction error below 4.5e-10 (100 seeds), against
 tolerances of 1e-3 and 1e-6.
