@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import activations
-from .workspace import buffer
+from .workspace import buffer, writable
 
 __all__ = ["Sigmoid", "Tanh", "ReLU", "ELU", "SELU", "sigmoid_into"]
 
@@ -38,10 +38,9 @@ class Sigmoid(activations.Sigmoid):
         return self.A
 
     def backward(self, dA):
-        dZ = np.subtract(1.0, self.A, out=buffer(self, "dZ", dA.shape, dA.dtype))
-        dZ *= self.A
-        dZ *= dA
-        return dZ
+        slope = np.subtract(1.0, self.A, out=buffer(self, "slope", dA.shape, dA.dtype))
+        slope *= self.A
+        return np.multiply(dA, slope, out=writable(self, dA))
 
 
 class Tanh(activations.Tanh):
@@ -52,10 +51,9 @@ class Tanh(activations.Tanh):
         return self.A
 
     def backward(self, dA):
-        dZ = np.square(self.A, out=buffer(self, "dZ", dA.shape, dA.dtype))
-        np.subtract(1.0, dZ, out=dZ)
-        dZ *= dA
-        return dZ
+        slope = np.square(self.A, out=buffer(self, "slope", dA.shape, dA.dtype))
+        np.subtract(1.0, slope, out=slope)
+        return np.multiply(dA, slope, out=writable(self, dA))
 
 
 class ReLU(activations.ReLU):
@@ -66,7 +64,7 @@ class ReLU(activations.ReLU):
         return np.maximum(Z, 0.0, out=buffer(self, "A", Z.shape, Z.dtype))
 
     def backward(self, dA):
-        return np.multiply(dA, self.mask, out=buffer(self, "dZ", dA.shape, dA.dtype))
+        return np.multiply(dA, self.mask, out=writable(self, dA))
 
 
 class ELU(activations.ELU):
@@ -87,12 +85,11 @@ class ELU(activations.ELU):
         return A
 
     def backward(self, dA):
-        dZ = np.minimum(self.A, 0.0, out=buffer(self, "dZ", dA.shape, dA.dtype))
-        dZ += self.scale * self.alpha  # A + s alpha = s alpha e^z where z <= 0
+        slope = np.minimum(self.A, 0.0, out=buffer(self, "slope", dA.shape, dA.dtype))
+        slope += self.scale * self.alpha  # A + s alpha = s alpha e^z where z <= 0
         if self.scale * self.alpha != self.scale:
-            np.copyto(dZ, self.scale, where=self.A > 0)
-        dZ *= dA
-        return dZ
+            np.copyto(slope, self.scale, where=self.A > 0)
+        return np.multiply(dA, slope, out=writable(self, dA))
 
 
 class SELU(activations.SELU):

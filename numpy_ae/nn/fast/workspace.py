@@ -11,13 +11,15 @@ or a fresh one when no workspace is lent, so that
   gradient check) always returns fresh arrays: nothing it returns is changed by
   a later call;
 * inside the training step, arrays are reused, and nothing outside the step
-  can hold one (the step returns a float and fills the model's ``grad``).
+  can hold one (the step returns a float and fills the model's ``grad``); there
+  a twin's backward may also write into the gradient it was handed
+  (:func:`writable`), which the step owns too.
 """
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["buffer", "row_sum"]
+__all__ = ["buffer", "row_sum", "writable"]
 
 
 def buffer(layer, key, shape, dtype):
@@ -33,6 +35,20 @@ def buffer(layer, key, shape, dtype):
     if buf is None or buf.shape != tuple(shape) or buf.dtype != dtype:
         buf = workspace[key] = np.empty(shape, dtype=dtype)
     return buf
+
+
+def writable(layer, dY):
+    """Where a twin's ``backward`` may write its result, an array of ``dY``'s shape and dtype.
+
+    Inside the training step (a workspace is lent), ``dY`` itself: every array
+    passed between the layers of one step is the step's own (a buffer or a
+    fresh array made in it) and nothing reads ``dY`` after the layer's
+    backward, so writing in place saves a stream of memory traffic. On any
+    other call, a fresh array: ``backward`` never changes the caller's ``dY``.
+    """
+    if layer.workspace is None:
+        return np.empty_like(dY)
+    return dY
 
 
 def row_sum(layer, dZ):
