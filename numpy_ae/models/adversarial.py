@@ -79,7 +79,8 @@ import sys
 import time
 import numpy as np
 from .._validation import check_float_dtype, check_layer_sizes, check_non_negative, check_positive_int, check_random_state
-from .autoencoders import Autoencoder, _set_params_from_locals
+from .autoencoders import Autoencoder
+from .training import _set_params_from_locals
 from ..nn.dense import Dense
 from ..nn.condition import JoinCondition
 from ..nn.activations import default_init, make_activation

@@ -58,7 +58,8 @@ import time
 import numpy as np
 from .._validation import (check_array, check_labels, check_layer_sizes, check_non_negative, check_positive_int,
                            check_random_state, encode_labels)
-from .autoencoders import Autoencoder, TrainingMixin, _set_params_from_locals, check_training_params
+from .autoencoders import Autoencoder
+from .training import TrainingMixin, _set_params_from_locals, check_training_params
 from .base import BaseEstimator
 from ..exceptions import not_fitted_error
 from ..nn.activations import ACTIVATIONS, ELU, make_activation

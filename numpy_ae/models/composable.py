@@ -50,7 +50,8 @@ import inspect
 import numbers
 import numpy as np
 from .._validation import check_in_open_interval, check_layer_sizes, check_non_negative
-from .autoencoders import Autoencoder, _set_params_from_locals
+from .autoencoders import Autoencoder
+from .training import _set_params_from_locals
 from .builder import build_autoencoder_layers
 from ..nn.dense import Dense
 from ..nn.activations import make_activation

@@ -2,7 +2,7 @@ r"""The convolutional winner-take-all autoencoder: a :class:`~numpy_ae.models.co
 whose code layers are spatial and lifetime winner-take-all selections (Makhzani & Frey, 2015).
 """
 from __future__ import annotations
-from .autoencoders import _set_params_from_locals
+from .training import _set_params_from_locals
 from .convolutional import ConvAutoencoder
 from ..nn.selection import LifetimeWTA, SpatialWTA, check_lifetime_sparsity
 

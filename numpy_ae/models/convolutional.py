@@ -102,7 +102,8 @@ import numbers
 import time
 import numpy as np
 from .._validation import check_filters_and_kernel, array_ndim, check_array, check_float_dtype, check_non_negative
-from .autoencoders import Autoencoder, _set_params_from_locals
+from .autoencoders import Autoencoder
+from .training import _set_params_from_locals
 from ..nn.conv import Conv2D, ConvTranspose2D
 from ..nn.layer import Layer
 from ..nn.activations import make_activation

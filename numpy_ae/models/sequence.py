@@ -53,7 +53,8 @@ import math
 import numbers
 import numpy as np
 from .._validation import check_filters_and_kernel, array_ndim, check_array, check_float_dtype, check_non_negative, check_positive_int
-from .autoencoders import Autoencoder, _set_params_from_locals
+from .autoencoders import Autoencoder
+from .training import _set_params_from_locals
 from ..nn.conv import Conv1D, ConvTranspose1D
 from ..nn.noise import Dropout
 from ..nn.activations import make_activation

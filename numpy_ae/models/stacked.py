@@ -26,7 +26,8 @@ import numbers
 import time
 import numpy as np
 from .._validation import check_array, check_layer_sizes, check_non_negative
-from .autoencoders import Autoencoder, _set_params_from_locals
+from .autoencoders import Autoencoder
+from .training import _set_params_from_locals
 from .builder import build_autoencoder_layers
 from ..nn.dense import Dense, TiedDense
 from ..nn.activations import default_init, make_activation

@@ -62,7 +62,8 @@ from __future__ import annotations
 from collections import namedtuple
 import numpy as np
 from .._validation import check_array, check_float_dtype, check_layer_sizes, check_non_negative, check_positive_int, check_random_state
-from .autoencoders import Autoencoder, _set_params_from_locals
+from .autoencoders import Autoencoder
+from .training import _set_params_from_locals
 from ..nn.dense import Dense
 from ..nn.activations import default_init, make_activation
 from ..nn.losses import BinaryCrossEntropy, GaussianNLL

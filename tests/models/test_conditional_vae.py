@@ -302,7 +302,7 @@ def test_loss_and_grad_and_cost_hand_the_labels_to_the_network(fitted):
 
 def test_lbfgs_training_hands_the_whole_side_array_to_the_model():
     """TrainingMixin's L-BFGS path evaluates the whole data set: the side array is set once, all rows."""
-    from numpy_ae.models.autoencoders import TrainingMixin
+    from numpy_ae.models.training import TrainingMixin
 
     class _Fit(TrainingMixin):
         method, max_iter, gtol, verbose = "lbfgs", 200, 1e-10, 0
