@@ -152,11 +152,15 @@ class Reparameterize(Layer):
         z = mu + self.sigma * self.eps
         _, log_var = self.sigma_and_log_var(scale)  # float64; log(tau + sigma^2) for "sigma"
         self.mean_kl = float(np.sum(gaussian_kl(mu, log_var))) / self.n  # summed over units, mean over examples
-        if self.capacity is None:
-            self.penalty = self.beta * self.mean_kl if self.beta else 0.0
-        else:
-            self.penalty = self.gamma * abs(self.mean_kl - self.capacity)
+        self.penalty = self.penalty_of(self.mean_kl)
         return z
+
+    def penalty_of(self, mean_kl):
+        r"""The KL term of the objective: :math:`\beta\,\overline{\mathrm{KL}}`, or
+        :math:`\gamma\,|\overline{\mathrm{KL}} - C|` with a capacity :math:`C`."""
+        if self.capacity is None:
+            return self.beta * mean_kl if self.beta else 0.0
+        return self.gamma * abs(mean_kl - self.capacity)
 
     def backward(self, dz):
         kl_weight = self.beta if self.capacity is None else self.gamma * float(np.sign(self.mean_kl - self.capacity))

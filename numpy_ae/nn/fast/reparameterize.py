@@ -31,10 +31,7 @@ class Reparameterize(reparameterize.Reparameterize):
         self.mu, self.scale, self.sigma, self.eps, self.n = mu, scale, sigma, eps, N
         _, log_var = self.sigma_and_log_var(scale)
         self.mean_kl = accurate_sum(gaussian_kl(mu, log_var)) / N
-        if self.capacity is None:
-            self.penalty = self.beta * self.mean_kl if self.beta else 0.0
-        else:
-            self.penalty = self.gamma * abs(self.mean_kl - self.capacity)
+        self.penalty = self.penalty_of(self.mean_kl)
         return z
 
     def backward(self, dz):
