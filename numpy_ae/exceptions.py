@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["ConvergenceWarning", "NotFittedError", "DataConversionWarning", "not_fitted_error",
+__all__ = ["ConvergenceWarning", "NotFittedError", "DataConversionWarning", "TrainingDiverged",
+           "FitInterruptedWarning", "not_fitted_error",
            "convergence_warning", "data_conversion_warning"]
 
 
@@ -28,6 +29,20 @@ class NotFittedError(ValueError, AttributeError):
 
     A subclass of both ``ValueError`` and ``AttributeError``, as in scikit-learn.
     """
+
+
+class TrainingDiverged(ValueError, FloatingPointError):
+    """Training diverged: the objective became NaN or infinite, or grew by orders of magnitude.
+
+    Raised by the minibatch loop (naming the epoch and what to lower), by
+    L-BFGS, and by the fit transaction when a fit ends with a non-finite
+    parameter; the estimator is left as it was before ``fit``
+    (:mod:`numpy_ae.models.transaction`).
+    """
+
+
+class FitInterruptedWarning(UserWarning):
+    """A fit was interrupted (Ctrl-C): the estimator was restored to its state before the call."""
 
 
 class DataConversionWarning(UserWarning):

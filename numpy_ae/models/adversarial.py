@@ -78,7 +78,7 @@ import numbers
 import sys
 import time
 import numpy as np
-from .._validation import check_float_dtype, check_layer_sizes, check_non_negative, check_positive_int, check_random_state
+from .._validation import check_float_dtype, check_labels, check_layer_sizes, check_non_negative, check_positive_int, check_random_state
 from .autoencoders import Autoencoder
 from .training import _set_params_from_locals
 from ..nn.dense import Dense
@@ -87,7 +87,8 @@ from ..nn.activations import default_init, make_activation
 from ..nn.losses import BinaryCrossEntropy, make_loss
 from ..nn.sequential import Sequential
 from ..train.optimizers import Adam
-from ..train.loop import TrainingDiverged
+from ..exceptions import TrainingDiverged
+from ..train.loop import check_growth
 from ..analysis.mmd import mmd
 from .priors import make_prior
 
@@ -385,9 +386,7 @@ class AdversarialAutoencoder(Autoencoder):
 
     def _components_of(self, y, n):
         """Component index ``(n,)`` of each label of ``y`` (``classes_[c]`` -> c)."""
-        y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != n:
-            raise ValueError(f"y must hold one label per example, shape ({n},); got shape {y.shape}")
+        y = check_labels(y, n)
         pos = np.searchsorted(self.classes_, y)
         pos = np.minimum(pos, len(self.classes_) - 1)
         if not np.array_equal(self.classes_[pos], y):
@@ -410,7 +409,7 @@ class AdversarialAutoencoder(Autoencoder):
             if y is None:
                 raise ValueError("y is required with supervised=True: the label of every example chooses its "
                                  "mixture component (or use supervised=False)")
-            y = np.asarray(y)
+            y = check_labels(y, X.shape[0])  # the checks every classifier makes (0.5, inf, str mixed with int)
             classes = np.unique(y)
             if len(classes) > self.n_components:
                 raise ValueError(f"y has {len(classes)} classes but the mixture has n_components="
@@ -431,6 +430,7 @@ class AdversarialAutoencoder(Autoencoder):
         history = {k: [] for k in keys}
         history["seconds"] = []
         self.history_ = history
+        first = None  # the first minibatch's reconstruction loss: the scale divergence is measured against
         for epoch in range(1, self.epochs + 1):
             t0 = time.perf_counter()
             order = self.rng_.permutation(N)
@@ -444,8 +444,10 @@ class AdversarialAutoencoder(Autoencoder):
                         f"reconstruction {values[0]}, discriminator {values[1]}, generator {values[2]}; lower "
                         "the learning rates or check the input scaling")
                 totals += np.asarray(values) * len(idx)
+                first = values[0] if first is None else first
             for k, v in zip(keys, totals / N):
                 history[k].append(float(v))
+            check_growth(first, history["reconstruction"][-1], epoch, "the learning rates", "reconstruction loss")
             history["seconds"].append(time.perf_counter() - t0)
             if self.verbose:
                 print(f"  epoch {epoch:3d}/{self.epochs}  reconstruction {history['reconstruction'][-1]:.5g}  "

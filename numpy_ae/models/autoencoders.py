@@ -150,6 +150,15 @@ class Autoencoder(TrainingMixin, BaseEstimator):
     def _needs_unit_inputs(self):
         return False
 
+    def _check_data(self, X):
+        """``_check_X`` for scoring methods, as strict as ``fit``: the fitted width and, when the
+        reconstruction is a sigmoid or a cross-entropy, values in [0, 1] (data the model cannot
+        reconstruct must not score better than the data it learned)."""
+        X = self._check_X(X)
+        if self._needs_unit_inputs():
+            check_array(X, "X", unit_interval=True, unit_interval_hint=self._unit_inputs_hint(), dtype=X.dtype)
+        return X
+
     def _unit_inputs_hint(self):
         """The fix a ValueError suggests for inputs outside [0, 1] (when :meth:`_needs_unit_inputs`)."""
         return (f"{type(self).__name__} reconstructs through a sigmoid (or a cross-entropy), whose "
@@ -234,7 +243,8 @@ class Autoencoder(TrainingMixin, BaseEstimator):
     def score(self, X, y=None):
         """Minus the reconstruction loss on ``X`` (no noise, penalties or weight decay): higher is better,
         so ``GridSearchCV`` can select an autoencoder on its own."""
-        return -float(self._network().evaluate(self._check_X(X)))
+        net = self._network()
+        return -float(net.evaluate(self._check_data(X)))
 
 
 class SparseAutoencoder(Autoencoder):

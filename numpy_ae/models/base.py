@@ -32,6 +32,8 @@ import numbers
 import zipfile
 import numpy as np
 from ..exceptions import not_fitted_error
+from .finite import OUTPUT_METHODS, finite_outputs
+from .transaction import TRANSACTIONAL_METHODS, transactional
 
 __all__ = ['BaseEstimator', 'load', 'ESTIMATORS']
 
@@ -55,6 +57,15 @@ class BaseEstimator:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         ESTIMATORS[cls.__name__] = cls
+        for name, method in list(vars(cls).items()):
+            if not callable(method) or isinstance(method, type) or \
+                    name not in OUTPUT_METHODS + TRANSACTIONAL_METHODS:
+                continue
+            if name in OUTPUT_METHODS:  # no silent inf/NaN from finite input (numpy_ae.models.finite)
+                method = finite_outputs(method)
+            if name in TRANSACTIONAL_METHODS:  # every fit is a transaction (numpy_ae.models.transaction)
+                method = transactional(method)
+            setattr(cls, name, method)
 
     # ------------------------------------------------------------ parameters
     @classmethod

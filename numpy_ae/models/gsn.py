@@ -63,6 +63,7 @@ import copy
 import time
 from collections import namedtuple
 import numpy as np
+from .transaction import transactional
 from .._validation import check_array, check_positive_int, check_random_state
 from ..nn.noise import Corruption, make_corruption
 from ..train.loop import train_minibatch
@@ -186,6 +187,7 @@ def walkback_pairs(model, X, k, corruption=None, rng=None):
     return chain.states.reshape(k * N, D), np.tile(X, (k, 1))
 
 
+@transactional
 def fit_walkback(model, X, walkback=3, epochs=None, random_state=None, verbose=None):
     r"""Train a denoising autoencoder with walkback (see the module docstring); return the model.
 

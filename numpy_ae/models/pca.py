@@ -49,11 +49,23 @@ def _centred_eigh(X):
 
     Each eigenvector's sign is fixed so that its largest-magnitude entry is
     positive, which makes the result reproducible across BLAS builds.
+    ``X`` is divided by its largest magnitude ``s`` first and the results
+    scaled back (mean by ``s``, eigenvalues by ``s**2``), so finite data of any
+    size give the right answer, or a ValueError when the variance itself is
+    beyond float64.
     """
-    mean = X.mean(axis=0)
-    Xc = X - mean
-    sigma = Xc.T @ Xc / X.shape[0]                 # UFLDL: sigma = x * x' / m
+    s = float(np.max(np.abs(X)))
+    s = s if s > 0 else 1.0
+    Xs = X / s
+    mean_s = Xs.mean(axis=0)
+    Xc = Xs - mean_s
+    sigma = Xc.T @ Xc / X.shape[0]                 # UFLDL: sigma = x * x' / m (of X / s)
     lam, U = np.linalg.eigh(sigma)                 # ascending, columns
+    with np.errstate(over="ignore"):
+        mean, lam = mean_s * s, lam * np.square(np.float64(s))
+    if not np.isfinite(lam).all():
+        raise ValueError(f"X's values (up to {s:.3g} in magnitude) have a variance beyond float64's range "
+                         f"(about 1.8e308): rescale X, e.g. divide it by {s:.3g}")
     lam, V = np.clip(lam[::-1], 0.0, None), U[:, ::-1].T.copy()
     rows = np.arange(V.shape[0])
     V *= np.sign(V[rows, np.abs(V).argmax(axis=1)])[:, None]

@@ -61,7 +61,7 @@ autoencoder chapter.
 from __future__ import annotations
 from collections import namedtuple
 import numpy as np
-from .._validation import check_array, check_float_dtype, check_layer_sizes, check_non_negative, check_positive_int, check_random_state
+from .._validation import check_float_dtype, check_layer_sizes, check_non_negative, check_positive_int, check_random_state
 from .autoencoders import Autoencoder
 from .training import _set_params_from_locals
 from ..nn.dense import Dense
@@ -239,13 +239,6 @@ class VariationalAutoencoder(Autoencoder):
     def _unit_inputs_hint(self):
         return ("A Bernoulli likelihood models each input as a probability of 1, so inputs must lie in [0, 1]. "
                 "Rescale them (e.g. X / 255 for images) or use likelihood='gaussian'.")
-
-    def _check_data(self, X):
-        """``_check_X`` for scoring methods: the fitted width and, for a Bernoulli decoder, values in [0, 1]."""
-        X = self._check_X(X)
-        if self._needs_unit_inputs():
-            check_array(X, "X", unit_interval=True, unit_interval_hint=self._unit_inputs_hint(), dtype=X.dtype)
-        return X
 
     @property
     def reparameterize_(self):

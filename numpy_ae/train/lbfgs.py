@@ -9,7 +9,7 @@ import numpy as np
 import scipy.optimize
 from .._validation import check_positive_int
 from .optimizers import _ARMIJO_C1
-from ..exceptions import ConvergenceWarning
+from ..exceptions import ConvergenceWarning, TrainingDiverged
 
 __all__ = ['lbfgs', 'single_threaded_scipy_blas']
 
@@ -121,8 +121,8 @@ def lbfgs(fun, theta0, max_iter=400, callback=None, verbose=0, ftol=None, gtol=1
     def fun64(theta):  # L-BFGS-B works in float64 whatever the model's dtype
         J, g = fun(theta)
         if not np.isfinite(J):
-            raise FloatingPointError(f"the objective became {J} during L-BFGS; check the input scaling "
-                                     "or lower weight_decay/beta")
+            raise TrainingDiverged(f"the objective became {J} during L-BFGS (after iteration {len(history)}); "
+                                   "check the input scaling or lower weight_decay/beta")
         fun_dtypes.add(np.asarray(g).dtype)
         J, g = float(J), np.asarray(g, dtype=np.float64)
         last_eval[:] = [(theta.copy(), J, g)]

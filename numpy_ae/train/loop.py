@@ -7,22 +7,32 @@ indices), and for each call ``net.compute(X_batch, T_batch)`` (which fills
 records the mean training objective and, when validation data are given, the
 validation loss (no noise, no penalties), prints one progress line (with a
 live bar inside the epoch when printing to a terminal) and checks early
-stopping. A non-finite objective stops training at once with an error that
-names the epoch: training never continues silently on NaN.
+stopping. Divergence stops training with :class:`~numpy_ae.exceptions.TrainingDiverged`,
+an error that names the epoch and what to lower: at once for a non-finite
+objective, and at the end of an epoch whose mean objective exceeds the first
+minibatch's by more than :data:`GROWTH_LIMIT` times its size (a run that lost
+three orders of magnitude is not learning). Training never continues silently
+on NaN, and never reports "ran all epochs" for a run that blew up.
 """
 from __future__ import annotations
 import sys
 import time
 import numpy as np
 from .._validation import check_positive_int
+from ..exceptions import TrainingDiverged
 
-__all__ = ['train_minibatch', 'TrainingDiverged']
+__all__ = ['train_minibatch', 'TrainingDiverged', 'GROWTH_LIMIT', 'check_growth']
+
+GROWTH_LIMIT = 1e3  # an epoch's mean objective above J0 + GROWTH_LIMIT * |J0| is divergence
 
 
 
 
-class TrainingDiverged(ValueError, FloatingPointError):
-    """The objective became NaN or infinite during training."""
+def check_growth(J0, J, epoch, what="the learning rate", name="objective"):
+    """Raise TrainingDiverged if the epoch mean ``J`` exceeds ``J0 + GROWTH_LIMIT * |J0|`` (``J0``: first minibatch)."""
+    if J > J0 + GROWTH_LIMIT * max(abs(J0), np.finfo(np.float64).eps):
+        raise TrainingDiverged(f"training diverged in epoch {epoch}: the mean {name} grew from {J0:.6g} (first "
+                               f"minibatch) to {J:.6g}; lower {what} or check the input scaling")
 
 
 def _bar(done, total, width=30):
@@ -92,7 +102,7 @@ def train_minibatch(net, X, T=None, *, optimizer, epochs=10, batch_size=128, rng
 
     history = {"loss": [], "val_loss": [], "seconds": [], "best_epoch": None}
     n_batches = -(-N // batch_size)
-    best, best_theta, waited = np.inf, None, 0
+    best, best_theta, waited, J0 = np.inf, None, 0, None
     frozen = net.frozen if net.frozen.any() else None
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
@@ -108,12 +118,15 @@ def train_minibatch(net, X, T=None, *, optimizer, epochs=10, batch_size=128, rng
                     f"the training objective became {J} in epoch {epoch} (minibatch {b + 1}/{n_batches}); "
                     f"lower the learning rate (now {getattr(optimizer, 'learning_rate', '?')}) or check the "
                     "input scaling")
+            if J0 is None:
+                J0 = float(J)
             optimizer.step(net.theta, net.grad, frozen)
             total += J * len(idx)
             if live and (b % 20 == 0 or b == n_batches - 1):
                 stream.write(f"\r  epoch {epoch}/{epochs} {_bar(b + 1, n_batches)}")
                 stream.flush()
         history["loss"].append(total / N)
+        check_growth(J0, history["loss"][-1], epoch, f"the learning rate (now {getattr(optimizer, 'learning_rate', '?')})")
         if validation_data is not None:
             extra = {} if val_side is None else {"side": val_side}  # a model without side inputs is not asked
             history["val_loss"].append(net.evaluate(*validation_data, **extra))

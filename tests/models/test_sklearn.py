@@ -5,13 +5,13 @@ A check may fail only if it is listed below with its reason, and the test
 verifies the reason (the exception's message), so a new failure cannot hide
 behind an old excuse.
 """
-import inspect
 import warnings
 
 import numpy as np
 import pytest
 
 import numpy_ae
+from models.estimator_cases import ESTIMATOR_CASES, public_estimator_classes
 
 sklearn = pytest.importorskip("sklearn", reason="scikit-learn is optional; the test extra installs it")
 from sklearn.base import clone  # noqa: E402
@@ -19,48 +19,7 @@ from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 
-# Small budgets keep the ~50 checks per estimator fast; every other hyperparameter is the default.
-ESTIMATORS = {
-    "SparseAutoencoder": numpy_ae.SparseAutoencoder(n_hidden=3, max_iter=30),
-    "SparseAutoencoder(decoder='linear')": numpy_ae.SparseAutoencoder(n_hidden=3, decoder="linear", max_iter=30),
-    "LinearAutoencoder": numpy_ae.LinearAutoencoder(n_components=1, max_iter=100),
-    "StackedAutoencoder": numpy_ae.StackedAutoencoder(hidden_layer_sizes=(3, 2), epochs=2),
-    "DenoisingAutoencoder": numpy_ae.DenoisingAutoencoder(hidden_layer_sizes=(3,), epochs=2),
-    "DenoisingAutoencoder(loss='mse')": numpy_ae.DenoisingAutoencoder(hidden_layer_sizes=(3,), loss="mse", epochs=2),
-    "VariationalAutoencoder": numpy_ae.VariationalAutoencoder(hidden_layer_sizes=(4,), n_latent=2, epochs=2),
-    "VariationalAutoencoder(likelihood='gaussian')": numpy_ae.VariationalAutoencoder(
-        hidden_layer_sizes=(4,), n_latent=2, likelihood="gaussian", epochs=2),
-    "ConditionalVAE": numpy_ae.ConditionalVAE(hidden_layer_sizes=(4,), n_latent=2, epochs=2),
-    "ConditionalVAE(likelihood='gaussian')": numpy_ae.ConditionalVAE(
-        hidden_layer_sizes=(4,), n_latent=2, likelihood="gaussian", epochs=2),
-    # scikit-learn feeds flat (N, D) data of several D: image_shape=None reads it as one-row (1, 1, D)
-    # images, which pooling cannot halve, so the checked configurations use pool=None (the network is
-    # then 'same' convolutions all through; see numpy_ae.models.convolutional)
-    "ConvAutoencoder(pool=None)": numpy_ae.ConvAutoencoder(filters=(2,), pool=None, epochs=2),
-    "ConvAutoencoder(pool=None, loss='mse')": numpy_ae.ConvAutoencoder(filters=(2,), pool=None, loss="mse",
-                                                                       epochs=2),
-    "ConvWTAAutoencoder(loss='mse')": numpy_ae.ConvWTAAutoencoder(filters=(2,), kernel_size=3, loss="mse",
-                                                                  epochs=2),
-    "RegularizedAutoencoder": numpy_ae.RegularizedAutoencoder(hidden_layer_sizes=(3,), contraction=0.1,
-                                                              l1_activity=1e-3, k_sparse=2, epochs=2),
-    "RegularizedAutoencoder(lifetime, KL, noise)": numpy_ae.RegularizedAutoencoder(
-        hidden_layer_sizes=(3,), sparsity_weight=0.1, lifetime_sparsity=0.5, noise="gaussian", epochs=2),
-    "ContractiveAutoencoder": numpy_ae.ContractiveAutoencoder(hidden_layer_sizes=(3,), epochs=2),
-    "ContractiveAutoencoder(loss='mse')": numpy_ae.ContractiveAutoencoder(hidden_layer_sizes=(3,), loss="mse",
-                                                                          epochs=2),
-    "KSparseAutoencoder": numpy_ae.KSparseAutoencoder(hidden_layer_sizes=(4,), k=2, epochs=2),
-    "WTAAutoencoder": numpy_ae.WTAAutoencoder(hidden_layer_sizes=(4,), epochs=2),
-    # scikit-learn's data have few features: kernel_size=1 keeps every window (one row) at least a kernel long
-    "Conv1DAutoencoder(kernel_size=1)": numpy_ae.Conv1DAutoencoder(filters=(2,), kernel_size=1, epochs=2),
-    "AdversarialAutoencoder": numpy_ae.AdversarialAutoencoder(hidden_layer_sizes=(4,), discriminator_hidden=(4,),
-                                                              epochs=2),
-    "AdversarialAutoencoder(loss='mse')": numpy_ae.AdversarialAutoencoder(
-        hidden_layer_sizes=(4,), discriminator_hidden=(4,), loss="mse", epochs=2),
-    "PCA": numpy_ae.PCA(),
-    "ZCAWhitening": numpy_ae.ZCAWhitening(),
-    "SoftmaxRegression": numpy_ae.SoftmaxRegression(max_iter=50),
-    "EncoderClassifier": numpy_ae.EncoderClassifier(hidden_layer_sizes=(4,), max_iter=30, softmax_max_iter=30),
-}
+ESTIMATORS = ESTIMATOR_CASES  # small budgets keep the ~50 checks per estimator fast
 
 INIT_CHECKS = "numpy_ae checks hyperparameters in __init__ and set_params, so a typo fails where it is made " \
               "(DESIGN.md); scikit-learn's convention defers that to fit"
@@ -89,15 +48,9 @@ CONDITIONAL.update({
 })
 
 
-def _public_estimator_classes():
-    return {name: obj for name, obj in vars(numpy_ae).items()
-            if inspect.isclass(obj) and issubclass(obj, numpy_ae.BaseEstimator) and not inspect.isabstract(obj)
-            and obj not in (numpy_ae.BaseEstimator, numpy_ae.Autoencoder)}
-
-
 def test_every_public_estimator_is_checked():
     checked = {type(e).__name__ for e in ESTIMATORS.values()}
-    assert set(_public_estimator_classes()) == checked
+    assert set(public_estimator_classes()) == checked
 
 
 @pytest.mark.parametrize("label", sorted(ESTIMATORS))
