@@ -17,6 +17,8 @@ r"""``python -m numpy_ae assignment list|create|grade``: course assignments and 
 
 Bad input (an unknown exercise, a non-empty ``--out``, a folder that is not an
 assignment, a missing module) is a ValueError: ``error: ...``, exit status 2.
+``--out`` and ``--results`` are checked before the work starts
+(:mod:`numpy_ae.experiments.registry`): grading takes a while.
 Exit status of ``grade``: 0 whatever the score (a low score is not an error).
 """
 from __future__ import annotations
@@ -24,7 +26,7 @@ from __future__ import annotations
 import json
 import pathlib
 
-from .registry import command
+from .registry import add_output, command
 from ..course import exercises
 from ..course.grade import format_table, grade, gradescope_results
 from ..course.package import create_assignment
@@ -61,7 +63,7 @@ def cmd_assignment(args):
 
     result = grade(args.folder, time_limit=args.time_limit)
     print(format_table(result))
-    if args.results:
+    if args.results:  # checked writable before grading (add_output)
         path = pathlib.Path(args.results)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(gradescope_results(result), indent=2) + "\n")
@@ -78,7 +80,7 @@ def _configure(p):
     cr = sub.add_parser("create", help="write a student package", description="write a student package (or, "
                         "with --solutions, the instructor's copy) for one exercise")
     cr.add_argument("name", help="the exercise (see `assignment list`)")
-    cr.add_argument("--out", required=True, help="folder to write (new or empty, unless --force)")
+    add_output(cr, "--out", kind="folder", required=True, help="folder to write (new or empty, unless --force)")
     cr.add_argument("--solutions", action="store_true", help="the instructor's copy: function bodies in place")
     cr.add_argument("--force", action="store_true", help="replace the contents of a non-empty --out folder")
     cr.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
@@ -86,7 +88,7 @@ def _configure(p):
                         "student package in FOLDER and print the points")
     gr.add_argument("folder", help="the student's assignment folder (with assignment.json)")
     gr.add_argument("--json", action="store_true", help="print {score, max_score, tests} as the last line")
-    gr.add_argument("--results", help="also write Gradescope's results.json here")
+    add_output(gr, "--results", kind="file", help="also write Gradescope's results.json here")
     gr.add_argument("--time-limit", type=float, default=None, help="seconds per test (default: the exercise's)")
 
 
