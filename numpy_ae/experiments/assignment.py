@@ -8,7 +8,9 @@ r"""``python -m numpy_ae assignment list|create|grade``: course assignments and 
     the exercise's function bodies replaced by ``# YOUR CODE HERE`` /
     ``raise NotImplementedError()`` (docstrings kept), the tutorial as a percent
     script and a notebook, a README. ``--solutions`` writes the instructor's
-    copy (bodies in place). ``DIR`` must be new or empty unless ``--force``.
+    copy (bodies in place). ``DIR`` must be new or empty; ``--force`` replaces an
+    earlier assignment, a folder holding only what ``create`` writes
+    (:mod:`numpy_ae.course.handout`), and refuses any other non-empty folder.
 ``grade DIR [--json] [--results results.json] [--time-limit S]``
     run the exercise's tests on the student's package in a child process
     (:mod:`numpy_ae.course.grade`): a table of tests and points, the per-block
@@ -80,9 +82,14 @@ def _configure(p):
     cr = sub.add_parser("create", help="write a student package", description="write a student package (or, "
                         "with --solutions, the instructor's copy) for one exercise")
     cr.add_argument("name", help="the exercise (see `assignment list`)")
-    add_output(cr, "--out", kind="folder", required=True, help="folder to write (new or empty, unless --force)")
+    add_output(cr, "--out", kind="folder", required=True,
+               help="folder to write: new or empty, or with --force an earlier assignment")
     cr.add_argument("--solutions", action="store_true", help="the instructor's copy: function bodies in place")
-    cr.add_argument("--force", action="store_true", help="replace the contents of a non-empty --out folder")
+    cr.add_argument("--force", action="store_true",
+                    help="replace an earlier assignment in a non-empty --out: a folder holding only what create "
+                         "writes (assignment.json naming the exercise, README.md, EXERCISE.py, EXERCISE.ipynb, "
+                         "numpy_ae_student/; __pycache__/ and .ipynb_checkpoints/ allowed). Any other non-empty "
+                         "folder is refused and left untouched")
     cr.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     gr = sub.add_parser("grade", help="grade a student's folder", description="run the exercise's tests on the "
                         "student package in FOLDER and print the points")
