@@ -14,6 +14,9 @@ Layout of ``DIR`` (the folder handed out)::
         nn/layer.py, nn/dense.py, ...   with the exercise's functions blanked
         check/gradcheck.py, ...
 
+Nothing else is written at the top of ``DIR``; a non-empty ``DIR`` is replaced
+(``--force``) only when it holds nothing else: :mod:`numpy_ae.course.handout`.
+
 Modules are named by their dotted path in numpy_ae (``nn.dense``) and copied
 to the same sub-folders. The package has its own name, ``numpy_ae_student``,
 so the grader can import the trusted ``numpy_ae`` (checker, reference values)
@@ -36,16 +39,14 @@ from __future__ import annotations
 import ast
 import json
 import pathlib
-import shutil
 
 from .blank import blank_source
 from .exercises import get_exercise
+from .handout import MANIFEST, PACKAGE, README, check_folder, remove_assignment
 
 __all__ = ["PACKAGE", "module_closure", "module_file", "create_assignment", "percent_to_notebook",
            "read_assignment"]
 
-PACKAGE = "numpy_ae_student"
-MANIFEST = "assignment.json"
 LIBRARY = pathlib.Path(__file__).resolve().parents[1]  # the installed numpy_ae package
 TUTORIALS = pathlib.Path(__file__).resolve().parent / "tutorials"
 
@@ -288,19 +289,15 @@ def create_assignment(name, out, solutions=False, force=False):
     """Write the student's (or with ``solutions``, the instructor's) copy of exercise ``name`` into ``out``.
 
     Returns a dict describing what was written. ValueError for an unknown or
-    pending exercise, or an ``out`` folder that exists and is not empty
-    (unless ``force``: its contents are replaced).
+    pending exercise, or an ``out`` that is a file or a non-empty folder. With
+    ``force``, a non-empty ``out`` that looks like an earlier assignment (only the
+    entries ``create`` writes, see :mod:`numpy_ae.course.handout`) is replaced;
+    any other is refused all the same. Everything is checked before anything in
+    ``out`` changes.
     """
     ex = get_exercise(name)
     out = pathlib.Path(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {str(out)!r} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not force:
-            raise ValueError(f"--out {str(out)!r} exists and is not empty: choose a new folder, or pass --force "
-                             "to replace its contents")
-        for child in out.iterdir():
-            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    replace = check_folder(out, force)  # refused before any work; nothing changes until all is checked
     blank, drop = _split_qualnames(ex.blank), _split_qualnames(ex.drop)
     for module in set(blank) | set(drop):
         if module not in ex.modules:
@@ -311,8 +308,15 @@ def create_assignment(name, out, solutions=False, force=False):
                          "reference forms (nn/*.py), never in nn/fast")
     modules = module_closure(ex.modules)
     withheld = _withheld_twins(modules, blank, drop)
+    if replace:
+        remove_assignment(out)
     pkg = out / PACKAGE
     pkg.mkdir(parents=True, exist_ok=True)
+    manifest = {"exercise": ex.name, "package": PACKAGE, "modules": modules, "blanked": list(ex.blank),
+                "dropped": list(ex.drop), "withheld_twins": [f"{m}:{c}" for m, cs in withheld.items() for c in cs],
+                "solutions": bool(solutions), "max_score": ex.max_score}
+    # first: a create interrupted halfway leaves a folder that --force recognises (and grade calls incomplete)
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     (pkg / "__init__.py").write_text(f'"""{ex.title}: a copy of the numpy_ae modules this exercise needs '
                                      f'({", ".join(modules)})."""\n')
     for module in modules:
@@ -335,11 +339,7 @@ def create_assignment(name, out, solutions=False, force=False):
     tutorial = (TUTORIALS / ex.tutorial).read_text()
     (out / f"{ex.name}.py").write_text(tutorial)
     (out / f"{ex.name}.ipynb").write_text(json.dumps(percent_to_notebook(tutorial), indent=1) + "\n")
-    (out / "README.md").write_text(_readme(ex, solutions))
-    manifest = {"exercise": ex.name, "package": PACKAGE, "modules": modules, "blanked": list(ex.blank),
-                "dropped": list(ex.drop), "withheld_twins": [f"{m}:{c}" for m, cs in withheld.items() for c in cs],
-                "solutions": bool(solutions), "max_score": ex.max_score}
-    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+    (out / README).write_text(_readme(ex, solutions))
     return dict(manifest, out=str(out), files=sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()))
 
 

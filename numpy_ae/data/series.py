@@ -179,8 +179,12 @@ def read_nab_csv(path, interpolate=False):
         ``values (T,)`` float64, ``timestamps (T,)`` datetime64[s], ``labels (T,)`` bool or None.
     """
     path = str(path)
-    with open(path, newline="") as f:
-        rows = list(csv.reader(f))
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a UTF-8 text file ({exc}); a NAB CSV is text, 'timestamp,value' "
+                         "then one row per time step") from None
     if not rows:
         raise ValueError(f"{path}: the file is empty; a NAB CSV needs a header 'timestamp,value' and rows")
     header = [h.strip().lower() for h in rows[0]]

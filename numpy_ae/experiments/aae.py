@@ -42,7 +42,7 @@ import numpy as np
 from .._validation import check_positive_int
 from ..models.adversarial import AdversarialAutoencoder
 from ..analysis.mmd import median_bandwidth, mmd
-from .registry import command, emit
+from .registry import add_output, command, emit
 from ..models.stacked import StackedAutoencoder
 from ..models.variational import VariationalAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
@@ -176,7 +176,7 @@ def _configure(p):
     p.add_argument("--prior", default="gaussian", help="gaussian (N(0, I)) or mixture (10 Gaussians on a circle)")
     p.add_argument("--supervised", action="store_true",
                    help="with --prior mixture: the codes of class c are matched to component c")
-    p.add_argument("--out", default="out/aae", help="folder for the figures and the model")
+    add_output(p, "--out", kind="folder", default="out/aae", help="folder for the figures and the model")
     p.add_argument("--epochs", type=int, default=10, help="passes over the training images, each model (default: 10)")
     p.add_argument("--n-train", type=int, default=None, help="train on the first N training images (default: all)")
     p.add_argument("--n-test", type=int, default=None, help="measure on the first N test images (default: all)")

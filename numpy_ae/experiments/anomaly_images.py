@@ -35,7 +35,7 @@ import time
 import numpy as np
 
 from .._validation import check_positive_int
-from .registry import command, emit
+from .registry import add_output, command, emit
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from ..analysis.metrics import roc_auc
 from ..analysis.novelty import held_out_class_auroc, neg_elbo_score, reconstruction_error
@@ -179,7 +179,7 @@ def cmd_anomaly_images(args):
 
 def _configure(p):
     add_data_options(p, default="fashion-mnist")
-    p.add_argument("--out", default="out/anomaly-images", help="folder for the figures")
+    add_output(p, "--out", kind="folder", default="out/anomaly-images", help="folder for the figures")
     p.add_argument("--classes", default=None, help="held-out classes, comma-separated labels 0..9 (default: all)")
     p.add_argument("--epochs", type=int, default=3, help="epochs of Adam for each model (default: 3)")
     p.add_argument("--n-train", type=int, default=None,

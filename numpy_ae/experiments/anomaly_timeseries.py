@@ -50,7 +50,7 @@ import os
 import numpy as np
 
 from .._validation import check_positive_int
-from .registry import command, emit
+from .registry import add_output, command, emit
 from ..data.series import KINDS, make_nab_like, read_nab_csv, sliding_windows, standardize
 from ..models.sequence import Conv1DAutoencoder
 from ..analysis.anomaly import detect
@@ -157,6 +157,7 @@ def run(kind="jump-up", train_csv=None, test_csv=None, interpolate=False, out="o
             model.fit(W)
         print(f"  {model.message_}; {model.fit_seconds_:.1f} s", flush=True)
         if save_model:
+            os.makedirs(os.path.dirname(os.path.abspath(save_model)), exist_ok=True)  # checked before training
             model.save(save_model)
             print(f"saved the model to {save_model}", flush=True)
     with one_blas_thread():
@@ -223,7 +224,7 @@ def _configure(p):
     p.add_argument("--test-csv", help="NAB-format CSV to test on (an optional 'label' column gives the labels)")
     p.add_argument("--interpolate", action="store_true",
                    help="fill missing/NaN values of the CSVs linearly (default: an error)")
-    p.add_argument("--out", default="out/anomaly_timeseries", help="folder for anomalies.png")
+    add_output(p, "--out", kind="folder", default="out/anomaly_timeseries", help="folder for anomalies.png")
     p.add_argument("--days", type=int, default=None, help="days in each synthetic series (default 14; fast: 6)")
     p.add_argument("--period", type=int, default=None,
                    help="steps per day of the synthetic series (default 288, 5-minute steps; fast: 48)")
@@ -237,7 +238,7 @@ def _configure(p):
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="precision of training")
     p.add_argument("--seed", type=int, default=0, help="seed of the series (train: seed, test: seed+1) and model")
     p.add_argument("--model", help="load a saved Conv1DAutoencoder instead of training")
-    p.add_argument("--save-model", help="save the trained model to this .npz file")
+    add_output(p, "--save-model", kind="file", help="save the trained model to this .npz file")
     p.add_argument("--fast", action="store_true", help="tiny run for tests: 6 days of 48 steps, 3 epochs")
     p.add_argument("--quiet", action="store_true", help="no per-epoch progress")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")

@@ -8,7 +8,9 @@ r"""``python -m numpy_ae assignment list|create|grade``: course assignments and 
     the exercise's function bodies replaced by ``# YOUR CODE HERE`` /
     ``raise NotImplementedError()`` (docstrings kept), the tutorial as a percent
     script and a notebook, a README. ``--solutions`` writes the instructor's
-    copy (bodies in place). ``DIR`` must be new or empty unless ``--force``.
+    copy (bodies in place). ``DIR`` must be new or empty; ``--force`` replaces an
+    earlier assignment, a folder holding only what ``create`` writes
+    (:mod:`numpy_ae.course.handout`), and refuses any other non-empty folder.
 ``grade DIR [--json] [--results results.json] [--time-limit S]``
     run the exercise's tests on the student's package in a child process
     (:mod:`numpy_ae.course.grade`): a table of tests and points, the per-block
@@ -17,6 +19,8 @@ r"""``python -m numpy_ae assignment list|create|grade``: course assignments and 
 
 Bad input (an unknown exercise, a non-empty ``--out``, a folder that is not an
 assignment, a missing module) is a ValueError: ``error: ...``, exit status 2.
+``--out`` and ``--results`` are checked before the work starts
+(:mod:`numpy_ae.experiments.registry`): grading takes a while.
 Exit status of ``grade``: 0 whatever the score (a low score is not an error).
 """
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import json
 import pathlib
 
-from .registry import command
+from .registry import add_output, command
 from ..course import exercises
 from ..course.grade import format_table, grade, gradescope_results
 from ..course.package import create_assignment
@@ -61,7 +65,7 @@ def cmd_assignment(args):
 
     result = grade(args.folder, time_limit=args.time_limit)
     print(format_table(result))
-    if args.results:
+    if args.results:  # checked writable before grading (add_output)
         path = pathlib.Path(args.results)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(gradescope_results(result), indent=2) + "\n")
@@ -78,15 +82,20 @@ def _configure(p):
     cr = sub.add_parser("create", help="write a student package", description="write a student package (or, "
                         "with --solutions, the instructor's copy) for one exercise")
     cr.add_argument("name", help="the exercise (see `assignment list`)")
-    cr.add_argument("--out", required=True, help="folder to write (new or empty, unless --force)")
+    add_output(cr, "--out", kind="folder", required=True,
+               help="folder to write: new or empty, or with --force an earlier assignment")
     cr.add_argument("--solutions", action="store_true", help="the instructor's copy: function bodies in place")
-    cr.add_argument("--force", action="store_true", help="replace the contents of a non-empty --out folder")
+    cr.add_argument("--force", action="store_true",
+                    help="replace an earlier assignment in a non-empty --out: a folder holding only what create "
+                         "writes (assignment.json naming the exercise, README.md, EXERCISE.py, EXERCISE.ipynb, "
+                         "numpy_ae_student/; __pycache__/ and .ipynb_checkpoints/ allowed). Any other non-empty "
+                         "folder is refused and left untouched")
     cr.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     gr = sub.add_parser("grade", help="grade a student's folder", description="run the exercise's tests on the "
                         "student package in FOLDER and print the points")
     gr.add_argument("folder", help="the student's assignment folder (with assignment.json)")
     gr.add_argument("--json", action="store_true", help="print {score, max_score, tests} as the last line")
-    gr.add_argument("--results", help="also write Gradescope's results.json here")
+    add_output(gr, "--results", kind="file", help="also write Gradescope's results.json here")
     gr.add_argument("--time-limit", type=float, default=None, help="seconds per test (default: the exercise's)")
 
 

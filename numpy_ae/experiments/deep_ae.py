@@ -44,7 +44,7 @@ import os
 import numpy as np
 
 from .._validation import check_positive_int
-from .registry import command, emit
+from .registry import add_output, command, emit
 from ..models.stacked import StackedAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from ..analysis.plotting import save_image_grid, save_loss_curve
@@ -168,7 +168,7 @@ def cmd_deep_ae(args):
 
 def _configure(p):
     add_data_options(p, default="fashion-mnist")
-    p.add_argument("--out", default="out/deep-ae", help="folder for the figures and the model")
+    add_output(p, "--out", kind="folder", default="out/deep-ae", help="folder for the figures and the model")
     p.add_argument("--epochs", type=int, default=5, help="passes over the training images (default: 5)")
     p.add_argument("--batch-size", type=int, default=150, help="examples per Adam step (default: 150)")
     p.add_argument("--examples", type=int, default=None,

@@ -79,7 +79,7 @@ import time
 import numpy as np
 
 from .._validation import check_positive_int
-from .registry import command, emit
+from .registry import add_output, command, emit
 from .denoising import one_blas_thread
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from ..analysis.plotting import save_image_grid
@@ -379,7 +379,7 @@ def _configure(p):
     p.add_argument("--dense-hidden", type=int, default=500, help="dense dA hidden units (default 500)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="precision of training")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise, the weights and the shuffling")
-    p.add_argument("--out", default="out/denoise-images", help="folder for denoised.png")
+    add_output(p, "--out", kind="folder", default="out/denoise-images", help="folder for denoised.png")
     p.add_argument("--quiet", action="store_true", help="no per-epoch progress")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 

@@ -69,7 +69,7 @@ import os
 import numpy as np
 
 from .._validation import check_positive_int
-from .registry import command, emit
+from .registry import add_output, command, emit
 from ..nn.noise import CORRUPTIONS, make_corruption
 from ..models.stacked import DenoisingAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
@@ -299,7 +299,7 @@ def _configure(p):
     p.add_argument("--level", type=float, default=0.3,
                    help="corruption level in [0, 1): masking/salt-and-pepper probability or Gaussian std "
                         "(default 0.3)")
-    p.add_argument("--out", default="out/denoising", help="folder for filters.png and denoising.png")
+    add_output(p, "--out", kind="folder", default="out/denoising", help="folder for filters.png and denoising.png")
     p.add_argument("--epochs", type=int, default=15, help="SGD epochs (the tutorial: 15)")
     p.add_argument("--examples", type=int, default=10000, help="train on the first N training images")
     p.add_argument("--hidden", type=int, default=500, help="hidden units (the tutorial: 500)")

@@ -52,7 +52,7 @@ import time
 import numpy as np
 
 from .._validation import check_positive_int
-from .registry import command, emit
+from .registry import add_output, command, emit
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from ..analysis.plotting import new_figure, save_image_grid
 from ..models.classifier import EncoderClassifier
@@ -220,7 +220,7 @@ def cmd_gsn(args):
 
 def _configure(p):
     add_data_options(p, default="mnist")
-    p.add_argument("--out", default="out/gsn", help="folder for the figures")
+    add_output(p, "--out", kind="folder", default="out/gsn", help="folder for the figures")
     p.add_argument("--examples", type=int, default=None, help="train on the first N training images (default: all)")
     p.add_argument("--epochs", type=int, default=10, help="epochs of the denoising AE and of the VAE (default: 10)")
     p.add_argument("--hidden", type=int, default=500, help="hidden units of the denoising AE (default: 500)")

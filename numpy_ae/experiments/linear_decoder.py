@@ -69,7 +69,7 @@ import numpy as np
 
 from .._validation import check_positive_int
 from ..models.autoencoders import SparseAutoencoder
-from .registry import command, emit
+from .registry import add_output, command, emit
 from ..data import load_color_images, sample_patches
 from ..models.pca import ZCAWhitening
 from ..analysis.plotting import save_tiles
@@ -191,7 +191,7 @@ def cmd_linear_decoder(args):
 
 
 def _configure(p):
-    p.add_argument("--out", default="out/linear-decoder", help="folder for filters.png and the models")
+    add_output(p, "--out", kind="folder", default="out/linear-decoder", help="folder for filters.png and the models")
     p.add_argument("--patches", type=int, default=PATCHES,
                    help=f"number of patches (UFLDL: 100000; default {PATCHES}: about 2 minutes)")
     p.add_argument("--iterations", type=int, default=400, help="L-BFGS iterations (UFLDL: 400)")

@@ -36,7 +36,7 @@ import os
 
 from .._validation import check_positive_int
 from ..models.autoencoders import SparseAutoencoder
-from .registry import command, emit
+from .registry import add_output, command, emit
 from ..data import describe_dataset, find_mnist, load_mnist
 from ..analysis.plotting import save_image_grid, save_loss_curve, save_tiles
 
@@ -180,7 +180,7 @@ def add_data_options(p, default="mnist"):
 
 def _configure(p):
     add_data_options(p)
-    p.add_argument("--out", default="out/mnist-sparse", help="folder for the figures and the model")
+    add_output(p, "--out", kind="folder", default="out/mnist-sparse", help="folder for the figures and the model")
     p.add_argument("--iterations", type=int, default=400, help="L-BFGS iterations (UFLDL: 400)")
     p.add_argument("--examples", type=int, default=10000,
                    help="use the first N training images (UFLDL: 10000; fewer if the data has fewer)")

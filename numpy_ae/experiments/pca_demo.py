@@ -55,7 +55,7 @@ import numpy as np
 
 from .._validation import check_array, check_non_negative, check_positive_int, check_random_state
 from ..models.autoencoders import LinearAutoencoder
-from .registry import command, emit
+from .registry import add_output, command, emit
 from ..models.pca import PCA
 
 __all__ = ["make_3d_data", "make_low_rank_data", "recon_mse", "max_principal_angle", "fit_and_compare",
@@ -288,7 +288,7 @@ def cmd_pca_demo(args):
 
 
 def _configure(p):
-    p.add_argument("--out", default="out/pca-demo", help="folder for pca_demo.png")
+    add_output(p, "--out", kind="folder", default="out/pca-demo", help="folder for pca_demo.png")
     p.add_argument("--n", type=int, default=200, help="number of 3-D points")
     p.add_argument("--iterations", type=int, default=500, help="at most this many L-BFGS iterations")
     p.add_argument("--gtol", type=float, default=1e-10,

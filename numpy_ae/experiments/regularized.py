@@ -75,7 +75,7 @@ import warnings
 import numpy as np
 
 from .._validation import check_positive_int
-from .registry import command, emit
+from .registry import add_output, command, emit
 from ..exceptions import ConvergenceWarning
 from .denoising import one_blas_thread, save_filter_panels
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
@@ -274,7 +274,7 @@ def cmd_regularized(args):
 
 def _configure(p):
     add_data_options(p)
-    p.add_argument("--out", default="out/regularized", help="folder for filters.png")
+    add_output(p, "--out", kind="folder", default="out/regularized", help="folder for filters.png")
     p.add_argument("--hidden", type=int, default=256, help="code units of every model (default 256)")
     p.add_argument("--k", type=int, default=25, help="units kept per example by the k-sparse model (default 25)")
     p.add_argument("--epochs", type=int, default=10, help="Adam epochs per model (default 10)")

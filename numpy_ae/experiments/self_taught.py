@@ -39,7 +39,7 @@ import numpy as np
 
 from .._validation import check_positive_int, check_random_state
 from ..models.autoencoders import SparseAutoencoder
-from .registry import command, emit
+from .registry import add_output, command, emit
 from ..models.softmax import SoftmaxRegression
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from ..analysis.plotting import save_tiles
@@ -283,7 +283,7 @@ def cmd_self_taught(args):
 
 def _configure(p):
     add_data_options(p)
-    p.add_argument("--out", default="out/self-taught", help="folder for filters.png")
+    add_output(p, "--out", kind="folder", default="out/self-taught", help="folder for filters.png")
     p.add_argument("--iterations", type=int, default=400, help="L-BFGS iterations of the autoencoder (UFLDL: 400)")
     p.add_argument("--softmax-iterations", type=int, default=400, help="L-BFGS iterations of each softmax")
     p.add_argument("--unlabelled", type=int, default=None,

@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from ..models.autoencoders import SparseAutoencoder
-from .registry import command, emit
+from .registry import add_output, command, emit
 from ..data import load_images, sample_patches
 from ..analysis.plotting import save_tiles
 
@@ -53,7 +53,7 @@ def cmd_sparse_patches(args):
 
 
 def _configure(p):
-    p.add_argument("--out", default="out/sparse-patches", help="folder for filters.png and the model")
+    add_output(p, "--out", kind="folder", default="out/sparse-patches", help="folder for filters.png and the model")
     p.add_argument("--iterations", type=int, default=400, help="L-BFGS iterations (UFLDL: 400)")
     p.add_argument("--hidden", type=int, default=25, help="hidden units (UFLDL: 25)")
     p.add_argument("--patches", type=int, default=10000, help="number of patches (UFLDL: 10000)")

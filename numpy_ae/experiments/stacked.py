@@ -106,7 +106,7 @@ import numpy as np
 from .._validation import check_non_negative, check_positive_int, check_random_state
 from ..models.autoencoders import SparseAutoencoder
 from ..models.classifier import EncoderClassifier
-from .registry import command, emit
+from .registry import add_output, command, emit
 from ..models.stacked import StackedAutoencoder, pretrain_layerwise
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from ..analysis.plotting import save_filters, save_tiles
@@ -303,7 +303,8 @@ def cmd_stacked(args):
 
 def _configure(p):
     add_data_options(p)
-    p.add_argument("--out", default="out/stacked", help="folder for the filter images and the autoencoders")
+    add_output(p, "--out", kind="folder", default="out/stacked",
+               help="folder for the filter images and the autoencoders")
     p.add_argument("--iterations", type=int, default=400,
                    help="L-BFGS iterations of each autoencoder and of fine-tuning (UFLDL: 400)")
     p.add_argument("--examples", type=int, default=None,

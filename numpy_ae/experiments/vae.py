@@ -43,7 +43,7 @@ import time
 import numpy as np
 
 from .._validation import check_positive_int
-from .registry import command, emit
+from .registry import add_output, command, emit
 from ..models.conditional import ConditionalVAE
 from ..models.variational import VariationalAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
@@ -214,7 +214,7 @@ def cmd_vae(args):
 
 def _configure(p):
     add_data_options(p, default="fashion-mnist")
-    p.add_argument("--out", default="out/vae", help="folder for the figures and the model")
+    add_output(p, "--out", kind="folder", default="out/vae", help="folder for the figures and the model")
     p.add_argument("--epochs", type=int, default=10, help="passes over the training images (default: 10)")
     p.add_argument("--hidden", default="500,500", help="encoder widths, comma-separated (default: 500,500)")
     p.add_argument("--activation", default="elu", help="hidden activation (default: elu)")
