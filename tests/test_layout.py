@@ -27,9 +27,6 @@ LONG_FILES = {  # path relative to numpy_ae/ -> why it is still long
     "analysis/features.py": "to split by concern",
 }
 FUNCTION_IMPORTS = {  # (path, imported module) -> why it is inside a function
-    ("course/runner.py", "numpy_ae.course.exercises"): "trusted, imported before the student's folder is on sys.path",
-    ("course/runner.py", "numpy_ae"): "inside the sandboxed run of a student's code",
-    ("course/grade.py", "numpy_ae"): "course tooling, being reworked",
 }
 
 

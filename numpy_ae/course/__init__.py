@@ -3,8 +3,11 @@ r"""Course tooling: assignments generated from the library, graded by its gradie
 * :mod:`numpy_ae.course.exercises`: the catalogue (what each exercise copies, blanks and tests);
 * :mod:`numpy_ae.course.blank`: blank function bodies with :mod:`ast`, docstrings kept;
 * :mod:`numpy_ae.course.package`: ``assignment create``, the self-contained student package;
-* :mod:`numpy_ae.course.grade` and :mod:`numpy_ae.course.runner`: the autograder;
-* :mod:`numpy_ae.course.harness`: the trusted checker applied to a student's layers.
+* :mod:`numpy_ae.course.grade`: the autograder, a security boundary: the trusted side
+  (:mod:`numpy_ae.course.harness`: the checker and the reference values; :mod:`numpy_ae.course.remote`:
+  the proxies and the session) runs the tests and writes the results; the student's code runs only in
+  :mod:`numpy_ae.course.child`, started by :mod:`numpy_ae.course.sandbox` (namespaces, limits) and
+  reached in data only.
 
 Command line: ``python -m numpy_ae assignment list|create|grade`` (:mod:`numpy_ae.experiments.assignment`).
 """

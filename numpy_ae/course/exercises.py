@@ -112,7 +112,7 @@ def _kl_sparsity_penalty(pkg):
     reference.forward(A.copy(), training=True)
     # 1e-10: both sum the same four float64 terms; a formula slip changes the penalty by O(1)
     h.require_close("KLSparsity's penalty (beta * sum_j KL, with the guard's tangent for rho_hat outside (0, 1))",
-                    float(student.penalty), reference.penalty, rtol=1e-10)
+                    float(h.value_of(student, "penalty")), reference.penalty, rtol=1e-10)
 
 
 def _squared_error_backward(pkg):
@@ -162,9 +162,8 @@ def _vae_input(rng, parameterization):
 def _gaussian_kl_value(pkg):
 
     mu, log_var = _vae_input(_rng(10), "log_var")
-    m0, l0 = mu.copy(), log_var.copy()
-    got = pkg.nn.reparameterize.gaussian_kl(mu, log_var)
-    require(np.array_equal(mu, m0) and np.array_equal(log_var, l0),
+    got = pkg.nn.reparameterize.gaussian_kl(mu, log_var, __keep__=("mu", "log_var"))
+    require(np.array_equal(h.kept(pkg, "mu"), mu) and np.array_equal(h.kept(pkg, "log_var"), log_var),
             "input modified in place: gaussian_kl changed mu or log_var")
     # 1e-12: the same closed form in float64; a slip (sigma for sigma^2, a missing 1/2) is off by O(1)
     h.require_close("gaussian_kl(mu, log_var) (one KL per example, summed over the K latent units)", got,
@@ -277,9 +276,8 @@ def _softmax_value(pkg):
     Z, y = 3.0 * rng.standard_normal((N, K)), rng.integers(0, K, N)
     P = rng.dirichlet(np.ones(K), N)
     for T, what in ((y, "labels"), (P, "a probability matrix")):
-        Z0 = Z.copy()
-        got = pkg.nn.losses.SoftmaxCrossEntropy().forward(Z, T)
-        require(np.array_equal(Z, Z0), "input modified in place: SoftmaxCrossEntropy.forward changed Z")
+        got = pkg.nn.losses.SoftmaxCrossEntropy().forward(Z, T, __keep__=("Z",))
+        require(np.array_equal(h.kept(pkg, "Z"), Z), "input modified in place: SoftmaxCrossEntropy.forward changed Z")
         # 1e-12: the same float64 sums; a missing 1/N or log is off by O(1)
         h.require_close(f"the softmax cross-entropy with {what} as targets", float(got),
                         SoftmaxCrossEntropy().forward(Z, T), rtol=1e-12)
@@ -370,12 +368,11 @@ def _contractive_slope(pkg):
     for activation in ("sigmoid", "tanh"):
         Z = 2.0 * rng.standard_normal((N, H))
         A = _activate(activation, Z)
-        A0 = A.copy()
-        out = pkg.nn.penalties._slope_from_output(activation, A)
+        out = pkg.nn.penalties._slope_from_output(activation, A, __keep__=("activation", "H"))
         require(isinstance(out, tuple) and len(out) == 2,
                 f"_slope_from_output({activation!r}, H) must return a pair (g'(z), dg'/dh); got {type(out).__name__}")
         slope, dslope = out
-        require(np.array_equal(A, A0), "input modified in place: _slope_from_output changed H")
+        require(np.array_equal(h.kept(pkg, "H"), A), "input modified in place: _slope_from_output changed H")
         # 1e-12: g'(z) from h and from z agree to rounding (float64); a wrong formula is off by O(1)
         h.require_close(f"g'(z) for {activation} (the first value _slope_from_output returns)", slope,
                         _slope_reference(activation, Z), rtol=1e-12, atol=1e-15)
@@ -395,14 +392,14 @@ def _contractive_penalty_closed_form(pkg):
     for activation in ("sigmoid", "tanh"):
         dense = _bound_dense(pkg, 41 if activation == "sigmoid" else 42, scale=1.5)
         X = rng.standard_normal((N, D))
-        Z = X @ dense.W + dense.b
+        W, b = h.value_of(dense, "W"), h.value_of(dense, "b")
+        Z = X @ W + b
         A = _activate(activation, Z)
         slope = _slope_reference(activation, Z)
-        jacobians = slope[:, :, None] * dense.W.T[None, :, :]      # (N, H, D): dh_j/dx_i of each example
+        jacobians = slope[:, :, None] * W.T[None, :, :]      # (N, H, D): dh_j/dx_i of each example
         expected = np.square(jacobians).sum(axis=(1, 2))
-        W0, A0 = dense.W.copy(), A.copy()
-        got = pkg.nn.penalties.contractive_penalty(A, dense.W, activation)
-        require(np.array_equal(W0, dense.W) and np.array_equal(A0, A),
+        got = pkg.nn.penalties.contractive_penalty(A, W, activation, __keep__=("H", "W"))
+        require(np.array_equal(h.kept(pkg, "W"), W) and np.array_equal(h.kept(pkg, "H"), A),
                 "input modified in place: contractive_penalty changed H or W")
         # 1e-10: two float64 evaluations of the same sums; a missing square or a wrong g' is off by O(1)
         h.require_close(f"contractive_penalty(H, W, {activation!r}) (||J_f(x_n)||_F^2 per example)", got, expected,
@@ -410,7 +407,7 @@ def _contractive_penalty_closed_form(pkg):
         layer = pkg.nn.penalties.Contractive(0.7, dense, activation)
         layer.forward(A.copy(), training=True)
         h.require_close(f"Contractive's penalty (lambda/N * sum_n ||J_f(x_n)||_F^2, {activation})",
-                        float(layer.penalty), 0.7 * expected.mean(), rtol=1e-10)
+                        float(h.value_of(layer, "penalty")), 0.7 * expected.mean(), rtol=1e-10)
 
 
 def _contractive_backward(activation, seed):

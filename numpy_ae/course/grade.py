@@ -1,128 +1,130 @@
-r"""``assignment grade``: run an exercise's tests against a student's folder, in a child process.
+r"""``assignment grade``: the exercise's tests, run by the trusted grader against a student's sandboxed code.
 
-The tests run in ``python -P -m numpy_ae.course.runner`` (see
-:mod:`numpy_ae.course.runner`) with ``PYTHONPATH`` set to the folder holding
-the trusted ``numpy_ae`` and the working directory a fresh temporary folder:
-the checker and the reference come from the library, the layers under test
-from the student's ``numpy_ae_student``. Nothing the student's code does can
-crash the grader: an exception, NaN or inf, a wrong shape, an input modified
-in place, a print (captured, shown with the test), an endless loop (the per-test
-time limit; a process stuck in C code is killed and the remaining tests run
-in a fresh one), even ``os._exit``: each becomes a failed test with a message.
+The grader is a security boundary (the student's code is assumed hostile):
 
-One child process runs all the tests of a folder, one after the other, each
-under its own time limit (``SIGALRM``); only when a child dies or must be
-killed is a new one started, for the tests it did not reach. So a grading
-costs one interpreter start (importing numpy and numpy_ae: most of its
-1-2 s of CPU) rather than one per test, and a test still cannot take the
-others down with it.
+* the tests, the gradient checker, the reference values and every verdict
+  live in this process, which never imports or runs the student's code;
+* the student's code runs only in a child process that this side starts in
+  its own session, sandboxed (:mod:`numpy_ae.course.sandbox`: on Linux, its
+  own namespaces, where no numpy_ae and no reference solution can be imported
+  or read; resource limits everywhere), and the two exchange data only
+  (:mod:`numpy_ae.course.remote`);
+* each test has a deadline on this side's clock: a child that ignores its
+  signals, hangs in C code or forks is killed from outside, as a whole, and
+  the next test gets a fresh child;
+* this side alone writes the results, after every child is gone.
 
-Points are all or nothing per test; the score is the sum of the passed
-tests' points. :func:`gradescope_results` gives Gradescope's ``results.json``.
+So nothing the student's code does (an exception, NaN, a wrong shape, a print,
+an endless loop, ``os._exit``, patching any module it can reach, writing files,
+forking daemons) changes a score other than by failing its own tests.
+
+Points are all or nothing per test; the score is the sum of the passed tests'
+points. :func:`gradescope_results` gives Gradescope's ``results.json``.
 """
 from __future__ import annotations
 
-import json
-import os
 import pathlib
-import subprocess
-import sys
-import tempfile
 import time
 
+import numpy as np
+
 from .exercises import get_exercise
+from .harness import Failed
 from .package import read_assignment
+from .remote import Student
+from .session import ChildDied, Session, SessionRefused, StudentError, TimeLimit, isolation_modes
 
-__all__ = ["grade", "format_table", "gradescope_results"]
+__all__ = ["grade", "format_table", "gradescope_results", "ISOLATION"]
 
-STARTUP_SECONDS = 30.0  # a child's allowance to import numpy and the package, on a loaded machine
-
-
-def _trusted_root():
-    import numpy_ae
-
-    return str(pathlib.Path(numpy_ae.__file__).resolve().parents[1])
+ISOLATION = ("auto", "namespace", "user", "none")
 
 
-def _run_child(folder, manifest, ex, names, results_path, time_limit, workdir):
-    spec = {"folder": str(folder), "package": manifest["package"], "modules": manifest["modules"],
-            "exercise": ex.name, "tests": names, "results": str(results_path), "time_limit": time_limit}
-    spec_path = pathlib.Path(workdir) / "spec.json"
-    spec_path.write_text(json.dumps(spec))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = _trusted_root()
-    env.pop("PYTHONSTARTUP", None)
-    env["MPLBACKEND"] = "Agg"
-    budget = STARTUP_SECONDS + time_limit * len(names) + 5.0
+def _run_test(student, fn, limit):
+    """``(passed, message)`` of one test: the trusted test ``fn`` against the student's package."""
     try:
-        proc = subprocess.run([sys.executable, "-P", "-m", "numpy_ae.course.runner", str(spec_path)], cwd=workdir,
-                              env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              timeout=budget)
-        return proc.returncode, proc.stderr.decode(errors="replace")[-2000:]
-    except subprocess.TimeoutExpired:
-        return None, f"killed after {budget:.0f} s"
+        student.start(time.monotonic() + limit)
+    except StudentError as exc:
+        return False, f"could not import your package: {exc}", True
+    except TimeLimit:
+        return False, (f"could not import your package: time limit: importing it took more than {limit:g} s (an "
+                       "endless loop at module level?)"), True
+    except ChildDied as exc:
+        return False, f"could not import your package: {exc}", True
+    try:
+        with np.errstate(all="ignore"):
+            fn(student.pkg)
+        return True, "", False
+    except Failed as exc:
+        return False, str(exc), False
+    except StudentError as exc:
+        return False, str(exc), False
+    except TimeLimit:
+        student.kill()
+        return False, f"time limit: the test did not finish within {limit:g} s and its process was killed " \
+                      "(an endless loop?)", False
+    except ChildDied as exc:
+        student.kill()
+        return False, f"the test process died ({exc}) while running this test", False
+    except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
+        # the trusted test tripped over what the student's code returned
+        return False, f"error (outside your package, called with your code's results): {type(exc).__name__}: " \
+                      f"{exc}", False
 
 
-def _read_results(path):
-    records = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                r = json.loads(line)
-                records[r["name"]] = r
-            except (ValueError, KeyError, TypeError):
-                continue
-    return records
+def grade(folder, time_limit=None, isolation="auto"):
+    """Grade the assignment in ``folder``: a dict ``{"exercise", "score", "max_score", "tests": [...], "isolation"}``.
 
-
-def grade(folder, time_limit=None):
-    """Grade the assignment in ``folder``: a dict ``{"exercise", "score", "max_score", "tests": [...]}``.
-
-    Each test: ``{"name", "score", "max_score", "passed", "output", "seconds"}``. ValueError when
-    ``folder`` is not an assignment (see :func:`numpy_ae.course.package.read_assignment`).
+    Each test: ``{"name", "score", "max_score", "passed", "output", "seconds"}``. ``isolation`` is one of
+    :data:`ISOLATION` (``"auto"``: the strongest this machine offers); the mode used is in the result.
+    ValueError when ``folder`` is not an assignment (see :func:`numpy_ae.course.package.read_assignment`) or
+    the sandbox cannot be set up as asked.
     """
     folder = pathlib.Path(folder).resolve()
     manifest = read_assignment(folder)
-    trusted = pathlib.Path(_trusted_root()) / "numpy_ae"
-    if folder == trusted or folder in trusted.parents:
-        raise ValueError(f"the assignment folder {str(folder)!r} contains the numpy_ae that grades it "
-                         f"({trusted}): grade a copy of the student's folder placed elsewhere")
+    if isolation not in ISOLATION:
+        raise ValueError(f"isolation must be one of {list(ISOLATION)}; got {isolation!r}")
+    if isolation != "auto" and isolation not in isolation_modes():
+        raise ValueError(f"isolation={isolation!r} is not available here; this machine offers {isolation_modes()}")
     ex = get_exercise(manifest["exercise"])
     limit = float(time_limit if time_limit is not None else ex.time_limit)
     if not limit > 0:
         raise ValueError(f"time_limit must be a number of seconds > 0; got {time_limit!r}")
-    names = [name for name, _, _ in ex.tests]
-    records = {}
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="numpy_ae_grade_") as work:
-        results_path = pathlib.Path(work) / "results.jsonl"
-        pending = names
-        while pending:
-            status, err = _run_child(folder, manifest, ex, pending, results_path, limit, work)
-            records = _read_results(results_path)
-            done = [n for n in pending if n in records]
-            rest = [n for n in pending if n not in records]
-            if rest:  # the child died or was killed during rest[0]: blame that test, go on with the others
-                why = (f"time limit: the test did not finish within {limit:g} s and its process was killed "
-                       f"(an endless loop?)" if status is None
-                       else f"the test process died (exit status {status}) while running this test: {err.strip()}")
-                records[rest[0]] = {"name": rest[0], "passed": False, "message": why, "printed": "", "seconds": None}
-                with open(results_path, "a") as f:
-                    f.write(json.dumps(records[rest[0]]) + "\n")
-                rest = rest[1:]
-            if not done and not rest:
-                break
-            pending = rest
-    tests = []
-    for name, points, _ in ex.tests:
-        r = records[name]
-        output = "passed" if r["passed"] else r["message"]
-        if r.get("printed"):
-            output += f"\n(your code printed: {r['printed'][-500:]!r})"
-        tests.append({"name": name, "score": points if r["passed"] else 0, "max_score": points,
-                      "passed": bool(r["passed"]), "output": output, "seconds": r.get("seconds")})
+    cpu = limit * len(ex.tests) + 30
+    modes = []
+
+    def start():
+        try:
+            session = Session(folder, manifest["package"], mode=isolation, cpu_seconds=cpu)
+        except SessionRefused as exc:
+            raise ValueError(f"cannot grade: {exc}") from exc
+        modes.append(session.mode)
+        return session
+
+    student = Student(start, manifest["modules"])
+    tests, started = [], time.perf_counter()
+    import_failure = None
+    try:
+        for name, points, fn in ex.tests:
+            t0 = time.perf_counter()
+            printed = ""
+            if import_failure is not None:  # the same import would fail again: one message for every test
+                passed, message = False, import_failure
+            else:
+                passed, message, failed_import = _run_test(student, fn, limit)
+                printed = student.printed
+                if failed_import:
+                    import_failure = message
+                    student.kill()
+            output = "passed" if passed else message
+            if printed:
+                output += f"\n(your code printed: {printed[-500:]!r})"
+            tests.append({"name": name, "score": points if passed else 0, "max_score": points, "passed": passed,
+                          "output": output, "seconds": round(time.perf_counter() - t0, 3)})
+    finally:
+        student.kill()  # every child is gone before a result leaves this function
     return {"exercise": ex.name, "folder": str(folder), "score": sum(t["score"] for t in tests),
-            "max_score": ex.max_score, "tests": tests, "seconds": round(time.perf_counter() - start, 2)}
+            "max_score": ex.max_score, "tests": tests, "isolation": modes[0] if modes else isolation,
+            "seconds": round(time.perf_counter() - started, 2)}
 
 
 def _first_line(text):
@@ -137,6 +139,9 @@ def format_table(result):
         status = "ok" if t["passed"] else _first_line(t["output"])
         lines.append(f"{t['name']:<{width}}  {t['score']:>2}/{t['max_score']:<3}  {status[:110]}")
     lines.append(f"{'total':<{width}}  {result['score']:>2}/{result['max_score']:<3}")
+    if result.get("isolation") == "none":
+        lines.append("WARNING: graded without isolation (--isolation none): the student's code could read the "
+                     "reference files on this machine")
     failed = [t for t in result["tests"] if not t["passed"]]
     for t in failed:
         lines += ["", f"== {t['name']}", t["output"]]

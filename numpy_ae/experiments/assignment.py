@@ -11,10 +11,11 @@ r"""``python -m numpy_ae assignment list|create|grade``: course assignments and 
     copy (bodies in place). ``DIR`` must be new or empty; ``--force`` replaces an
     earlier assignment, a folder holding only what ``create`` writes
     (:mod:`numpy_ae.course.handout`), and refuses any other non-empty folder.
-``grade DIR [--json] [--results results.json] [--time-limit S]``
-    run the exercise's tests on the student's package in a child process
-    (:mod:`numpy_ae.course.grade`): a table of tests and points, the per-block
-    report of a failed gradient check, Gradescope's ``results.json``.
+``grade DIR [--json] [--results results.json] [--time-limit S] [--isolation MODE] [--require-isolation]``
+    run the exercise's tests, in this (trusted) process, against the student's
+    package running in a sandboxed child (:mod:`numpy_ae.course.grade`): a table
+    of tests and points, the per-block report of a failed gradient check,
+    Gradescope's ``results.json`` (written here, after the child is gone).
     With ``--json`` the last line is ``{"score", "max_score", "tests": [...]}``.
 
 Bad input (an unknown exercise, a non-empty ``--out``, a folder that is not an
@@ -30,7 +31,8 @@ import pathlib
 
 from .registry import add_output, command
 from ..course import exercises
-from ..course.grade import format_table, grade, gradescope_results
+from ..course.grade import ISOLATION, format_table, grade, gradescope_results
+from ..course.session import isolation_modes
 from ..course.package import create_assignment
 
 
@@ -63,7 +65,11 @@ def cmd_assignment(args):
             print(json.dumps(info))
         return 0
 
-    result = grade(args.folder, time_limit=args.time_limit)
+    if args.require_isolation and args.isolation in ("auto", "none") and isolation_modes()[0] == "none" or \
+            args.require_isolation and args.isolation == "none":
+        raise ValueError("--require-isolation: this machine offers no sandbox for the student's code (it needs "
+                         "Linux user namespaces, or a grader running as root); see README, 'For instructors'")
+    result = grade(args.folder, time_limit=args.time_limit, isolation=args.isolation)
     print(format_table(result))
     if args.results:  # checked writable before grading (add_output)
         path = pathlib.Path(args.results)
@@ -71,7 +77,8 @@ def cmd_assignment(args):
         path.write_text(json.dumps(gradescope_results(result), indent=2) + "\n")
         print(f"wrote {path}")
     if args.json:
-        print(json.dumps({"score": result["score"], "max_score": result["max_score"], "tests": result["tests"]}))
+        print(json.dumps({"score": result["score"], "max_score": result["max_score"], "tests": result["tests"],
+                          "isolation": result["isolation"]}))
     return 0
 
 
@@ -97,6 +104,12 @@ def _configure(p):
     gr.add_argument("--json", action="store_true", help="print {score, max_score, tests} as the last line")
     add_output(gr, "--results", kind="file", help="also write Gradescope's results.json here")
     gr.add_argument("--time-limit", type=float, default=None, help="seconds per test (default: the exercise's)")
+    gr.add_argument("--isolation", choices=ISOLATION, default="auto",
+                    help="how the student's code is sandboxed: namespace (Linux: its own file system view, no "
+                         "numpy_ae, no network, PID namespace), user (a grader running as root: the student's "
+                         "process runs as nobody), none (limits only); auto: the strongest available")
+    gr.add_argument("--require-isolation", action="store_true",
+                    help="refuse to grade without a sandbox (what a course's autograder should pass)")
 
 
 cmd_assignment.configure = _configure
