@@ -388,7 +388,7 @@ def test_cli_grade_json_and_gradescope_results(made, tmp_path, capsys):
     assert main(["assignment", "grade", str(made["conv2d"][1]), "--json", "--results", str(results)]) == 0
     out = capsys.readouterr().out
     last = json.loads(out.strip().splitlines()[-1])
-    assert set(last) == {"score", "max_score", "tests"} and last["score"] == last["max_score"] == 9
+    assert set(last) == {"score", "max_score", "tests", "isolation"} and last["isolation"] in ("namespace", "user", "none") and last["score"] == last["max_score"] == 9
     assert "points" in out and "total" in out
     gs = json.loads(results.read_text())
     assert gs["score"] == 9
