@@ -71,11 +71,13 @@ def _run_test(student, fn, limit):
                       f"{exc}", False
 
 
-def grade(folder, time_limit=None, isolation="auto"):
+def grade(folder, time_limit=None, isolation="auto", require_isolation=False):
     """Grade the assignment in ``folder``: a dict ``{"exercise", "score", "max_score", "tests": [...], "isolation"}``.
 
     Each test: ``{"name", "score", "max_score", "passed", "output", "seconds"}``. ``isolation`` is one of
-    :data:`ISOLATION` (``"auto"``: the strongest this machine offers); the mode used is in the result.
+    :data:`ISOLATION` (``"auto"``: the strongest this machine can set up; the mode used is in the result, with
+    ``isolation_notes``, why stronger ones were not used). ``require_isolation``: refuse rather than grade in
+    the ``"none"`` mode.
     ValueError when ``folder`` is not an assignment (see :func:`numpy_ae.course.package.read_assignment`) or
     the sandbox cannot be set up as asked.
     """
@@ -83,6 +85,8 @@ def grade(folder, time_limit=None, isolation="auto"):
     manifest = read_assignment(folder)
     if isolation not in ISOLATION:
         raise ValueError(f"isolation must be one of {list(ISOLATION)}; got {isolation!r}")
+    if require_isolation and isolation == "none":
+        raise ValueError("require_isolation=True contradicts isolation='none'")
     if isolation != "auto" and isolation not in isolation_modes():
         raise ValueError(f"isolation={isolation!r} is not available here; this machine offers {isolation_modes()}")
     ex = get_exercise(manifest["exercise"])
@@ -90,14 +94,17 @@ def grade(folder, time_limit=None, isolation="auto"):
     if not limit > 0:
         raise ValueError(f"time_limit must be a number of seconds > 0; got {time_limit!r}")
     cpu = limit * len(ex.tests) + 30
-    modes = []
+    modes, notes = [], []
 
-    def start():
+    def start():  # the first session finds the mode; the next ones (after a kill) reuse it
         try:
-            session = Session(folder, manifest["package"], mode=isolation, cpu_seconds=cpu)
+            session = Session(folder, manifest["package"], mode=modes[0] if modes else isolation, cpu_seconds=cpu,
+                              require_isolation=require_isolation)
         except SessionRefused as exc:
             raise ValueError(f"cannot grade: {exc}") from exc
-        modes.append(session.mode)
+        if not modes:
+            modes.append(session.mode)
+            notes.extend(session.refusals)
         return session
 
     student = Student(start, manifest["modules"])
@@ -124,6 +131,7 @@ def grade(folder, time_limit=None, isolation="auto"):
         student.kill()  # every child is gone before a result leaves this function
     return {"exercise": ex.name, "folder": str(folder), "score": sum(t["score"] for t in tests),
             "max_score": ex.max_score, "tests": tests, "isolation": modes[0] if modes else isolation,
+            "isolation_notes": notes,
             "seconds": round(time.perf_counter() - started, 2)}
 
 
@@ -140,8 +148,8 @@ def format_table(result):
         lines.append(f"{t['name']:<{width}}  {t['score']:>2}/{t['max_score']:<3}  {status[:110]}")
     lines.append(f"{'total':<{width}}  {result['score']:>2}/{result['max_score']:<3}")
     if result.get("isolation") == "none":
-        lines.append("WARNING: graded without isolation (--isolation none): the student's code could read the "
-                     "reference files on this machine")
+        lines.append("WARNING: graded without a sandbox (isolation 'none'): the student's code could read the "
+                     "reference files on this machine" + "".join(f"\n  ({n})" for n in result.get("isolation_notes", ())))
     failed = [t for t in result["tests"] if not t["passed"]]
     for t in failed:
         lines += ["", f"== {t['name']}", t["output"]]

@@ -135,9 +135,11 @@ class Session:
         ``"auto"`` (the best of :func:`isolation_modes`), ``"namespace"``, ``"user"`` or ``"none"``.
     cpu_seconds : float
         ``RLIMIT_CPU`` of the student's process.
+    require_isolation : bool
+        Never fall back to ``"none"``: raise SessionRefused instead.
     """
 
-    def __init__(self, folder, package, mode="auto", cpu_seconds=600):
+    def __init__(self, folder, package, mode="auto", cpu_seconds=600, require_isolation=False):
         self.package, self.cpu_seconds = package, int(max(cpu_seconds, 1)) + 1
         self.deadline = None
         self.scratch = pathlib.Path(tempfile.mkdtemp(prefix="numpy_ae_sandbox_"))
@@ -149,19 +151,19 @@ class Session:
         shutil.copy(CHILD, self.work / "child.py")
         self.proc, self.returncode = None, None
         modes = isolation_modes() if mode == "auto" else [mode]
-        last = None
+        if require_isolation:
+            modes = [m for m in modes if m != "none"]
+        self.refusals = []  # why a stronger mode was not used ("auto" falls back to the next)
         for m in modes:
             try:
                 self._start(m)
                 self.mode = m
                 return
             except SessionRefused as exc:
-                last = exc
-                if mode != "auto" or m == "none":
-                    self.close()
-                    raise
+                self.refusals.append(str(exc))
         self.close()
-        raise last
+        raise SessionRefused("; ".join(self.refusals) or f"no sandbox mode is available (asked for {mode!r}, "
+                             f"require_isolation={require_isolation})")
 
     # the student's process --------------------------------------------------------
     def _config(self, mode, child_read, child_write):
@@ -174,16 +176,17 @@ class Session:
             binds, links, empty = _system_binds()
             binds += [[str(p), f"/site/{name}", False] for name, p in site_dirs.items()]
             binds += [[str(self.student), "/student", False], [str(self.work), "/work", True]]
-            (self.scratch / "root").mkdir()
+            (self.scratch / "root").mkdir(exist_ok=True)
             return {"mode": mode, "root": str(self.scratch / "root"), "binds": binds, "links": links, "empty": empty,
                     "cwd": "/work", "limits": limits, "hidden": hidden, "pass_fds": [child_read, child_write],
                     "env": dict(env, HOME="/work"),
                     "argv": [_python(), "-I", "-S", "/work/child.py", str(child_read), str(child_write),
                              self.package, "/student", "/site"]}
         site = self.scratch / "site"
-        site.mkdir()
+        site.mkdir(exist_ok=True)  # a weaker mode tried after a stronger one reuses it
         for name, p in site_dirs.items():
-            (site / name).symlink_to(p)
+            if not (site / name).is_symlink():
+                (site / name).symlink_to(p)
         cfg = {"mode": mode, "cwd": str(self.work), "limits": limits, "hidden": [] if mode == "none" else hidden,
                "pass_fds": [child_read, child_write], "env": dict(env, HOME=str(self.work)),
                "argv": [_python(), "-I", "-S", str(self.work / "child.py"), str(child_read), str(child_write),
