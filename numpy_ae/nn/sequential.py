@@ -61,7 +61,7 @@ class ParamBlock:
 
     def __init__(self, name, layer, key, shape, offset, decayed):
         self.name, self.layer, self.key, self.shape = name, layer, key, tuple(shape)
-        self.size = math.prod(int(d) for d in self.shape)  # exact: np.prod would wrap around in int64
+        self.size = math.prod(map(int, self.shape))  # exact: np.prod would wrap around in int64
         self.offset = offset
         self.decayed = decayed
 
