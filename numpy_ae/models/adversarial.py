@@ -80,7 +80,7 @@ import time
 import numpy as np
 from .._validation import check_float_dtype, check_labels, check_layer_sizes, check_non_negative, check_positive_int, check_random_state
 from .autoencoders import Autoencoder
-from .fields import LABELS, Field
+from .fields import LABELS, array
 from .training import _set_params_from_locals
 from ..nn.dense import Dense
 from ..nn.condition import JoinCondition
@@ -195,8 +195,8 @@ class AdversarialAutoencoder(Autoencoder):
     """
 
     _unsaved = ("n_encoder_layers_",)
-    _saved_attributes = {"discriminator_theta_": Field(np.ndarray, required=True, params=True),
-                         "classes_": Field(np.ndarray, shape=(None,), dtypes=LABELS)}
+    _saved_attributes = {"discriminator_theta_": array(params=True, required=True),
+                         "classes_": array((None,), dtypes=LABELS)}
 
     def __init__(self, hidden_layer_sizes=(500, 500), *, n_latent=2, activation="elu", loss="cross_entropy",
                  prior="gaussian", n_components=10, supervised=False, discriminator_hidden=(128, 128),

@@ -41,11 +41,10 @@ random_state : None, int or numpy.random.Generator
 """
 from __future__ import annotations
 import time
-import numpy as np
 from .._validation import check_array, check_float_dtype, check_in_open_interval, check_non_negative, check_positive_int, check_random_state
 from .base import BaseEstimator
 from .builder import build_autoencoder_layers
-from .fields import Field
+from .fields import Field, array
 from .training import TrainingMixin, _set_params_from_locals, check_training_params
 from ..exceptions import not_fitted_error
 from ..nn.dense import Dense
@@ -70,8 +69,7 @@ class Autoencoder(TrainingMixin, BaseEstimator):
     """
 
     _unsaved = ("n_encoder_layers_",)
-    _saved_attributes = {"n_features_in_": Field(int, required=True), "phase_history_": list,  # fit_in_phases
-                         "walkback_": int}  # set by numpy_ae.models.gsn.fit_walkback
+    _saved_attributes = {"n_features_in_": Field(int, required=True), "phase_history_": list, "walkback_": int}
 
     # ------------------------------------------------------------- structure
     def _make_network(self, n_features):
@@ -353,7 +351,7 @@ random_state :
         The training mean; the model trains on centred data and folds it into its biases.
     """
 
-    _saved_attributes = {"mean_": Field(np.ndarray, shape=("n_features_in_",))}
+    _saved_attributes = {"mean_": array(("n_features_in_",))}
 
     def __init__(self, n_components=2, *, weight_decay=0.0, method="lbfgs", max_iter=1000, gtol=1e-10,
                  epochs=10, batch_size=128, learning_rate=None, momentum=0.9, nesterov=False, patience=None,

@@ -61,7 +61,7 @@ from .._validation import (check_array, check_labels, check_layer_sizes, check_n
 from .autoencoders import Autoencoder
 from .training import TrainingMixin, _set_params_from_locals, check_training_params
 from .base import BaseEstimator
-from .fields import LABELS, Field
+from .fields import LABELS, Field, array
 from ..exceptions import not_fitted_error
 from ..nn.activations import ACTIVATIONS, ELU, make_activation
 from ..nn.dense import Dense
@@ -176,7 +176,7 @@ warm_start, random_state :
     _estimator_type = "classifier"
     _unsaved = ("output_",)
     _saved_attributes = {"n_features_in_": Field(int, required=True), "encoder_spec_": Field(list, required=True),
-                         "classes_": Field(np.ndarray, required=True, shape=(None,), dtypes=LABELS),
+                         "classes_": array((None,), dtypes=LABELS, required=True),
                          "softmax_cost_": float}
 
     def __init__(self, encoder=None, *, hidden_layer_sizes=(100,), activation="sigmoid", fine_tune=True,

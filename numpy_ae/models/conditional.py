@@ -7,7 +7,7 @@ from .._validation import (check_array, check_float_dtype, check_labels, check_p
                            encode_labels)
 from ..nn.dense import Dense
 from ..nn.condition import JoinCondition
-from .fields import LABELS, Field
+from .fields import LABELS, array
 from .variational import VariationalAutoencoder
 
 __all__ = ['ConditionalVAE']
@@ -65,7 +65,7 @@ class ConditionalVAE(VariationalAutoencoder):
         The labels seen by ``fit``, sorted; column ``k`` of the one-hot code is ``classes_[k]``.
     """
 
-    _saved_attributes = {"classes_": Field(np.ndarray, required=True, shape=(None,), dtypes=LABELS)}
+    _saved_attributes = {"classes_": array((None,), dtypes=LABELS, required=True)}
 
     def initialize(self, n_features, classes=None):
         r"""Build the network for ``n_features`` inputs and the labels ``classes`` (their distinct values,

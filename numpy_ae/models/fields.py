@@ -6,7 +6,7 @@ training mixin declares the training attributes once (``cost_``, ``history_``...
 adds its own; ``None`` removes an inherited name. A kind is a type (``int``, ``float``, ``bool``,
 ``str``, ``list``, ``dict``, ``tuple``) or a :class:`Field`, which adds what a bare type cannot say:
 an array's dtype kinds and shape, whether every saved model has it, and whether it is a network's
-parameter vector.
+parameter vector (:func:`array` is ``Field(numpy.ndarray, ...)``).
 
 :func:`check_state` is the one check, used by :func:`~numpy_ae.models.persistence.save` (so no file is
 written that ``load`` would refuse), by :func:`~numpy_ae.models.persistence.load`, and by the test that
@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import numpy as np
 
-__all__ = ["Field", "LABELS", "saved_attributes", "check_state", "same", "short"]
+__all__ = ["Field", "array", "LABELS", "saved_attributes", "check_state", "same", "short"]
 
 LABELS = "biuUS"  # the dtype kinds of class labels (numpy_ae._validation.check_labels)
 KINDS = (bool, int, float, str, list, dict, tuple, np.ndarray)
@@ -77,6 +77,11 @@ class Field:
         if value.dtype.kind == "f" and not np.isfinite(value).all():
             return f"holds {int((~np.isfinite(value)).sum())} non-finite values (NaN or inf)"
         return None
+
+
+def array(shape=None, *, dtypes="f", required=False, params=False):
+    """``Field(numpy.ndarray, ...)``: a saved array (see :class:`Field`)."""
+    return Field(np.ndarray, shape=shape, dtypes=dtypes, required=required, params=params)
 
 
 def saved_attributes(klass):

@@ -37,7 +37,7 @@ import numbers
 import numpy as np
 from .._validation import check_array, check_in_open_interval, check_non_negative, check_positive_int
 from .base import BaseEstimator
-from .fields import Field
+from .fields import Field, array
 from ..exceptions import not_fitted_error
 
 __all__ = ['PCA', 'ZCAWhitening', 'pca_whiten', 'zca_whiten', 'remove_example_mean']
@@ -122,10 +122,10 @@ class PCA(_Fitted):
     """
 
     _saved_attributes = {"n_features_in_": Field(int, required=True), "n_components_": Field(int, required=True),
-                         "mean_": Field(np.ndarray, required=True, shape=("n_features_in_",)),
-                         "components_": Field(np.ndarray, required=True, shape=("n_components_", "n_features_in_")),
-                         "explained_variance_": Field(np.ndarray, required=True, shape=("n_components_",)),
-                         "explained_variance_ratio_": Field(np.ndarray, required=True, shape=("n_components_",))}
+                         "mean_": array(("n_features_in_",), required=True),
+                         "components_": array(("n_components_", "n_features_in_"), required=True),
+                         "explained_variance_": array(("n_components_",), required=True),
+                         "explained_variance_ratio_": array(("n_components_",), required=True)}
 
     def __init__(self, n_components=None, *, whiten=False, epsilon=0.0):
         self.n_components = n_components
@@ -232,7 +232,7 @@ class ZCAWhitening(_Fitted):
     """
 
     _saved_attributes = {"n_features_in_": Field(int, required=True),
-                         **{name: Field(np.ndarray, required=True, shape=("n_features_in_",) * ndim) for name, ndim in
+                         **{name: array(("n_features_in_",) * ndim, required=True) for name, ndim in
                             (("mean_", 1), ("components_", 2), ("explained_variance_", 1), ("W_", 2), ("W_inv_", 2))}}
 
     def __init__(self, epsilon=0.1):

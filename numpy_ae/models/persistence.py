@@ -115,9 +115,11 @@ def save_path(path):
     if not isinstance(path, (str, os.PathLike)):
         raise ValueError(f"path must be a file name (str or os.PathLike); got {type(path).__name__}")
     target = os.fsdecode(os.fspath(path))
-    if not target or os.path.isdir(target):
+    if not target:
+        raise ValueError("path is empty; give a file name such as 'model.npz'")
+    if os.path.isdir(target):
         raise ValueError(f"cannot save to {target!r}: it is a folder; give a file name such as "
-                         f"{os.path.join(target or '.', 'model.npz')!r}")
+                         f"{os.path.join(target, 'model.npz')!r}")
     target = target if target.endswith(".npz") else target + ".npz"  # np.savez's rule
     if os.path.isdir(target):
         raise ValueError(f"cannot save to {target!r}: it is a folder")

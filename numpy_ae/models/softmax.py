@@ -26,7 +26,7 @@ import time
 import numpy as np
 from .._validation import check_fast, check_array, check_non_negative, check_positive_int, check_random_state
 from .base import BaseEstimator
-from .fields import LABELS, Field
+from .fields import LABELS, Field, array
 from ..exceptions import not_fitted_error
 from ..nn.dense import Dense
 from ..nn.sequential import Sequential
@@ -77,7 +77,7 @@ class SoftmaxRegression(BaseEstimator):
     _estimator_type = "classifier"
 
     _saved_attributes = {"n_features_in_": Field(int, required=True),
-                         "classes_": Field(np.ndarray, required=True, shape=(None,), dtypes=LABELS),
+                         "classes_": array((None,), dtypes=LABELS, required=True),
                          "cost_": float, "n_iter_": int, "converged_": bool, "message_": str, "fit_seconds_": float}
 
     def __init__(self, weight_decay=1e-4, *, max_iter=400, gtol=1e-5, verbose=0, random_state=None, fast=True):

@@ -114,6 +114,8 @@ def test_save_refuses_a_folder_and_names_a_missing_one(fitted, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["models", "models.npz"]  # nothing written beside
     with pytest.raises(ValueError, match="path must be a file name"):
         est.save(3)
+    with pytest.raises(ValueError, match="path is empty"):
+        est.save("")
 
 
 def test_save_refuses_what_load_would_refuse(fitted, tmp_path):
@@ -297,18 +299,21 @@ BAD = [  # (label, case, change to the members, message)
     ("a malformed marker", "ConvAutoencoder(pool=None)",
      _json_member("attrs", lambda d: d.update(code_shape_={"__tuple__": 5})), "malformed __tuple__"),
     ("an estimator among the attributes", "SparseAutoencoder",
-     _json_member("attrs", lambda d: d.update(cost_={"__estimator__": "PCA", "params": {}})), "malformed __estimator__"),
+     _json_member("attrs", lambda d: d.update(cost_={"__estimator__": "PCA", "params": {}})),
+     "malformed __estimator__"),
     ("a too deep list", "SparseAutoencoder", _json_member("attrs", lambda d: d.update(cost_history_=_nested(45))),
      "nested more than 40 levels"),
     ("an undeclared array", "PCA", _set("state__foo_", np.zeros(3)), "PCA does not save an attribute 'foo_'"),
     ("an attribute twice", "PCA", lambda a: a.update(edit(a, "attrs", lambda d: d.update(mean_=1.0))), "saved twice"),
     ("an unexpected member", "PCA", _set("extra", np.zeros(1)), "unexpected member 'extra'"),
     ("no format", "PCA", _drop("format"), "not a numpy_ae model file of format"),
-    ("another format", "PCA", _set("format", np.array("numpy_ae.estimator.v9")), "found format 'numpy_ae.estimator.v9'"),
+    ("another format", "PCA", _set("format", np.array("numpy_ae.estimator.v9")),
+     "found format 'numpy_ae.estimator.v9'"),
     ("no digest in v3", "PCA", _drop("digest"), r"missing keys \['digest'\]"),
     ("an unknown class", "PCA", _set("cls", np.array("Nope")), "holds a Nope, not a known numpy_ae estimator"),
     ("format not text", "PCA", _set("format", np.arange(3)), "'format' must be a text scalar"),
-    ("theta float32 for float64", "SparseAutoencoder", _theta(dtype=np.float32), "theta has shape .* and dtype float32"),
+    ("theta float32 for float64", "SparseAutoencoder", _theta(dtype=np.float32),
+     "theta has shape .* and dtype float32"),
     ("theta 2-D", "SparseAutoencoder", _theta(ndim=2), "theta must be a 1-D float vector"),
     ("theta of ints", "SparseAutoencoder", _theta(dtype=np.int64), "theta must be a 1-D float vector"),
     ("theta one too long", "SparseAutoencoder", _theta(extra=1), "holds theta of 46 parameters, but the network"),
