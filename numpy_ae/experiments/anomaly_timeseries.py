@@ -158,8 +158,7 @@ def run(kind="jump-up", train_csv=None, test_csv=None, interpolate=False, out="o
         print(f"  {model.message_}; {model.fit_seconds_:.1f} s", flush=True)
         if save_model:
             os.makedirs(os.path.dirname(os.path.abspath(save_model)), exist_ok=True)  # checked before training
-            model.save(save_model)
-            print(f"saved the model to {save_model}", flush=True)
+            print(f"saved the model to {model.save(save_model)}", flush=True)  # the path written (.npz added)
     with one_blas_thread():
         det = detect(model, train.values, test.values, window=window, test_labels=test.labels,
                      n_components=pca_components)

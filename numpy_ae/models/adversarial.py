@@ -80,6 +80,7 @@ import time
 import numpy as np
 from .._validation import check_float_dtype, check_labels, check_layer_sizes, check_non_negative, check_positive_int, check_random_state
 from .autoencoders import Autoencoder
+from .fields import LABELS, array
 from .training import _set_params_from_locals
 from ..nn.dense import Dense
 from ..nn.condition import JoinCondition
@@ -194,6 +195,8 @@ class AdversarialAutoencoder(Autoencoder):
     """
 
     _unsaved = ("n_encoder_layers_",)
+    _saved_attributes = {"discriminator_theta_": array(params=True, required=True),
+                         "classes_": array((None,), dtypes=LABELS)}
 
     def __init__(self, hidden_layer_sizes=(500, 500), *, n_latent=2, activation="elu", loss="cross_entropy",
                  prior="gaussian", n_components=10, supervised=False, discriminator_hidden=(128, 128),
@@ -295,15 +298,9 @@ class AdversarialAutoencoder(Autoencoder):
         state["discriminator_theta_"] = self._discriminator.theta
         return state
 
-    def _rebuild(self, state):
+    def _rebuild(self, state):  # load checks that the discriminator took the file's parameters, bit for bit
         super()._rebuild(state)
-        theta = np.asarray(state["discriminator_theta_"])
-        disc = self._discriminator
-        if theta.shape != disc.theta.shape or theta.dtype != disc.theta.dtype or not np.isfinite(theta).all():
-            raise ValueError(f"the saved discriminator parameters (shape {theta.shape}, dtype {theta.dtype}) do not "
-                             f"fit the discriminator ({disc.theta.shape} {disc.theta.dtype}) or are not finite")
-        disc.theta[...] = theta
-        vars(self).pop("discriminator_theta_", None)
+        self._discriminator.set_theta(state["discriminator_theta_"])
 
     # ------------------------------------------------------------ the phases
     def _onehot(self, components):

@@ -44,6 +44,7 @@ import time
 from .._validation import check_array, check_float_dtype, check_in_open_interval, check_non_negative, check_positive_int, check_random_state
 from .base import BaseEstimator
 from .builder import build_autoencoder_layers
+from .fields import Field, array
 from .training import TrainingMixin, _set_params_from_locals, check_training_params
 from ..exceptions import not_fitted_error
 from ..nn.dense import Dense
@@ -68,6 +69,7 @@ class Autoencoder(TrainingMixin, BaseEstimator):
     """
 
     _unsaved = ("n_encoder_layers_",)
+    _saved_attributes = {"n_features_in_": Field(int, required=True), "phase_history_": list, "walkback_": int}
 
     # ------------------------------------------------------------- structure
     def _make_network(self, n_features):
@@ -95,9 +97,7 @@ class Autoencoder(TrainingMixin, BaseEstimator):
         return self
 
     def _rebuild(self, state):
-        saved = {k: v for k, v in vars(self).items() if k.endswith("_")}
-        self.initialize(int(state["n_features_in_"]))
-        vars(self).update({k: v for k, v in saved.items() if k not in ("rng_", "network_", "n_encoder_layers_")})
+        self.initialize(state["n_features_in_"])  # load checks what it recomputes against the file
 
     def _is_fitted(self):
         return getattr(self, "network_", None) is not None
@@ -350,6 +350,8 @@ random_state :
     mean_ : ndarray (D,)
         The training mean; the model trains on centred data and folds it into its biases.
     """
+
+    _saved_attributes = {"mean_": array(("n_features_in_",))}
 
     def __init__(self, n_components=2, *, weight_decay=0.0, method="lbfgs", max_iter=1000, gtol=1e-10,
                  epochs=10, batch_size=128, learning_rate=None, momentum=0.9, nesterov=False, patience=None,

@@ -20,27 +20,22 @@ Every public estimator (the autoencoders, :class:`~numpy_ae.models.softmax.Softm
 So the estimators work in ``Pipeline``, ``clone`` and ``GridSearchCV`` when
 scikit-learn is installed, and the package never needs it.
 
-Persistence: :meth:`BaseEstimator.save` writes hyperparameters (JSON) and
-every fitted attribute to one ``.npz`` file, read back with ``allow_pickle=False``
-by :func:`load`, exactly (bit for bit). A network's parameters are saved as its
-one flat ``theta``; the network itself is rebuilt from the hyperparameters.
+Persistence (:mod:`numpy_ae.models.persistence`): :meth:`BaseEstimator.save` writes
+hyperparameters and the fitted attributes the class declares (``_saved_attributes``) to one
+``.npz`` file, atomically; :func:`load` reads it back exactly (bit for bit) or refuses it with a
+ValueError. A network's parameters are saved as its one flat ``theta``; the network itself is
+rebuilt from the hyperparameters.
 """
 from __future__ import annotations
 import inspect
-import json
-import numbers
-import zipfile
-import numpy as np
 from ..exceptions import not_fitted_error
 from .finite import OUTPUT_METHODS, finite_outputs
 from .transaction import TRANSACTIONAL_METHODS, transactional
+from . import persistence
+from .persistence import ESTIMATORS, load
 
 __all__ = ['BaseEstimator', 'load', 'ESTIMATORS']
 
-
-
-ESTIMATORS = {}  # class name -> class, filled by __init_subclass__ (for load)
-_FORMAT = "numpy_ae.estimator.v2"
 
 
 class BaseEstimator:
@@ -174,127 +169,11 @@ class BaseEstimator:
         """Recreate what :meth:`_state` left out (e.g. the network) for a loaded estimator."""
 
     def save(self, path):
-        """Write hyperparameters and fitted state to a NumPy ``.npz`` file (no pickle); return ``path``."""
-        self._check_is_fitted()
-        arrays, attrs = {}, {}
-        for key, value in self._state().items():
-            if isinstance(value, np.ndarray):
-                if value.dtype == object:
-                    raise TypeError(f"cannot save {type(self).__name__}.{key}: an object array")
-                arrays["state__" + key] = value
-            else:
-                attrs[key] = _to_json(value, f"{type(self).__name__}.{key}")
-        net = getattr(self, "network_", None)
-        if net is not None:
-            arrays["theta"] = net.theta
-        np.savez(path, format=np.array(_FORMAT), cls=np.array(type(self).__name__),
-                 params=np.array(json.dumps(_to_json(self.get_params(deep=False), "params"))),
-                 attrs=np.array(json.dumps(attrs)), **arrays)
-        return path
+        """Write hyperparameters and fitted state to a NumPy ``.npz`` file (no pickle), atomically; return
+        the path written, a str (``.npz`` appended unless there). See :func:`numpy_ae.models.persistence.save`."""
+        return persistence.save(self, path)
 
     @classmethod
     def load(cls, path):
         """Read an estimator written by :meth:`save` (``allow_pickle=False``); it must be a ``cls``."""
         return load(path, expected=cls)
-
-
-# ------------------------------------------------------------------ JSON
-def _to_json(value, where):
-    """Hyperparameters and fitted scalars as JSON (estimators nested as ``{"__estimator__": ...}``)."""
-    if isinstance(value, BaseEstimator):
-        return {"__estimator__": type(value).__name__, "params": _to_json(value.get_params(deep=False), where)}
-    if isinstance(value, np.random.Generator):
-        return None  # a Generator's state is not saved: a loaded model draws from a fresh one
-    if isinstance(value, np.dtype) or (isinstance(value, type) and issubclass(value, np.generic)):
-        return np.dtype(value).name
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, numbers.Integral):
-        return int(value)
-    if isinstance(value, numbers.Real):
-        v = float(value)
-        return {"__float__": repr(v)} if not np.isfinite(v) else v
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return {str(k): _to_json(v, f"{where}[{k!r}]") for k, v in value.items()}
-    if isinstance(value, tuple):
-        return {"__tuple__": [_to_json(v, where) for v in value]}
-    if isinstance(value, list):
-        return [_to_json(v, where) for v in value]
-    if isinstance(value, np.ndarray) and value.dtype != object:
-        return {"__array__": value.tolist(), "dtype": value.dtype.name}
-    raise TypeError(f"cannot save {where}: {type(value).__name__} is not JSON-serialisable")
-
-
-def _from_json(value):
-    if isinstance(value, list):
-        return [_from_json(v) for v in value]
-    if isinstance(value, dict):
-        if "__estimator__" in value:
-            klass = ESTIMATORS.get(value["__estimator__"])
-            if klass is None:
-                raise ValueError(f"unknown estimator class {value['__estimator__']!r}")
-            return klass(**_from_json(value["params"]))
-        if "__tuple__" in value:
-            return tuple(_from_json(v) for v in value["__tuple__"])
-        if "__float__" in value:
-            return float(value["__float__"])
-        if "__array__" in value:
-            return np.array(value["__array__"], dtype=value["dtype"])
-        return {k: _from_json(v) for k, v in value.items()}
-    return value
-
-
-def load(path, expected=None):
-    """Load any numpy_ae estimator written by ``save``.
-
-    Raises ValueError for a file that is not one (truncated, foreign, an
-    unknown class, hyperparameters that are not a dict of known names, or a
-    non-finite ``theta``), never a silent NaN model.
-    """
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            data = {k: f[k] for k in f.files}
-    except FileNotFoundError:
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
-        raise ValueError(f"{path} is not a readable numpy_ae model file (truncated, corrupted "
-                         f"or not an .npz written by save()): {exc}") from exc
-    missing = {"format", "cls", "params", "attrs"} - set(data)
-    if missing or str(data["format"]) != _FORMAT:
-        found = str(data["format"]) if "format" in data else None
-        raise ValueError(f"{path} is not a numpy_ae model file of format {_FORMAT!r} (found format {found!r}, "
-                         f"missing keys {sorted(missing)}); re-save it with this version of numpy_ae")
-    name = str(data["cls"])
-    klass = ESTIMATORS.get(name)
-    if klass is None or (expected is not None and not issubclass(klass, expected)):
-        raise ValueError(f"{path} holds a {name}, not a {getattr(expected, '__name__', 'known numpy_ae estimator')}")
-    try:
-        params = _from_json(json.loads(str(data["params"])))
-        attrs = _from_json(json.loads(str(data["attrs"])))
-    except (json.JSONDecodeError, ValueError) as exc:
-        raise ValueError(f"{path}: its hyperparameters are not valid JSON: {exc}") from exc
-    if not isinstance(params, dict):
-        raise ValueError(f"{path}: hyperparameters must be a dict of name -> value; got {type(params).__name__}")
-    unknown = set(params) - set(klass._get_param_names())
-    if unknown:
-        raise ValueError(f"{path}: unknown hyperparameters {sorted(unknown)} for {name}; "
-                         f"it takes {klass._get_param_names()}")
-    model = klass(**params)
-    state = dict(attrs)
-    state.update({k[len("state__"):]: v for k, v in data.items() if k.startswith("state__")})
-    for key, value in state.items():
-        setattr(model, key, value)
-    model._rebuild(state)
-    if "theta" in data:
-        theta = data["theta"]
-        if not np.isfinite(theta).all():
-            raise ValueError(f"{path}: theta holds {int((~np.isfinite(theta)).sum())} non-finite values "
-                             "(NaN or inf); the file is corrupt or was saved from a diverged model")
-        net = model.network_
-        if theta.shape != net.theta.shape or theta.dtype != net.theta.dtype:
-            raise ValueError(f"{path}: theta has shape {theta.shape} and dtype {theta.dtype}; the model "
-                             f"needs {net.theta.shape} {net.theta.dtype}")
-        net.theta[...] = theta
-    return model

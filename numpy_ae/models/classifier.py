@@ -61,6 +61,7 @@ from .._validation import (check_array, check_labels, check_layer_sizes, check_n
 from .autoencoders import Autoencoder
 from .training import TrainingMixin, _set_params_from_locals, check_training_params
 from .base import BaseEstimator
+from .fields import LABELS, Field, array
 from ..exceptions import not_fitted_error
 from ..nn.activations import ACTIVATIONS, ELU, make_activation
 from ..nn.dense import Dense
@@ -174,6 +175,9 @@ warm_start, random_state :
 
     _estimator_type = "classifier"
     _unsaved = ("output_",)
+    _saved_attributes = {"n_features_in_": Field(int, required=True), "encoder_spec_": Field(list, required=True),
+                         "classes_": array((None,), dtypes=LABELS, required=True),
+                         "softmax_cost_": float}
 
     def __init__(self, encoder=None, *, hidden_layer_sizes=(100,), activation="sigmoid", fine_tune=True,
                  weight_decay=1e-4, softmax_max_iter=400, method="lbfgs", max_iter=400, gtol=1e-5, epochs=10,
@@ -238,11 +242,9 @@ warm_start, random_state :
         self.classes_ = np.asarray(classes)
         return self
 
-    def _rebuild(self, state):
-        saved = {k: v for k, v in vars(self).items() if k.endswith("_")}
+    def _rebuild(self, state):  # load checks what it recomputes (encoder_spec_, classes_) against the file
         layers = [_layer_from_spec(spec) for spec in state["encoder_spec_"]]
         self._build(layers, state["n_features_in_"], state["classes_"], init_layers=True)
-        vars(self).update({k: v for k, v in saved.items() if k not in ("network_", "rng_", "output_")})
 
     @classmethod
     def from_encoders(cls, encoder_layers, n_classes, **params):

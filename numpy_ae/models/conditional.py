@@ -7,6 +7,7 @@ from .._validation import (check_array, check_float_dtype, check_labels, check_p
                            encode_labels)
 from ..nn.dense import Dense
 from ..nn.condition import JoinCondition
+from .fields import LABELS, array
 from .variational import VariationalAutoencoder
 
 __all__ = ['ConditionalVAE']
@@ -64,6 +65,8 @@ class ConditionalVAE(VariationalAutoencoder):
         The labels seen by ``fit``, sorted; column ``k`` of the one-hot code is ``classes_[k]``.
     """
 
+    _saved_attributes = {"classes_": array((None,), dtypes=LABELS, required=True)}
+
     def initialize(self, n_features, classes=None):
         r"""Build the network for ``n_features`` inputs and the labels ``classes`` (their distinct values,
         at least 2); return self. ``fit`` calls this; call it yourself to inspect or gradient-check the
@@ -75,10 +78,8 @@ class ConditionalVAE(VariationalAutoencoder):
         super().initialize(n_features)
         return self
 
-    def _rebuild(self, state):
-        saved = {k: v for k, v in vars(self).items() if k.endswith("_")}
-        self.initialize(int(state["n_features_in_"]), state["classes_"])
-        vars(self).update({k: v for k, v in saved.items() if k not in ("rng_", "network_", "n_encoder_layers_")})
+    def _rebuild(self, state):  # load checks what it recomputes (classes_, n_features_in_) against the file
+        self.initialize(state["n_features_in_"], state["classes_"])
 
     def _make_network(self, n_features):
         C = len(self.classes_)

@@ -114,7 +114,6 @@ from .stacked import _finish_phases, PhaseView
 __all__ = ['ConvAutoencoder', 'forward_in_batches']
 
 
-
 LOSSES = ("cross_entropy", "mse")
 DECODERS = ("transpose", "upsample")
 POOLS = ("max", None)
@@ -186,10 +185,11 @@ warm_start, dtype, random_state :
         skipped phase), and the whole network's reconstruction loss on ``X`` after it.
     """
 
+    _saved_attributes = {"image_shape_": tuple, "code_shape_": tuple, "input_ndim_": int, "phase_cost_": list}
+
     def __init__(self, image_shape=None, *, filters=(32, 32), kernel_size=3, pool="max", decoder="transpose",
                  output_conv=True, activation="relu", loss="cross_entropy", weight_decay=0.0, method="adam",
-                 max_iter=200,
-                 gtol=1e-5, epochs=10, batch_size=128, learning_rate=None, momentum=0.9, nesterov=False,
+                 max_iter=200, gtol=1e-5, epochs=10, batch_size=128, learning_rate=None, momentum=0.9, nesterov=False,
                  patience=None, verbose=0, warm_start=False, dtype="float64", random_state=None, fast=True):
         _set_params_from_locals(self, locals())
         self._validate_params()

@@ -37,6 +37,7 @@ import numbers
 import numpy as np
 from .._validation import check_array, check_in_open_interval, check_non_negative, check_positive_int
 from .base import BaseEstimator
+from .fields import Field, array
 from ..exceptions import not_fitted_error
 
 __all__ = ['PCA', 'ZCAWhitening', 'pca_whiten', 'zca_whiten', 'remove_example_mean']
@@ -119,6 +120,12 @@ class PCA(_Fitted):
     explained_variance_ratio_ : (k,)  ``lambda_i / sum_j lambda_j`` over all ``D`` eigenvalues.
     n_components_ : int  the ``k`` that was kept.
     """
+
+    _saved_attributes = {"n_features_in_": Field(int, required=True), "n_components_": Field(int, required=True),
+                         "mean_": array(("n_features_in_",), required=True),
+                         "components_": array(("n_components_", "n_features_in_"), required=True),
+                         "explained_variance_": array(("n_components_",), required=True),
+                         "explained_variance_ratio_": array(("n_components_",), required=True)}
 
     def __init__(self, n_components=None, *, whiten=False, epsilon=0.0):
         self.n_components = n_components
@@ -223,6 +230,10 @@ class ZCAWhitening(_Fitted):
     W_ : (D, D)  symmetric whitening matrix ``U diag(1/sqrt(lambda+epsilon)) U^T``.
     W_inv_ : (D, D)  unwhitening matrix ``U diag(sqrt(lambda+epsilon)) U^T``.
     """
+
+    _saved_attributes = {"n_features_in_": Field(int, required=True),
+                         **{name: array(("n_features_in_",) * ndim, required=True) for name, ndim in
+                            (("mean_", 1), ("components_", 2), ("explained_variance_", 1), ("W_", 2), ("W_inv_", 2))}}
 
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon

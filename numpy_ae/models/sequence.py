@@ -133,6 +133,8 @@ warm_start, dtype, random_state :
     code_shape_ : (f_M, L_M)
     """
 
+    _saved_attributes = {"series_shape_": tuple, "code_shape_": tuple, "n_validation_": int}
+
     def __init__(self, filters=(32, 16), *, kernel_size=7, stride=2, dropout=0.2, activation="relu",
                  weight_decay=0.0, validation_split=0.1, method="adam", max_iter=200, gtol=1e-5, epochs=50,
                  batch_size=128, learning_rate=None, momentum=0.9, nesterov=False, patience=5, verbose=0,

@@ -26,6 +26,7 @@ import time
 import numpy as np
 from .._validation import check_fast, check_array, check_non_negative, check_positive_int, check_random_state
 from .base import BaseEstimator
+from .fields import LABELS, Field, array
 from ..exceptions import not_fitted_error
 from ..nn.dense import Dense
 from ..nn.sequential import Sequential
@@ -75,6 +76,10 @@ class SoftmaxRegression(BaseEstimator):
 
     _estimator_type = "classifier"
 
+    _saved_attributes = {"n_features_in_": Field(int, required=True),
+                         "classes_": array((None,), dtypes=LABELS, required=True),
+                         "cost_": float, "n_iter_": int, "converged_": bool, "message_": str, "fit_seconds_": float}
+
     def __init__(self, weight_decay=1e-4, *, max_iter=400, gtol=1e-5, verbose=0, random_state=None, fast=True):
         self.weight_decay = weight_decay
         self.max_iter = max_iter
@@ -106,10 +111,8 @@ class SoftmaxRegression(BaseEstimator):
         self.classes_, self.n_features_in_ = classes, n_features
         return self
 
-    def _rebuild(self, state):
-        saved = {k: v for k, v in vars(self).items() if k.endswith("_")}
-        self.initialize(int(state["n_features_in_"]), state["classes_"])
-        vars(self).update({k: v for k, v in saved.items() if k != "network_"})
+    def _rebuild(self, state):  # load checks what it recomputes (classes_, n_features_in_) against the file
+        self.initialize(state["n_features_in_"], state["classes_"])
 
     def _is_fitted(self):
         return getattr(self, "network_", None) is not None

@@ -71,6 +71,10 @@ class TrainingMixin:
     ``message_`` and the history attributes.
     """
 
+    # what a model file holds of a fit (numpy_ae.models.fields); fit_seconds_ is timed by each fit around the loop
+    _saved_attributes = {"cost_": float, "converged_": bool, "message_": str, "n_iter_": int, "fit_seconds_": float,
+                         "cost_history_": list, "n_fev_": int, "history_": dict, "n_epochs_": int}
+
     def _train(self, net, X, T, validation_data=None, callback=None, side=None):
         """Run the chosen optimiser on ``net`` (all of it, or a phase view); set the fit attributes.
 

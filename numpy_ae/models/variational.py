@@ -148,6 +148,8 @@ class VariationalAutoencoder(Autoencoder):
         reports), not the ELBO: use :meth:`elbo` for that.
     """
 
+    _saved_attributes = {"capacity_schedule_": list}
+
     def __init__(self, hidden_layer_sizes=(500, 500), *, n_latent=20, activation="elu", parameterization="log_var",
                  beta=1.0, likelihood="bernoulli", variance=1.0, capacity=None, capacity_gamma=1000.0,
                  capacity_epochs=None, weight_decay=0.0, init=None, method="adam", epochs=10, batch_size=128, learning_rate=None, momentum=0.9, nesterov=False, patience=None,

@@ -24,15 +24,36 @@ layers such as :class:`numpy_ae.nn.penalties.KLSparsity`, and weight decay with
 ``lambda`` not divided by N (UFLDL), biases not decayed.
 """
 from __future__ import annotations
+import contextlib
+import contextvars
+import math
 import numpy as np
 from .._validation import check_float_dtype, check_non_negative, check_random_state
 from .fast import to_fast, to_reference
 from .fast.reductions import accurate_sum_of_squares
 from .layer import Layer
 
-__all__ = ['Sequential', 'ParamBlock']
+__all__ = ['Sequential', 'ParamBlock', 'limit_parameter_counts']
 
 
+_ALLOWED_COUNTS = contextvars.ContextVar("numpy_ae_allowed_parameter_counts", default=None)
+
+
+@contextlib.contextmanager
+def limit_parameter_counts(counts, source):
+    """Within the ``with`` block, refuse (``ValueError``) to build any :class:`Sequential` whose parameter
+    count is not in ``counts``, before its ``theta`` is allocated.
+
+    Loading a model file uses it: the file's parameter vectors give the only sizes its network may have,
+    so hyperparameters that describe a huge network (``n_hidden=10**9``) fail at once, without the
+    allocation. ``source`` says where ``counts`` come from, for the message (``"m.npz holds theta of 40
+    parameters"``). It is a context variable: other threads are not affected.
+    """
+    token = _ALLOWED_COUNTS.set((frozenset(int(c) for c in counts), source))
+    try:
+        yield
+    finally:
+        _ALLOWED_COUNTS.reset(token)
 
 
 class ParamBlock:
@@ -40,7 +61,7 @@ class ParamBlock:
 
     def __init__(self, name, layer, key, shape, offset, decayed):
         self.name, self.layer, self.key, self.shape = name, layer, key, tuple(shape)
-        self.size = int(np.prod(shape))
+        self.size = math.prod(map(int, self.shape))  # exact: np.prod would wrap around in int64
         self.offset = offset
         self.decayed = decayed
 
@@ -107,6 +128,10 @@ class Sequential:
             offset += self.blocks[-1].size
         self.n_params = offset
         self.n_decayed = sum(b.size for b in self.blocks if b.decayed)
+        allowed = _ALLOWED_COUNTS.get()
+        if allowed is not None and self.n_params not in allowed[0]:
+            raise ValueError(f"{allowed[1]}, but the network its hyperparameters describe has {self.n_params} "
+                             f"parameters (it was not built)")
 
         self.theta = np.zeros(self.n_params, dtype=self.dtype)
         self.grad = np.zeros(self.n_params, dtype=self.dtype)
