@@ -93,7 +93,7 @@ from numpy_ae.nn.conv import Conv2D
 from numpy_ae.models.convolutional import ConvAutoencoder
 from numpy_ae.data import load_mnist
 from numpy_ae.nn.activations import sigmoid
-from numpy_ae.train.optimizers import Adam
+from numpy_ae.train.fast_optimizers import Adam
 from numpy_ae.train.loop import train_minibatch
 
 NOISE = 0.4

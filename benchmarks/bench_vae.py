@@ -129,7 +129,7 @@ from threadpoolctl import threadpool_limits
 
 from _common import finish, library_epoch, numpy_blas_threads, print_profile, profile_steps, summarize
 from numpy_ae.data import load_mnist
-from numpy_ae.train.optimizers import Adam
+from numpy_ae.train.fast_optimizers import Adam
 from numpy_ae.models.variational import VariationalAutoencoder
 
 HIDDEN, K, D = 400, 20, 784

@@ -21,6 +21,7 @@ from .models.stacked import DenoisingAutoencoder, StackedAutoencoder, pretrain_l
 from .models.sequence import Conv1DAutoencoder
 from .models.conditional import ConditionalVAE
 from .models.variational import VariationalAutoencoder
+from .train.threads import num_threads, set_num_threads
 
 __version__ = "0.1.0"
 __all__ = ["Autoencoder", "LinearAutoencoder", "SparseAutoencoder", "StackedAutoencoder", "DenoisingAutoencoder",
@@ -28,4 +29,5 @@ __all__ = ["Autoencoder", "LinearAutoencoder", "SparseAutoencoder", "StackedAuto
            "RegularizedAutoencoder", "ContractiveAutoencoder", "KSparseAutoencoder", "WTAAutoencoder",
            "AdversarialAutoencoder",
            "EncoderClassifier", "SoftmaxRegression", "PCA", "ZCAWhitening", "Sequential", "BaseEstimator",
-           "pretrain_layerwise", "load", "ConvergenceWarning", "NotFittedError", "__version__"]
+           "pretrain_layerwise", "load", "ConvergenceWarning", "NotFittedError", "num_threads", "set_num_threads",
+           "__version__"]

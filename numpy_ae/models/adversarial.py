@@ -87,7 +87,7 @@ from ..nn.condition import JoinCondition
 from ..nn.activations import default_init, make_activation
 from ..nn.losses import BinaryCrossEntropy, make_loss
 from ..nn.sequential import Sequential
-from ..train.optimizers import Adam
+from ..train import fast_optimizers, optimizers
 from ..exceptions import TrainingDiverged
 from ..train.loop import check_growth
 from ..analysis.mmd import mmd
@@ -269,6 +269,7 @@ class AdversarialAutoencoder(Autoencoder):
         for b in self.network_.blocks:
             if any(b.layer is layer for layer in self.decoder_layers):
                 self._decoder_mask[b.slice] = True
+        Adam = fast_optimizers.Adam if self.fast else optimizers.Adam
         self._optimizers = {"reconstruction": Adam(self.learning_rate),
                             "discriminator": Adam(self.discriminator_learning_rate, beta1=self.beta1),
                             "generator": Adam(self.generator_learning_rate, beta1=self.beta1)}

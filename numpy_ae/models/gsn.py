@@ -67,7 +67,7 @@ from .transaction import transactional
 from .._validation import check_array, check_positive_int, check_random_state
 from ..nn.noise import Corruption, make_corruption
 from ..train.loop import train_minibatch
-from ..train.optimizers import make_optimizer
+from ..train.fast_optimizers import make_optimizer
 
 __all__ = ['gsn_chain', 'walkback_pairs', 'fit_walkback', 'sample_quality', 'GSNChain', 'binarize']
 
@@ -238,7 +238,8 @@ def fit_walkback(model, X, walkback=3, epochs=None, random_state=None, verbose=N
             and model.n_features_in_ == X.shape[1]):
         model.initialize(X.shape[1])
     net = model.network_
-    optimizer = make_optimizer(model.method, model.learning_rate, momentum=model.momentum, nesterov=model.nesterov)
+    optimizer = make_optimizer(model.method, model.learning_rate, momentum=model.momentum, nesterov=model.nesterov,
+                               fast=model.fast)
     history = {"loss": [], "val_loss": [], "seconds": [], "best_epoch": None}
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):

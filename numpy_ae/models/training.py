@@ -11,7 +11,7 @@ import numpy as np
 from .._validation import check_fast, check_in_open_interval, check_positive_int, check_random_state
 from ..train.lbfgs import lbfgs
 from ..train.loop import train_minibatch
-from ..train.optimizers import make_optimizer
+from ..train.fast_optimizers import make_optimizer
 
 __all__ = ["METHODS", "TrainingMixin", "check_training_params"]
 
@@ -96,7 +96,8 @@ class TrainingMixin:
         if validation_data is not None:
             validation_data = self._check_X(validation_data) if not isinstance(validation_data, tuple) \
                 else validation_data
-        optimizer = make_optimizer(self.method, self.learning_rate, momentum=self.momentum, nesterov=self.nesterov)
+        optimizer = make_optimizer(self.method, self.learning_rate, momentum=self.momentum, nesterov=self.nesterov,
+                                   fast=self.fast)
         self.history_ = train_minibatch(net, X, T, optimizer=optimizer, epochs=self.epochs,
                                         batch_size=min(self.batch_size, X.shape[0]), rng=self.rng_,
                                         validation_data=validation_data, patience=self.patience,

@@ -4,7 +4,10 @@ Full-batch: :func:`lbfgs`, scipy's L-BFGS-B fed by ``loss_and_grad`` (as
 scikit-learn's ``_loss_grad_lbfgs`` does), the optimiser UFLDL uses (minFunc).
 
 Minibatch: :class:`SGD` (with momentum and Nesterov momentum) and
-:class:`Adam`. They share one interface, stated here once:
+:class:`Adam`, in reference form (the update rules as written); their fast
+twins, and :func:`~numpy_ae.train.fast_optimizers.make_optimizer` that picks
+one, are in :mod:`numpy_ae.train.fast_optimizers`. They share one interface,
+stated here once:
 
 ``optimizer.step(theta, grad)``
     updates ``theta`` IN PLACE from the gradient ``grad`` (both flat arrays of
@@ -26,11 +29,10 @@ for the duration of the optimisation (its L-BFGS vectors are short, one
 thread is plenty) and leaves NumPy's pool alone for the big products.
 """
 from __future__ import annotations
-import math
 import numpy as np
 from .._validation import check_in_open_interval
 
-__all__ = ['SGD', 'Adam', 'make_optimizer']
+__all__ = ['SGD', 'Adam']
 
 
 
@@ -91,9 +93,7 @@ class SGD(_Optimizer):
         if not mu:
             theta -= lr * grad
             return
-        v = self._buffer("velocity", theta)
-        v *= mu
-        v -= lr * grad
+        v = self.state["velocity"] = mu * self._buffer("velocity", theta) - lr * grad
         if self.nesterov:
             theta += mu * v - lr * grad
         else:
@@ -108,16 +108,10 @@ class Adam(_Optimizer):
         v \leftarrow \beta_2 v + (1-\beta_2) g^2, \quad
         \theta \leftarrow \theta - \eta\, \frac{m / (1-\beta_1^t)}{\sqrt{v / (1-\beta_2^t)} + \epsilon}.
 
-    Written with in-place operations on scratch arrays (a few sweeps of memory
-    per step, no temporaries). The bias-corrected moments
-    :math:`\hat m = m / (1-\beta_1^t)` and :math:`\hat v = v / (1-\beta_2^t)` are
-    not stored: their corrections are folded into two scalars (Kingma & Ba's
-    "more efficient order", the same number up to rounding, one pass over memory
-    less), :math:`\theta \leftarrow \theta - \eta_t\, m / (\sqrt{v} + \hat\epsilon)` with
-    :math:`\eta_t = \eta \sqrt{1-\beta_2^t} / (1-\beta_1^t)` and
-    :math:`\hat\epsilon = \epsilon \sqrt{1-\beta_2^t}`. Those scalars are Python
-    floats: a NumPy ``float64`` scalar would make NumPy 2 (NEP 50) compute a
-    float32 pass in float64 (``benchmarks/README.md``).
+    The reference form: the equations above as written, fresh arrays for
+    every term, the moments kept in ``state["m"]`` and ``state["v"]``. Its
+    fast twin (:mod:`numpy_ae.train.fast_optimizers`) computes the same update
+    in place, with the corrections folded into two scalars, on several threads.
     """
 
     def __init__(self, learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8):
@@ -131,28 +125,8 @@ class Adam(_Optimizer):
 
     def _update(self, theta, grad):
         b1, b2, t = self.beta1, self.beta2, self.t
-        m, v, tmp = self._buffer("m", theta), self._buffer("v", theta), self._buffer("tmp", theta)
-        m *= b1  # m = b1 m + (1 - b1) g
-        np.multiply(grad, 1.0 - b1, out=tmp)
-        m += tmp
-        v *= b2  # v = b2 v + (1 - b2) g^2
-        np.square(grad, out=tmp)
-        tmp *= 1.0 - b2
-        v += tmp
-        # m_hat = m / c1, v_hat = v / c2;  theta -= lr m_hat / (sqrt(v_hat) + eps), which is
-        # theta -= (lr sqrt(c2) / c1) m / (sqrt(v) + eps sqrt(c2)): multiplied above and below by sqrt(c2)
-        c1, c2 = 1.0 - b1 ** t, 1.0 - b2 ** t  # Python floats: see the class docstring
-        np.sqrt(v, out=tmp)
-        tmp += self.epsilon * math.sqrt(c2)
-        np.divide(m, tmp, out=tmp)
-        tmp *= self.learning_rate * math.sqrt(c2) / c1
-        theta -= tmp
-
-
-def make_optimizer(method, learning_rate=None, momentum=0.9, nesterov=False):
-    """``"adam"`` (default learning rate 1e-3) or ``"sgd"`` (0.01, momentum 0.9 unless given)."""
-    if method == "adam":
-        return Adam(1e-3 if learning_rate is None else learning_rate)
-    if method == "sgd":
-        return SGD(0.01 if learning_rate is None else learning_rate, momentum=momentum, nesterov=nesterov)
-    raise ValueError(f"method must be 'lbfgs', 'adam' or 'sgd'; got {method!r}")
+        m = self.state["m"] = b1 * self._buffer("m", theta) + (1.0 - b1) * grad
+        v = self.state["v"] = b2 * self._buffer("v", theta) + (1.0 - b2) * grad ** 2
+        m_hat = m / (1.0 - b1 ** t)  # bias corrections (Python floats keep a float32 model in float32)
+        v_hat = v / (1.0 - b2 ** t)
+        theta -= self.learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)

@@ -4,7 +4,7 @@ import tracemalloc
 import numpy as np
 
 from numpy_ae.models.convolutional import ConvAutoencoder
-from numpy_ae.train.optimizers import Adam
+from numpy_ae.train.fast_optimizers import Adam
 from numpy_ae.train.loop import train_minibatch
 
 BATCH = 32

@@ -1,0 +1,87 @@
+r"""How many threads the fast path uses, and the pool that runs them.
+
+NumPy releases the GIL inside its array operations, so an element-wise pass
+over a long array (an optimiser's update of the flat ``theta``) split into
+contiguous chunks runs on several cores at once. The count follows the usual
+convention: :func:`set_num_threads` (as ``torch.set_num_threads``), else the
+environment variable ``NUMPY_AE_NUM_THREADS``, else the cores this process may
+use (``os.sched_getaffinity``, else ``os.cpu_count()``).
+
+Element-wise work gives the same bits whatever the count (each element is
+computed by the same operations, only by another thread), so results are
+bitwise identical for every thread count, not just for the same one.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+__all__ = ["ENV", "num_threads", "set_num_threads", "chunked", "MIN_CHUNK"]
+
+ENV = "NUMPY_AE_NUM_THREADS"
+MIN_CHUNK = 1 << 15  # elements: below this, starting a thread costs more than the pass (about 20 us)
+
+_chosen = None
+_pools = {}
+_lock = threading.Lock()
+
+
+def _available_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _check(n, what):
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{what} must be an integer >= 1; got {n!r}")
+    return n
+
+
+def num_threads():
+    """The thread count in force (see the module docstring)."""
+    if _chosen is not None:
+        return _chosen
+    env = os.environ.get(ENV)
+    if env is not None and env.strip():
+        try:
+            return _check(int(env), ENV)
+        except ValueError:
+            raise ValueError(f"{ENV} must be an integer >= 1; got {env!r}") from None
+    return _available_cores()
+
+
+def set_num_threads(n):
+    """Use ``n`` threads in the fast path from now on (``None``: back to the environment / the cores)."""
+    global _chosen
+    _chosen = None if n is None else _check(n, "n")
+
+
+def _pool(n):
+    with _lock:
+        pool = _pools.get(n)
+        if pool is None:
+            pool = _pools[n] = ThreadPoolExecutor(n, thread_name_prefix="numpy_ae")
+        return pool
+
+
+def chunked(fn, size, threads=None):
+    """Call ``fn(slice)`` on contiguous slices covering ``range(size)``, on ``threads`` threads at once.
+
+    One slice, in the calling thread, when there is one thread or too little work for two. An exception in
+    any slice is raised here after every slice has finished.
+    """
+    n = num_threads() if threads is None else _check(threads, "threads")
+    n = min(n, max(1, size // MIN_CHUNK))
+    if n == 1:
+        fn(slice(0, size))
+        return
+    bounds = [size * i // n for i in range(n + 1)]
+    futures = [_pool(n).submit(fn, slice(a, b)) for a, b in zip(bounds[1:-1], bounds[2:])]
+    try:
+        fn(slice(bounds[0], bounds[1]))  # the calling thread takes the first chunk
+    finally:
+        for f in futures:
+            f.result()
