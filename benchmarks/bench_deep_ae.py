@@ -92,6 +92,8 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+import numpy_ae
+
 from _common import finish, library_epoch, numpy_blas_threads, print_profile, profile_steps, summarize
 from numpy_ae.data import load_mnist
 from numpy_ae.train.fast_optimizers import Adam
@@ -198,6 +200,7 @@ def main():
         runs["pytorch"] = []
         print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} thread(s), Adam: {args.torch_adam}")
 
+    numpy_ae.set_num_threads(args.threads)  # our own pool (the optimiser step) as NumPy's BLAS: None = default
     with threadpool_limits(limits=threads, user_api="blas"):
         for epoch in range(1, args.epochs + 1):
             runs["numpy_ae"].append(library_epoch(net, optimizer, X, batch, rng_ours))
