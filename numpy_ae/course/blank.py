@@ -29,7 +29,7 @@ from __future__ import annotations
 import ast
 import re
 
-__all__ = ["blank_source", "BLANK_LINES", "find_function", "removed_lines"]
+__all__ = ["blank_source", "BLANK_LINES", "find_function", "removed_lines", "function_parts"]
 
 BLANK_LINES = ("# YOUR CODE HERE", "raise NotImplementedError()")
 
@@ -152,3 +152,24 @@ def removed_lines(source, qualname, where="<source>"):
     fn = find_function(tree, qualname, where)
     start, stop, _ = _body_range(fn, lines, where)
     return lines[start:stop]
+
+
+def function_parts(source, qualname, where="<source>"):
+    """``(first, head, body, last, indent)`` of the function ``qualname`` in ``source``, by 0-based lines.
+
+    ``source.splitlines()[first:last]`` is the whole definition (decorators included), of which
+    ``head`` (decorators, ``def`` line, docstring) and ``body`` (what :func:`blank_source` replaces) are
+    the lines; ``indent`` is the indentation of the ``def`` line (``"    "`` for a method). The nbgrader
+    notebook wraps ``body`` in solution markers; its grader puts a student's function back at
+    ``[first, last)`` of the blanked module.
+    """
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    fn = find_function(tree, qualname, where)
+    if isinstance(fn, ast.ClassDef):
+        raise ValueError(f"{where}: {qualname!r} is a class; name one of its methods ('{qualname}.method')")
+    start, stop, _ = _body_range(fn, lines, where)
+    first = min([fn.lineno] + [d.lineno for d in fn.decorator_list]) - 1
+    last = max(stop, fn.end_lineno)
+    def_line = lines[fn.lineno - 1]
+    return first, lines[first:start], lines[start:stop], last, def_line[:len(def_line) - len(def_line.lstrip())]

@@ -11,6 +11,12 @@ r"""``python -m numpy_ae assignment list|create|grade``: course assignments and 
     copy (bodies in place). ``DIR`` must be new or empty; ``--force`` replaces an
     earlier assignment, a folder holding only what ``create`` writes
     (:mod:`numpy_ae.course.handout`), and refuses any other non-empty folder.
+``create NAME --out DIR --gradescope``
+    also the autograder zip for Gradescope, beside ``DIR`` as ``DIR-autograder.zip``
+    (:mod:`numpy_ae.course.gradescope`: ``setup.sh``, ``run_autograder``, the grader).
+``create NAME --out DIR --nbgrader``
+    nbgrader's source version in ``DIR`` (:mod:`numpy_ae.course.nbgrader_source`):
+    the notebook with the solutions in nbgrader's markers and its graded cells.
 ``grade DIR [--json] [--results results.json] [--time-limit S] [--isolation MODE] [--require-isolation]``
     run the exercise's tests, in this (trusted) process, against the student's
     package running in a sandboxed child (:mod:`numpy_ae.course.grade`): a table
@@ -29,9 +35,10 @@ from __future__ import annotations
 import json
 import pathlib
 
-from .registry import add_output, command
-from ..course import exercises
+from .registry import add_output, check_destination, command
+from ..course import exercises, gradescope
 from ..course.grade import ISOLATION, format_table, grade, gradescope_results
+from ..course.nbgrader_source import create_nbgrader_assignment
 from ..course.package import create_assignment
 
 
@@ -52,14 +59,35 @@ def cmd_assignment(args):
         return 0
 
     if args.action == "create":
-        info = create_assignment(args.name, args.out, solutions=args.solutions, force=args.force)
-        kind = "instructor's copy (solutions in place)" if args.solutions else "student package"
+        if args.nbgrader and (args.solutions or args.gradescope):
+            raise ValueError("--nbgrader writes nbgrader's source version (the solutions in the notebook; nbgrader "
+                             "generate_assignment makes the student version): it takes neither --solutions nor "
+                             "--gradescope. Create those in another folder")
+        archive = gradescope.zip_path_for(args.out) if args.gradescope else None
+        if archive is not None:  # checked before anything is written
+            check_destination("--gradescope", archive, "file")
+            gradescope.check_zip_path(archive, force=args.force)
+        if args.nbgrader:
+            info = create_nbgrader_assignment(args.name, args.out, force=args.force)
+        else:
+            info = create_assignment(args.name, args.out, solutions=args.solutions, force=args.force)
+        if archive is not None:
+            info["gradescope_zip"] = gradescope.write_autograder_zip(args.out, archive)["zip"]
+        kind = "instructor's copy (solutions in place)" if args.solutions else \
+            "nbgrader source version (solutions in the notebook)" if args.nbgrader else "student package"
         print(f"wrote the {kind} of {info['exercise']!r} to {info['out']}:")
         for f in info["files"]:
             print(f"  {f}")
         if not args.solutions:
             print(f"blanked: {', '.join(info['blanked'])}")
-        print(f"grade it with: python -m numpy_ae assignment grade {info['out']}")
+        if args.nbgrader:
+            print("put it in <course>/source/<assignment>/, then: nbgrader generate_assignment <assignment>; "
+                  "nbgrader autograde <assignment>")
+        else:
+            print(f"grade it with: python -m numpy_ae assignment grade {info['out']}")
+        if archive is not None:
+            print(f"wrote the Gradescope autograder {info['gradescope_zip']} (upload it; students submit "
+                  f"numpy_ae_student/ or a zip of their folder)")
         if args.json:
             print(json.dumps(info))
         return 0
@@ -93,6 +121,12 @@ def _configure(p):
                          "writes (assignment.json naming the exercise, README.md, EXERCISE.py, EXERCISE.ipynb, "
                          "numpy_ae_student/; __pycache__/ and .ipynb_checkpoints/ allowed). Any other non-empty "
                          "folder is refused and left untouched")
+    cr.add_argument("--gradescope", action="store_true",
+                    help="also write Gradescope's autograder zip beside --out, as OUT-autograder.zip (setup.sh, "
+                         "run_autograder, this grader); --force replaces only such a zip")
+    cr.add_argument("--nbgrader", action="store_true",
+                    help="write nbgrader's source version: the notebook with the solutions between nbgrader's "
+                         "markers and graded cells that call the sandboxed grader (put --out in <course>/source/)")
     cr.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     gr = sub.add_parser("grade", help="grade a student's folder", description="run the exercise's tests on the "
                         "student package in FOLDER and print the points")
