@@ -24,6 +24,7 @@ points. :func:`gradescope_results` gives Gradescope's ``results.json``.
 from __future__ import annotations
 
 import pathlib
+import sys
 import time
 
 import numpy as np
@@ -85,6 +86,9 @@ def grade(folder, time_limit=None, isolation="auto", require_isolation=False):
     manifest = read_assignment(folder)
     if isolation not in ISOLATION:
         raise ValueError(f"isolation must be one of {list(ISOLATION)}; got {isolation!r}")
+    if not isolation_modes():
+        raise ValueError("grading needs a POSIX system (process sessions, resource limits); this is "
+                         f"{sys.platform}: grade on Linux or macOS, or in WSL 2")
     if require_isolation and isolation == "none":
         raise ValueError("require_isolation=True contradicts isolation='none'")
     if isolation != "auto" and isolation not in isolation_modes():

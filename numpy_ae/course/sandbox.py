@@ -34,8 +34,12 @@ import ctypes
 import ctypes.util
 import json
 import os
-import resource
 import sys
+
+try:  # POSIX only; imported before the uid drop (an unprivileged user may not read the library)
+    import resource
+except ImportError:  # Windows: the grader refuses to grade there (numpy_ae.course.grade)
+    resource = None
 
 EXPOSED = 97   # exit status: a hidden path is readable from inside the sandbox
 FAILED = 98    # exit status: the sandbox could not be set up

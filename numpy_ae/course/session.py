@@ -71,7 +71,10 @@ def _trusted_package():
 
 
 def isolation_modes():
-    """The modes this machine can offer, best first (``"namespace"``, ``"user"``, ``"none"``)."""
+    """The modes this machine can offer, best first (``"namespace"``, ``"user"``, ``"none"``); none at all on
+    Windows, which has no sessions or resource limits for the student's process (use WSL 2)."""
+    if os.name != "posix":
+        return []
     modes = []
     if sys.platform.startswith("linux") and os.path.exists("/proc/self/ns/user"):
         modes.append("namespace")
@@ -196,6 +199,7 @@ class Session:
             for path in (self.scratch, self.student, site):  # readable by nobody; work writable
                 path.chmod(0o755)
             self.work.chmod(0o777)
+            (self.work / "child.py").chmod(0o644)  # copied from a root-only install: copy keeps its mode
             for p in self.student.rglob("*"):
                 p.chmod(0o755 if p.is_dir() else 0o644)
         return cfg
@@ -314,14 +318,17 @@ def _exit_text(status):
 
 
 def _kill_uid(uid):
-    """Kill every process of ``uid`` (the sandbox's own user: nothing else runs as it)."""
-    for status in glob.glob("/proc/[0-9]*/status"):
+    """Kill every process of ``uid`` (the sandbox's own user: nothing else runs as it): a forked helper
+    takes that uid and sends SIGKILL to every process it may signal (``kill(-1)``), on Linux and macOS."""
+    pid = os.fork()
+    if pid == 0:
         try:
-            fields = dict(line.split(":", 1) for line in open(status).read().splitlines() if ":" in line)
-            if int(fields["Uid"].split()[0]) == uid:
-                os.kill(int(status.split("/")[2]), signal.SIGKILL)
-        except (OSError, ValueError, KeyError):
-            continue
+            os.setgid(uid)
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
 
 
 def _copy_regular_files(src, dst, limit=50 * 2 ** 20):

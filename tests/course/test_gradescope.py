@@ -133,14 +133,13 @@ def test_setup_refuses_an_incomplete_zip(made, tmp_path):
 
 
 def test_setup_makes_the_grader_readable_by_root_only(autograder):
-    """Every folder and file of the grader is root's alone, but the sandbox's student side ``course/child.py``
-    (copied with its permissions into the student's scratch folder, where nobody runs it) is readable: in
-    place it is out of reach all the same, behind the root-only folders."""
+    """Every folder and file of the grader is root's alone (the grader makes its scratch copy of the
+    sandbox's student side, ``course/child.py``, readable itself)."""
     trusted = autograder / "source" / "trusted"
     child = trusted / "numpy_ae" / "course" / "child.py"
     for path in [trusted, *trusted.rglob("*")]:
         mode = stat.S_IMODE(path.stat().st_mode)
-        assert mode & 0o077 == (0o044 if path == child else 0), (path, oct(mode))
+        assert mode & 0o077 == 0, (path, oct(mode))
     if os.geteuid() == 0:  # as the student's process would try it
         for argv in (["ls", str(trusted / "numpy_ae")], ["cat", str(trusted / "numpy_ae" / "nn" / "dense.py")],
                      ["cat", str(child)]):

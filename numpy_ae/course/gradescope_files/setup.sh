@@ -74,10 +74,6 @@ if [ "$(id -u)" = 0 ]; then
     run chown -R 0:0 "$SRC/trusted"
 fi
 run chmod -R go-rwx "$SRC/trusted"
-# The grader copies the student side of its sandbox, course/child.py (a data codec: no solution in it), into
-# the student's scratch folder with its permissions, where nobody must read it; in place it stays out of
-# reach behind the root-only folders.
-run chmod go+r "$SRC/trusted/numpy_ae/course/child.py"
 run chmod 0755 "$SRC/run_autograder"
 run env PYTHONPATH="$SRC/trusted" "$PY" -P -s -m numpy_ae assignment list
 echo "setup.sh: the grader is in $SRC/trusted (readable by root only); it runs with $PY"
