@@ -21,7 +21,6 @@ MAX_LINES = 400
 LONG_FILES = {  # path relative to numpy_ae/ -> why it is still long
     "course/exercises.py": "being reworked with the course tooling",
     "models/adversarial.py": "to split by concern",
-    "models/convolutional.py": "to split: the phases of greedy pretraining",
     "data/mnist.py": "to split: readers and download",
     "analysis/plotting.py": "to split by figure family",
     "analysis/features.py": "to split by concern",

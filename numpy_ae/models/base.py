@@ -52,15 +52,18 @@ class BaseEstimator:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         ESTIMATORS[cls.__name__] = cls
-        for name, method in list(vars(cls).items()):
-            if not callable(method) or isinstance(method, type) or \
-                    name not in OUTPUT_METHODS + TRANSACTIONAL_METHODS:
+        # defined here or brought by a mixin that is not an estimator: each wrapper skips what is wrapped
+        for name in dict.fromkeys(OUTPUT_METHODS + TRANSACTIONAL_METHODS):
+            method = getattr(cls, name, None)
+            if not callable(method) or isinstance(method, type):
                 continue
+            wrapped = method
             if name in OUTPUT_METHODS:  # no silent inf/NaN from finite input (numpy_ae.models.finite)
-                method = finite_outputs(method)
+                wrapped = finite_outputs(wrapped)
             if name in TRANSACTIONAL_METHODS:  # every fit is a transaction (numpy_ae.models.transaction)
-                method = transactional(method)
-            setattr(cls, name, method)
+                wrapped = transactional(wrapped)
+            if wrapped is not method:
+                setattr(cls, name, wrapped)
 
     # ------------------------------------------------------------ parameters
     @classmethod
