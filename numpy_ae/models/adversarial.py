@@ -75,10 +75,10 @@ B. Schölkopf, A. Smola, "A Kernel Two-Sample Test" (JMLR 2012).
 """
 from __future__ import annotations
 import numbers
-import sys
 import time
 import numpy as np
 from .._validation import check_float_dtype, check_labels, check_layer_sizes, check_non_negative, check_positive_int, check_random_state
+from .adversarial_training import AdversarialTraining
 from .autoencoders import Autoencoder
 from .fields import LABELS, array
 from .training import _set_params_from_locals
@@ -88,8 +88,6 @@ from ..nn.activations import default_init, make_activation
 from ..nn.losses import BinaryCrossEntropy, make_loss
 from ..nn.sequential import Sequential
 from ..train import fast_optimizers, optimizers
-from ..exceptions import TrainingDiverged
-from ..train.loop import check_growth
 from ..analysis.mmd import mmd
 from .priors import make_prior
 
@@ -114,7 +112,7 @@ def _check_rate(value, name):
     return float(value)
 
 
-class AdversarialAutoencoder(Autoencoder):
+class AdversarialAutoencoder(AdversarialTraining, Autoencoder):
     r"""An adversarial autoencoder: encoder, decoder and a discriminator on the codes (see the module docstring).
 
     Networks for ``hidden_layer_sizes = (H1, H2)``, ``n_latent = K``, ``discriminator_hidden = (M1, M2)``
@@ -314,69 +312,6 @@ class AdversarialAutoencoder(Autoencoder):
         """Codes of already checked ``X`` (N, D): the encoder at inference, a fresh array (N, K)."""
         return self.network_.forward(X, training=False, layers=self.encoder_layers)
 
-    def _discriminator_pass(self, Z, T, components=None, input_grad=False):
-        r"""``J`` = BCE from logits of ``D(Z)`` against targets ``T (N, 1)``, averaged over the N rows; the
-        discriminator's parameter gradient is left in ``discriminator_.grad`` (zeroed first); returns
-        ``(J, dJ/dZ (N, K))`` with ``input_grad``, else ``(J, logits)``."""
-        disc = self._discriminator
-        disc.grad.fill(0.0)
-        if components is not None:
-            disc.set_condition(self._onehot(components))
-        logits = disc.forward(Z, training=True)
-        out = None if input_grad else np.array(logits)
-        J = disc.loss.forward(logits, T)
-        dZ = disc.backward(disc.loss.backward(), input_grad=input_grad)
-        return J, (np.array(dZ) if input_grad else out)
-
-    def reconstruction_loss_and_grad(self, X):
-        r"""Phase 1: :math:`J_{\text{rec}}` on checked ``X``; fills ``network_.grad`` (encoder and decoder)."""
-        return self.network_.compute(X)
-
-    def discriminator_loss_and_grad(self, Z_prior, Z_codes, components=None):
-        r"""Phase 2: :math:`J_D` for prior samples ``Z_prior (N, K)`` (label 1) and codes ``Z_codes (N, K)``
-        (label 0), both paired with ``components (N,)`` when supervised; fills ``discriminator_.grad``.
-        Returns ``(J, accuracy)``: the fraction of the 2N points on the right side of logit 0."""
-        dtype = self.network_.dtype
-        Z = np.vstack([Z_prior, Z_codes]).astype(dtype, copy=False)
-        T = np.zeros((Z.shape[0], 1), dtype=dtype)
-        T[:Z_prior.shape[0]] = 1.0
-        comps = None if components is None else np.concatenate([components, components])
-        J, logits = self._discriminator_pass(Z, T, comps)
-        return J, float(np.mean((logits > 0) == (T > 0.5)))
-
-    def generator_loss_and_grad(self, X, components=None):
-        r"""Phase 3: :math:`J_G = -\frac1N\sum_n\log\sigma(D(E(x_n)))` on checked ``X``; its gradient with
-        respect to the ENCODER's parameters goes into ``network_.grad`` (zeroed first; the decoder's part
-        stays 0) through the discriminator's input gradient. Returns :math:`J_G`."""
-        Z = self.network_.forward(X, training=True, layers=self.encoder_layers)
-        return self._generator_backward(Z, components)
-
-    def _generator_backward(self, Z, components=None):
-        """Phase 3 from the codes ``Z`` of the encoder's last training pass (its caches still in place)."""
-        net = self.network_
-        net.grad.fill(0.0)
-        T = np.ones((Z.shape[0], 1), dtype=net.dtype)
-        J, dZ = self._discriminator_pass(Z, T, components, input_grad=True)
-        self._discriminator.grad.fill(0.0)  # frozen in this phase: its gradient is not used
-        net.backward(dZ, layers=self.encoder_layers)
-        return J
-
-    def _train_step(self, X, components=None):
-        """The three phases on one minibatch; returns ``(J_rec, J_D, J_G, accuracy)``, each before its step.
-
-        The encoder does not change between phases 2 and 3, so one training pass of it gives the codes
-        of both (phase 3 backpropagates through that pass's caches)."""
-        net, disc, opt = self.network_, self._discriminator, self._optimizers
-        J_rec = self.reconstruction_loss_and_grad(X)
-        opt["reconstruction"].step(net.theta, net.grad)
-        Z = net.forward(X, training=True, layers=self.encoder_layers)
-        Z_prior = self.prior_.sample(X.shape[0], self.rng_, labels=components)
-        J_D, accuracy = self.discriminator_loss_and_grad(Z_prior, Z, components)
-        opt["discriminator"].step(disc.theta, disc.grad)
-        J_G = self._generator_backward(Z, components)
-        opt["generator"].step(net.theta, net.grad, self._decoder_mask)
-        return J_rec, J_D, J_G, accuracy
-
     # -------------------------------------------------------------- fitting
     def _clear_fit_attributes(self):
         super()._clear_fit_attributes()
@@ -419,44 +354,6 @@ class AdversarialAutoencoder(Autoencoder):
         self._train(X, components, callback)
         self.fit_seconds_ = time.perf_counter() - start
         return self
-
-    def _train(self, X, components=None, callback=None):
-        N = X.shape[0]
-        batch = min(self.batch_size, N)
-        n_batches = -(-N // batch)
-        keys = ("reconstruction", "discriminator", "generator", "discriminator_accuracy")
-        history = {k: [] for k in keys}
-        history["seconds"] = []
-        self.history_ = history
-        first = None  # the first minibatch's reconstruction loss: the scale divergence is measured against
-        for epoch in range(1, self.epochs + 1):
-            t0 = time.perf_counter()
-            order = self.rng_.permutation(N)
-            totals = np.zeros(4)
-            for b in range(n_batches):
-                idx = order[b * batch:(b + 1) * batch]
-                values = self._train_step(X[idx], None if components is None else components[idx])
-                if not np.all(np.isfinite(values)):
-                    raise TrainingDiverged(
-                        f"an objective became non-finite in epoch {epoch} (minibatch {b + 1}/{n_batches}): "
-                        f"reconstruction {values[0]}, discriminator {values[1]}, generator {values[2]}; lower "
-                        "the learning rates or check the input scaling")
-                totals += np.asarray(values) * len(idx)
-                first = values[0] if first is None else first
-            for k, v in zip(keys, totals / N):
-                history[k].append(float(v))
-            check_growth(first, history["reconstruction"][-1], epoch, "the learning rates", "reconstruction loss")
-            history["seconds"].append(time.perf_counter() - t0)
-            if self.verbose:
-                print(f"  epoch {epoch:3d}/{self.epochs}  reconstruction {history['reconstruction'][-1]:.5g}  "
-                      f"discriminator {history['discriminator'][-1]:.4f}  generator {history['generator'][-1]:.4f}  "
-                      f"D accuracy {history['discriminator_accuracy'][-1]:.3f}  {history['seconds'][-1]:6.2f} s",
-                      file=sys.stdout, flush=True)
-            if callback is not None:
-                callback(epoch, history)
-        self.n_epochs_ = len(history["seconds"])
-        self.cost_ = history["reconstruction"][-1]
-        self.message_ = f"ran all {self.n_epochs_} epochs"
 
     # ------------------------------------------------------------ inference
     def sample(self, n_samples, y=None, random_state=None):
