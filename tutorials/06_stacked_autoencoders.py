@@ -47,7 +47,8 @@ from numpy_ae.experiments.self_taught import glyph_digits
 from numpy_ae.experiments.stacked import UFLDL_ACCURACY, stack_of
 from numpy_ae.check.gradcheck import check_model
 from numpy_ae.nn.dense import TiedDense
-from numpy_ae.analysis.plotting import save_filters, save_image_grid, save_loss_curve
+from numpy_ae.analysis.plotting import save_image_grid, save_loss_curve
+from numpy_ae.analysis.model_figures import save_filters
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "06_stacked_autoencoders"
@@ -390,7 +391,7 @@ print(f"figures in {OUT}; {time.perf_counter() - T0:.0f} s in all")
 # full run. Layer-2 units see pixels only through layer 1, so
 # `filters_layer2.png` draws unit $j$ as $\sum_i W_{2,ij}\, w_{1,i}$, the
 # combination of layer-1 filters it weighs (`numpy_ae.analysis.features.encoder_filters`
-# with `layer=1`, via `numpy_ae.analysis.plotting.save_filters`), a linear picture that
+# with `layer=1`, via `numpy_ae.analysis.model_figures.save_filters`), a linear picture that
 # ignores the sigmoid in between. Tutorial 8 shows better views of deeper
 # units: the inputs that activate them most, and activation maximisation.
 #

@@ -45,7 +45,8 @@ import numpy as np
 from numpy_ae import SparseAutoencoder, StackedAutoencoder
 from numpy_ae.data import describe_dataset, find_mnist, load_images, load_mnist, sample_patches
 from numpy_ae.nn.activations import sigmoid
-from numpy_ae.analysis.plotting import save_activation_maximisation, save_filters, save_loss_curve, save_reconstructions, save_tiles, save_top_activating
+from numpy_ae.analysis.plotting import save_loss_curve, save_tiles
+from numpy_ae.analysis.model_figures import save_activation_maximisation, save_filters, save_reconstructions, save_top_activating
 from numpy_ae.analysis.features import activation_maximisation, closed_form_maximiser, encoder_filters, reconstruction_error_per_example, top_activating_inputs, unit_activations
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"

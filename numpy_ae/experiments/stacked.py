@@ -109,7 +109,8 @@ from ..models.classifier import EncoderClassifier
 from .registry import add_output, command, emit
 from ..models.stacked import StackedAutoencoder, pretrain_layerwise
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
-from ..analysis.plotting import save_filters, save_tiles
+from ..analysis.plotting import save_tiles
+from ..analysis.model_figures import save_filters
 
 __all__ = ["stacked_classification", "stack_of", "run", "UFLDL_ACCURACY"]
 
@@ -122,7 +123,7 @@ def stack_of(autoencoders):
 
     :meth:`numpy_ae.models.stacked.StackedAutoencoder.from_autoencoders` with the parts'
     sigmoid units and squared error, so that :mod:`numpy_ae.analysis.features` and
-    :func:`numpy_ae.analysis.plotting.save_filters` can show any layer's units
+    :func:`numpy_ae.analysis.model_figures.save_filters` can show any layer's units
     (``layer=1``: the rows of :math:`(W_1 W_2)^\top`).
     """
     return StackedAutoencoder.from_autoencoders(autoencoders, activation="sigmoid", loss="squared_error",

@@ -164,7 +164,7 @@ def _readable_png(path):
 
 
 def test_save_reconstructions(tmp_path, sae):
-    from numpy_ae.analysis.plotting import save_reconstructions
+    from numpy_ae.analysis.model_figures import save_reconstructions
     ae, X = sae
     path = save_reconstructions(ae, X, tmp_path / "rec.png", n=6, image_shape=(4, 4))
     assert path == tmp_path / "rec.png"
@@ -179,7 +179,7 @@ def test_save_reconstructions(tmp_path, sae):
 
 
 def test_save_filters_first_and_deeper_layers(tmp_path, sae, deep_adam):
-    from numpy_ae.analysis.plotting import save_filters
+    from numpy_ae.analysis.model_figures import save_filters
     image = _readable_png(save_filters(sae[0], tmp_path / "f.png"))
     # 5 tiles of 4 x 4: 3 columns, 2 rows -> 11 x 16 pixels, scaled by ceil(512 / 16) = 32, plus a title
     assert image.shape[:2] == (11 * 32 + 30, 16 * 32)
@@ -192,7 +192,7 @@ def test_save_filters_first_and_deeper_layers(tmp_path, sae, deep_adam):
 
 
 def test_save_top_activating(tmp_path, sae):
-    from numpy_ae.analysis.plotting import save_top_activating
+    from numpy_ae.analysis.model_figures import save_top_activating
     ae, X = sae
     image = _readable_png(save_top_activating(ae, X, tmp_path / "top.png", units=[0, 2, 4], k=4))
     # three labelled rows of four 4 x 4 images at scale 12
@@ -204,7 +204,7 @@ def test_save_top_activating(tmp_path, sae):
 
 
 def test_save_activation_maximisation(tmp_path, sae, deep_adam):
-    from numpy_ae.analysis.plotting import save_activation_maximisation
+    from numpy_ae.analysis.model_figures import save_activation_maximisation
     image = _readable_png(save_activation_maximisation(sae[0], tmp_path / "am.png", layer=0, norm=2.0,
                                                        random_state=0, steps=50))
     assert image.shape[:2] == (11 * 32 + 30, 16 * 32)
