@@ -51,11 +51,7 @@ from ..nn.penalties import KLSparsity
 __all__ = ['hidden_layer_sizes', 'unit_activations', 'top_activating_inputs', 'encoder_filters', 'closed_form_maximiser', 'activation_gradient', 'activation_maximisation', 'reconstruction_error_per_example']
 
 
-
-
-# --------------------------------------------------------------------------
-# Layers, paths and units
-# --------------------------------------------------------------------------
+# -------------------- Layers, paths and units --------------------
 
 def _network(model):
     net = getattr(model, "network_", None)
@@ -123,9 +119,7 @@ def _check_positive(value, name):
     return float(value)
 
 
-# --------------------------------------------------------------------------
-# Activations on data
-# --------------------------------------------------------------------------
+# -------------------- Activations on data --------------------
 
 def unit_activations(model, X, layer=-1, batch_size=1000):
     r"""Activations of hidden layer ``layer`` on ``X (N, D)``: shape ``(N, H_k)``, inference mode (no noise)."""
@@ -200,9 +194,7 @@ def reconstruction_error_per_example(model, X, batch_size=1000):
     return err
 
 
-# --------------------------------------------------------------------------
-# Filters
-# --------------------------------------------------------------------------
+# -------------------- Filters --------------------
 
 def encoder_filters(model, layer=0):
     r"""Each unit's filter in input space, shape ``(H_k, D)``: one row per unit.
@@ -224,9 +216,7 @@ def encoder_filters(model, layer=0):
     return np.array(M.T)
 
 
-# --------------------------------------------------------------------------
-# Gradients on the input, and activation maximisation
-# --------------------------------------------------------------------------
+# -------------------- Gradients on the input, and activation maximisation --------------------
 
 @contextlib.contextmanager
 def _grad_preserved(net, path):
