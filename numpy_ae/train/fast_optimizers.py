@@ -13,7 +13,9 @@ Each twin subclasses its reference class in :mod:`numpy_ae.train.optimizers`
   ``float64`` scalar would make NumPy 2 compute a float32 pass in float64);
 * the flat ``theta`` cut into contiguous chunks updated by
   :func:`numpy_ae.train.threads.chunked` on :func:`~numpy_ae.train.threads.num_threads`
-  threads: element-wise, so the bits do not depend on the thread count.
+  threads (for vectors long enough to pay), each chunk in blocks of :data:`BLOCK`
+  elements so that the dozen passes of an update stay in cache: element-wise,
+  so the bits do not depend on the thread count or the block size.
 
 ``tests/train/test_optim.py`` checks each twin against its reference to
 round-off, and bitwise across thread counts.
@@ -28,6 +30,15 @@ from . import optimizers
 from .threads import chunked
 
 __all__ = ["SGD", "Adam", "make_optimizer"]
+
+
+BLOCK = 1 << 16  # elements per pass: the dozen passes of an update stay in cache, so memory is read once
+
+
+def _in_blocks(fn, s):
+    """``fn`` on consecutive blocks of at most :data:`BLOCK` elements of the slice ``s`` (the same bits)."""
+    for a in range(s.start, s.stop, BLOCK):
+        fn(slice(a, min(a + BLOCK, s.stop)))
 
 
 class SGD(optimizers.SGD):
@@ -54,7 +65,7 @@ class SGD(optimizers.SGD):
             else:
                 th += vs
 
-        chunked(part, theta.shape[0])
+        chunked(lambda s: _in_blocks(part, s), theta.shape[0])
 
 
 class Adam(optimizers.Adam):
@@ -66,7 +77,7 @@ class Adam(optimizers.Adam):
         c1, c2 = 1.0 - b1 ** t, 1.0 - b2 ** t  # Python floats: see the module docstring
         eps, scale = self.epsilon * math.sqrt(c2), self.learning_rate * math.sqrt(c2) / c1
 
-        def part(s):
+        def block(s):
             ms, vs, ts, g = m[s], v[s], tmp[s], grad[s]
             ms *= b1  # m = b1 m + (1 - b1) g
             np.multiply(g, 1.0 - b1, out=ts)
@@ -81,7 +92,7 @@ class Adam(optimizers.Adam):
             ts *= scale
             theta[s] -= ts
 
-        chunked(part, theta.shape[0])
+        chunked(lambda s: _in_blocks(block, s), theta.shape[0])
 
 
 def make_optimizer(method, learning_rate=None, momentum=0.9, nesterov=False, fast=True):

@@ -20,7 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 __all__ = ["ENV", "num_threads", "set_num_threads", "chunked", "MIN_CHUNK"]
 
 ENV = "NUMPY_AE_NUM_THREADS"
-MIN_CHUNK = 1 << 15  # elements: below this, starting a thread costs more than the pass (about 20 us)
+# elements per thread below which one thread is used: an optimiser step over the deep autoencoder's 561,934
+# float32 parameters, in cache-sized blocks, took 893 us on one thread and 972 us on two inside training
+# (memory-bound; benchmarks/README.md), so threads engage only for much longer vectors
+MIN_CHUNK = 1 << 20
 
 _chosen = None
 _pools = {}

@@ -101,7 +101,14 @@ def test_bad_settings(make, match):
 
 # ---------------------------------------------------------------- the fast twins
 TWIN_CASES = [("Adam", {}), ("SGD", {}), ("SGD", {"momentum": 0.9}), ("SGD", {"momentum": 0.9, "nesterov": True})]
-LONG = 5 * threads.MIN_CHUNK + 17  # long enough for several chunks, and not a multiple of any count
+SMALL_CHUNK, SMALL_BLOCK = 1 << 12, 1000  # made small here, so that a short vector has many chunks and blocks
+LONG = 5 * SMALL_CHUNK + 17  # not a multiple of any count or of the block
+
+
+@pytest.fixture(autouse=True)
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(threads, "MIN_CHUNK", SMALL_CHUNK)
+    monkeypatch.setattr(fast_optimizers, "BLOCK", SMALL_BLOCK)
 
 
 def _run(klass, kwargs, dtype, n_threads, steps=5):
