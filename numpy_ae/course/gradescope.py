@@ -49,6 +49,7 @@ import zipfile
 from .exercises import get_exercise
 from .handout import MANIFEST, PACKAGE
 from .package import LIBRARY, module_file, read_assignment
+from .session import SKIPPED as SKIP, copy_regular_files
 
 __all__ = ["REQUIREMENTS", "zip_path_for", "check_zip_path", "write_autograder_zip", "find_package",
            "run_autograder"]
@@ -59,7 +60,6 @@ ZIP_ENTRIES = ("setup.sh", "run_autograder", "requirements.txt", f"assignment/{M
                "trusted/numpy_ae/__main__.py")
 MAX_UNZIPPED = 50 * 2 ** 20    # a submitted zip may hold at most this much ...
 MAX_MEMBERS = 5000             # ... in at most this many entries
-SKIP = {"__pycache__", "__MACOSX", ".ipynb_checkpoints"}
 
 
 # ------------------------------------------------------------------ writing the zip
@@ -214,20 +214,6 @@ def find_package(submission, modules, scratch):
     return top[0]
 
 
-def _copy_package(src, dst, limit=MAX_UNZIPPED):
-    """Copy the package folder ``src`` to ``dst``: regular files only (a symlink could point at the grader)."""
-    total = 0
-    for path in sorted(src.rglob("*")):
-        rel = path.relative_to(src)
-        if path.is_symlink() or SKIP & set(rel.parts) or path.suffix == ".pyc" or not path.is_file():
-            continue
-        total += path.stat().st_size
-        if total > limit:
-            raise ValueError(f"your package is over {limit // 2 ** 20} MB: submit only its source files")
-        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, dst / rel)
-
-
 # ------------------------------------------------------------------ grading one submission
 def _not_graded(exercise, message):
     """``results.json`` of a submission that could not be graded: 0 points, and why."""
@@ -268,7 +254,7 @@ def run_autograder(root="/autograder", env=None):
             package = find_package(submission, manifest["modules"], pathlib.Path(tmp) / "unzipped")
             folder.mkdir()
             shutil.copyfile(manifest_path, folder / MANIFEST)  # the zip's manifest, never the student's
-            _copy_package(package, folder / PACKAGE)
+            copy_regular_files(package, folder / PACKAGE, limit=MAX_UNZIPPED, what="your package")
             read_assignment(folder)  # every module the exercise needs is there
         except ValueError as exc:
             results.write_text(json.dumps(_not_graded(exercise, str(exc)), indent=2) + "\n")

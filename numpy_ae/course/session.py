@@ -38,7 +38,8 @@ import time
 from . import child as codec
 from .sandbox import EXPOSED
 
-__all__ = ["Session", "StudentError", "TimeLimit", "ChildDied", "isolation_modes", "SessionRefused"]
+__all__ = ["Session", "StudentError", "TimeLimit", "ChildDied", "isolation_modes", "SessionRefused",
+           "copy_regular_files"]
 
 SANDBOX = pathlib.Path(__file__).with_name("sandbox.py")
 CHILD = pathlib.Path(__file__).with_name("child.py")
@@ -149,7 +150,7 @@ class Session:
         self.student = self.scratch / "student"
         self.work = self.scratch / "work"
         self.work.mkdir()
-        _copy_regular_files(pathlib.Path(folder) / package, self.student / package)
+        copy_regular_files(pathlib.Path(folder) / package, self.student / package)
         shutil.copy(SANDBOX, self.scratch / "sandbox.py")
         shutil.copy(CHILD, self.work / "child.py")
         self.proc, self.returncode = None, None
@@ -331,19 +332,23 @@ def _kill_uid(uid):
     os.waitpid(pid, 0)
 
 
-def _copy_regular_files(src, dst, limit=50 * 2 ** 20):
-    """Copy ``src`` to ``dst``: regular files and folders only (a symlink could point at the reference)."""
+SKIPPED = {"__pycache__", "__MACOSX", ".ipynb_checkpoints"}  # never copied with a student's package
+
+
+def copy_regular_files(src, dst, limit=50 * 2 ** 20, what="the student's package"):
+    """Copy the folder ``src`` to ``dst``: regular files and folders only (a symlink could point at the
+    reference), no caches or ``.pyc``; ValueError past ``limit`` bytes, naming ``what``."""
     total = 0
-    dst.mkdir(parents=True)
+    dst.mkdir(parents=True, exist_ok=True)
     for path in sorted(src.rglob("*")):
-        if path.is_symlink() or "__pycache__" in path.parts:
+        rel = path.relative_to(src)
+        if path.is_symlink() or SKIPPED & set(rel.parts) or path.suffix == ".pyc":
             continue
-        target = dst / path.relative_to(src)
         if path.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
+            (dst / rel).mkdir(parents=True, exist_ok=True)
         elif path.is_file():
             total += path.stat().st_size
             if total > limit:
-                raise ValueError(f"the student's package {src} is over {limit // 2 ** 20} MB")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
+                raise ValueError(f"{what} is over {limit // 2 ** 20} MB: submit only its source files")
+            (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dst / rel)

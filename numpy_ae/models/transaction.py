@@ -47,7 +47,7 @@ from ..exceptions import FitInterruptedWarning, TrainingDiverged
 
 __all__ = ["Backup", "transactional", "TRANSACTIONAL_METHODS", "check_finite_state"]
 
-TRANSACTIONAL_METHODS = ("fit", "fit_transform", "fit_in_phases", "fit_predict")
+TRANSACTIONAL_METHODS = ("fit", "fit_transform", "fit_in_phases")
 
 _active = threading.local()  # ids of the estimators whose transaction is open in this thread
 
