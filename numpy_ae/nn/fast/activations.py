@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import activations
-from .workspace import buffer, writable
+from .workspace import buffer, buffer_like, writable
 
 __all__ = ["Sigmoid", "Tanh", "ReLU", "ELU", "SELU", "sigmoid_into"]
 
@@ -60,8 +60,9 @@ class ReLU(activations.ReLU):
     """:class:`numpy_ae.nn.ReLU`, fast: the mask kept as booleans."""
 
     def forward(self, Z, training=True):
-        self.mask = np.greater(Z, 0.0, out=buffer(self, "mask", Z.shape, bool))
-        return np.maximum(Z, 0.0, out=buffer(self, "A", Z.shape, Z.dtype))
+        # in Z's memory order (a channels-last image from a fast convolution stays so): one pass each
+        self.mask = np.greater(Z, 0.0, out=buffer_like(self, "mask", Z, dtype=bool))
+        return np.maximum(Z, 0.0, out=buffer_like(self, "A", Z))
 
     def backward(self, dA):
         return np.multiply(dA, self.mask, out=writable(self, dA))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import spatial
-from .workspace import buffer
+from .workspace import buffer_in, buffer_like, memory_order
 
 __all__ = ["MaxPool2D"]
 
@@ -29,12 +29,14 @@ class MaxPool2D(spatial.MaxPool2D):
         p = self.pool_size
         Ho, Wo = self.output_shape(H, W)
         shape = (N, C, Ho, Wo)
-        Y = buffer(self, "Y", shape, X.dtype)
+        # every array in X's memory order (channels last from a fast convolution): strided slices of
+        # contiguous runs of C values, and element-wise passes over operands laid out alike
+        Y = buffer_like(self, "Y", X, shape)
         # k: which offset o = a p + b holds the maximum of each window (uint8 when p^2 <= 256)
         k_dtype = np.uint8 if p * p <= 256 else np.intp
-        k = buffer(self, "k", shape, k_dtype)
+        k = buffer_like(self, "k", X, shape, k_dtype)
         k.fill(0)
-        larger = buffer(self, "larger", shape, bool)
+        larger = buffer_like(self, "larger", X, shape, bool)
         for o, index in self._offsets(Ho, Wo):
             if o == 0:
                 np.copyto(Y, X[index])
@@ -47,7 +49,7 @@ class MaxPool2D(spatial.MaxPool2D):
                 np.maximum(k, o_where_larger, out=k)
             else:
                 np.putmask(k, larger, o)
-        self.k, self.X_shape, self.dtype = k, X.shape, X.dtype
+        self.k, self.X_shape, self.dtype, self.X_order = k, X.shape, X.dtype, memory_order(X)
         return Y
 
     def backward(self, dY):
@@ -57,15 +59,21 @@ class MaxPool2D(spatial.MaxPool2D):
         most one window, and the products are written in place instead of added."""
         p, s = self.pool_size, self.stride
         (H, W), (Ho, Wo) = self.X_shape[2:], dY.shape[2:]
-        dX = buffer(self, "dX", self.X_shape, self.dtype)
+        dX = buffer_in(self, "dX", self.X_shape, self.dtype, self.X_order)  # laid out as X was
         if s != p or H != Ho * p or W != Wo * p:
             dX.fill(0.0)  # inputs in no window, or in several, start from 0
-        is_max = buffer(self, "is_max", dY.shape, bool)
+        is_max = buffer_like(self, "is_max", self.k, dtype=bool)
+        if memory_order(dY) != memory_order(self.k):
+            # dY laid out unlike the forward's arrays (from a Flatten, say): one copy into their layout
+            # makes the p^2 passes below run over operands stored alike (3.3 against 1.3 ms measured)
+            aligned = buffer_like(self, "dY", self.k, dtype=dY.dtype)
+            np.copyto(aligned, dY)
+            dY = aligned
         for o, index in self._offsets(Ho, Wo):
             np.equal(self.k, o, out=is_max)
             if s >= p:
                 np.multiply(dY, is_max, out=dX[index])
             else:
-                routed = np.multiply(dY, is_max, out=buffer(self, "routed", dY.shape, self.dtype))
+                routed = np.multiply(dY, is_max, out=buffer_like(self, "routed", self.k, dtype=self.dtype))
                 dX[index] += routed
         return dX

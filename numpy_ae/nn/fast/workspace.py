@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["buffer", "row_sum", "writable"]
+__all__ = ["buffer", "buffer_in", "buffer_like", "memory_order", "row_sum", "writable"]
 
 
 def buffer(layer, key, shape, dtype):
@@ -35,6 +35,31 @@ def buffer(layer, key, shape, dtype):
     if buf is None or buf.shape != tuple(shape) or buf.dtype != dtype:
         buf = workspace[key] = np.empty(shape, dtype=dtype)
     return buf
+
+
+def memory_order(A):
+    """The axes of ``A`` from the slowest-varying in memory to the fastest (by decreasing stride; ties,
+    as for axes of length 1, keep their logical order): ``(0, 1, 2, 3)`` for a C-ordered image batch,
+    ``(0, 2, 3, 1)`` for one stored channels last."""
+    return tuple(sorted(range(A.ndim), key=lambda a: (-abs(A.strides[a]) if A.shape[a] > 1 else 0, a)))
+
+
+def buffer_in(layer, key, shape, dtype, order):
+    """:func:`buffer` indexed as ``shape`` whose axes lie in memory in the order ``order`` (slowest
+    first): ``buffer_in(layer, "Y", (N, C, H, W), dtype, (0, 2, 3, 1))`` is indexed ``[n, c, y, x]``
+    and stored ``(N, H, W, C)``."""
+    stored = buffer(layer, key, [shape[a] for a in order], dtype)
+    return stored if tuple(order) == tuple(range(len(order))) else stored.transpose(np.argsort(order))
+
+
+def buffer_like(layer, key, like, shape=None, dtype=None):
+    """:func:`buffer` indexed as ``shape`` (default ``like.shape``) and stored in ``like``'s memory order.
+
+    An element-wise pass runs fastest when its operands share one memory order, so a twin that works
+    element by element keeps the order its input came in (a channels-last image stays channels last).
+    """
+    return buffer_in(layer, key, like.shape if shape is None else tuple(shape),
+                     like.dtype if dtype is None else dtype, memory_order(like))
 
 
 def writable(layer, dY):
