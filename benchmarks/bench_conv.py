@@ -65,8 +65,9 @@ Three parts (numpy_ae issue 9), all in one process:
 ``--profile-steps`` minibatches of ours.
 
 Threads are pinned on both sides (threadpoolctl for NumPy's BLAS,
-``torch.set_num_threads``), ``--threads 1`` by default: the machine this was
-written on has two cores shared with other jobs.
+``torch.set_num_threads``, and numpy_ae's own pool, ``numpy_ae.set_num_threads``), by
+default at what NumPy's BLAS has (every library's default on this machine: all its cores);
+``--threads 1`` for one thread each.
 
 Measured: see "Convolution speed" under "Benchmarks" in README.md.
 
@@ -88,7 +89,8 @@ import tracemalloc
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from _common import SteppingClock, finish
+import numpy_ae
+from _common import SteppingClock, finish, numpy_blas_threads
 from numpy_ae.nn.conv import Conv2D
 from numpy_ae.models.convolutional import ConvAutoencoder
 from numpy_ae.data import load_mnist
@@ -375,7 +377,8 @@ def profile_layers(net, noisy, clean, n_steps):
 # ------------------------------------------------------------ main
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=1, help="BLAS and PyTorch threads (default 1)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS, PyTorch and numpy_ae threads (default: what NumPy's BLAS has, the libraries' default)")
     parser.add_argument("--n-train", type=int, default=60000, help="training pairs per epoch (default 60000)")
     parser.add_argument("--rounds", type=int, default=3, help="epochs per side, interleaved (default 3)")
     parser.add_argument("--repeats", type=int, default=9, help="timed calls per layer shape (default 9)")
@@ -392,6 +395,8 @@ def main():
     args = parser.parse_args()
     if args.quick:
         args.n_train, args.rounds, args.repeats = min(args.n_train, 2048), 1, 3
+    explicit_threads = args.threads is not None
+    args.threads = args.threads or numpy_blas_threads()
     for name in ("threads", "n_train", "rounds", "repeats", "naive_batch", "profile_steps"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1; got {getattr(args, name)}")
@@ -406,8 +411,11 @@ def main():
         except ImportError:
             print("PyTorch is not installed: timing ours and the loops only, no ratio to PyTorch "
                   "(to install it: .venv/bin/pip install torch==2.13.0)")
-    result = {"threads": args.threads, "load_average_before": os.getloadavg()}
-    print(f"numpy_ae conv benchmark: float32, minibatch {BATCH}, {args.threads} thread(s)"
+    numpy_ae.set_num_threads(args.threads if explicit_threads else None)  # None: our default (the cores)
+    result = {"threads": args.threads, "numpy_ae_threads": numpy_ae.num_threads(),
+              "load_average_before": os.getloadavg()}
+    print(f"numpy_ae conv benchmark: float32, minibatch {BATCH}, {args.threads} BLAS and PyTorch thread(s), "
+          f"{numpy_ae.num_threads()} numpy_ae thread(s)"
           + (f", PyTorch {torch.__version__}" if torch is not None else ""))
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     failures = []

@@ -17,7 +17,9 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["ENV", "num_threads", "set_num_threads", "chunked", "MIN_CHUNK"]
+from threadpoolctl import ThreadpoolController
+
+__all__ = ["ENV", "num_threads", "set_num_threads", "chunked", "in_slots", "MIN_CHUNK"]
 
 ENV = "NUMPY_AE_NUM_THREADS"
 # elements per thread below which one thread is used: an optimiser step over the deep autoencoder's 561,934
@@ -88,3 +90,49 @@ def chunked(fn, size, threads=None):
     finally:
         for f in futures:
             f.result()
+
+
+_blas = []
+
+
+def _blas_libraries():
+    """NumPy's BLAS thread pools (found once; threadpoolctl)."""
+    if not _blas:
+        _blas.append(ThreadpoolController().select(user_api="blas").lib_controllers)
+    return _blas[0]
+
+
+def in_slots(work, n_items, threads=None):
+    """Run ``work(item, slot)`` for ``item in range(n_items)``: item ``i`` on slot ``i % T`` of ``T`` threads,
+    each slot's items in order, with NumPy's BLAS held to one thread meanwhile (each slot's matrix
+    products run in its own thread, so that BLAS's own threads do not compete with them). Returns the
+    results, indexed by item (``slot`` lets ``work`` keep scratch arrays per thread). A caller that sums
+    the results in item order gets the same bits whichever thread computed each. ``T`` is
+    :func:`num_threads` (or ``threads``), at most ``n_items``; one slot runs in the calling thread,
+    BLAS untouched.
+    """
+    T = min(num_threads() if threads is None else _check(threads, "threads"), max(n_items, 1))
+    results = [None] * n_items
+
+    def slot(k):
+        for i in range(k, n_items, T):
+            results[i] = work(i, k)
+
+    if T == 1:
+        slot(0)
+        return results
+    libraries = _blas_libraries()
+    before = [lib.num_threads for lib in libraries]
+    for lib in libraries:
+        lib.set_num_threads(1)
+    try:
+        futures = [_pool(T).submit(slot, k) for k in range(1, T)]
+        try:
+            slot(0)
+        finally:
+            for f in futures:
+                f.result()
+    finally:
+        for lib, n in zip(libraries, before):
+            lib.set_num_threads(n)
+    return results

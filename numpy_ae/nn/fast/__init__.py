@@ -26,11 +26,11 @@ from __future__ import annotations
 
 from ..layer import Layer
 from ..losses import Loss
-from . import activations, condition, conv, dense, losses, noise, penalties, reparameterize, spatial
+from . import activations, condition, conv, conv_transpose, dense, losses, noise, penalties, reparameterize, spatial
 
 __all__ = ["TWINS", "to_fast", "to_reference", "reference_class"]
 
-_MODULES = (activations, condition, conv, dense, losses, noise, penalties, reparameterize, spatial)
+_MODULES = (activations, condition, conv, conv_transpose, dense, losses, noise, penalties, reparameterize, spatial)
 
 
 def _find_twins():

@@ -1,12 +1,21 @@
-r"""Fast twins of :mod:`numpy_ae.nn.conv`: im2col into reused buffers stored channels last, one
-product per kernel offset for col2im, and for a stride-1 convolution with fewer outputs than inputs
-(``F < C``) the "narrow" path that multiplies first and never builds the ``kh kw C`` patches.
+r"""Fast twins of :mod:`numpy_ae.nn.conv`: im2col into reused buffers stored channels last, a few images
+at a time, and for a stride-1 convolution with fewer outputs than inputs (``F < C``) the "narrow" path
+that multiplies first and never builds the ``kh kw C`` patches. (The transposed convolutions are in
+:mod:`numpy_ae.nn.fast.conv_transpose`.)
 
 Every array is indexed in the reference's logical order ((N, C, H, W) for images,
-(N, H', W', C, kh, kw) for patches); :func:`laid_out` chooses only the memory order. The
-narrow path: :math:`Z_{nij} = \sum_{u,v} P_{n,i+u,j+v,u,v}` with :math:`P = X^p W_{uv}^\top` for
-every padded pixel, ``dW`` from shifted blocks of the padded input's rows, and ``dX`` the
-stride-1 correlation of :math:`\delta` padded by ``k - 1 - p`` with the flipped kernel.
+(N, H', W', C, kh, kw) for patches); :func:`laid_out` chooses only the memory order. Images leave
+a fast convolution stored channels last (outputs and input gradients), the layout the next one's
+im2col reads fastest, and the element-wise twins keep whatever layout they are given. Inside the
+training step the work goes in chunks of whole images (:func:`image_chunks`) so that a chunk's
+patches are multiplied while still in cache, the chunks shared among numpy_ae's threads with each
+matrix product on one BLAS thread (:func:`numpy_ae.train.threads.in_slots`); the partial ``dW`` of
+the chunks are summed in chunk order, so the bits do not depend on which thread did which.
+
+The narrow path: :math:`Z_{nij} = \sum_{u,v} P_{n,i+u,j+v,u,v}` with :math:`P = X^p W_{uv}^\top` for
+every padded pixel, ``dW`` from shifted copies of the padded delta times the padded input's rows, and
+``dX`` (whenever stride 1 and ``F <= C``) the stride-1 correlation of :math:`\delta` padded by
+``k - 1 - p`` with the flipped kernel.
 """
 from __future__ import annotations
 
@@ -14,10 +23,11 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .. import conv
+from ...train.threads import in_slots
 from .workspace import buffer, buffer_in
 
-__all__ = ["Conv2D", "ConvTranspose2D", "Conv1D", "ConvTranspose1D", "im2col", "col2im", "laid_out", "rows",
-           "products_per_offset", "IMAGE", "PATCH_ROWS", "PER_OFFSET"]
+__all__ = ["Conv2D", "Conv1D", "im2col", "col2im", "laid_out", "rows", "products_per_offset", "image_chunks",
+           "sum_in_order", "IMAGE", "PATCH_ROWS", "PER_OFFSET", "CHUNK_ELEMENTS"]
 
 
 # --------------------------------------------------------------------------
@@ -106,6 +116,28 @@ def col2im(dcols, padded_shape, stride, out=None):
     return dXp
 
 
+CHUNK_ELEMENTS = 1 << 19  # patch numbers per chunk (2 MiB in float32): about one core's L2 cache
+
+
+def image_chunks(layer, N, per_image):
+    """``(first, n, size)`` covering the ``N`` images of a minibatch in chunks of ``n <= size`` images
+    holding at most :data:`CHUNK_ELEMENTS` patch numbers (``per_image`` each; at least one image per
+    chunk; allocate a chunk's buffers for ``size`` images and slice them, so that a shorter last chunk
+    reuses them). Inside the training step the patches of a chunk are written and read again while in
+    cache; on any other call (no workspace, fresh arrays every time) one chunk, as the reference does."""
+    size = N if layer.workspace is None else max(1, min(N, CHUNK_ELEMENTS // max(per_image, 1)))
+    for first in range(0, N, size):
+        yield first, min(size, N - first), size
+
+
+def sum_in_order(parts):
+    """``parts[0] + parts[1] + ...`` in that order, into the first (the same bits for any thread count)."""
+    total = parts[0]
+    for p in parts[1:]:
+        total += p
+    return total
+
+
 class _Buffers:
     """Buffers in a chosen memory order, and the kernel as the matrix :func:`rows` multiplies."""
 
@@ -114,6 +146,14 @@ class _Buffers:
     def _buffer(self, key, shape, dtype, layout):
         """:func:`~numpy_ae.nn.fast.workspace.buffer` indexed as ``shape``, stored in the axis order ``layout``."""
         return buffer_in(self, key, shape, dtype, layout)
+
+    def _in_chunks(self, work, n_chunks):
+        """``[work(i, slot) for i in range(n_chunks)]``, the chunks shared among
+        :func:`~numpy_ae.train.threads.num_threads` threads inside the training step (each product then
+        on one BLAS thread, :func:`~numpy_ae.train.threads.in_slots`); on any other call, in this thread."""
+        if self.workspace is None:
+            return [work(i, 0) for i in range(n_chunks)]
+        return in_slots(work, n_chunks)
 
     def _pixel_rows(self, key, A4):
         """``A4 (N, C, H, W)`` as the matrix ``(N H W, C)`` of its pixels: a view when ``A4`` is stored
@@ -156,26 +196,38 @@ class Conv2D(conv.Conv2D, _Buffers):
         self.padded_shape = Xp.shape
         self.input_shape = X.shape
         self.Xp_rows = Xp.transpose(0, 2, 3, 1).reshape(N * Hp * Wp, C)  # every padded pixel a row (a view)
+        Z = buffer(self, "Z", (N * Ho * Wo, F), X.dtype)
         if self._narrow():
             # Fewer outputs than inputs: multiply first, then add the kh kw shifted products,
             # Z[n, i, j] = sum_{u,v} (Xp[n, i + u, j + v] @ W[:, :, u, v].T): no patches of C channels.
             self.cols = None
-            P = np.matmul(self.Xp_rows, self.W_rows.reshape(F, kh * kw, C).transpose(2, 1, 0).reshape(C, -1),
-                          out=buffer(self, "P", (N * Hp * Wp, kh * kw * F), X.dtype))
-            P = P.reshape(N, Hp, Wp, kh, kw, F)
-            Z = buffer(self, "Z", (N, Ho, Wo, F), X.dtype)
-            np.copyto(Z, P[:, :Ho, :Wo, 0, 0])
-            for u in range(kh):
-                for v in range(kw):
-                    if u or v:
-                        Z += P[:, u:u + Ho, v:v + Wo, u, v]
-            Z = Z.reshape(N * Ho * Wo, F)
+            W_taps = self.W_rows.reshape(F, kh * kw, C).transpose(2, 1, 0).reshape(C, -1)
+            chunks = list(image_chunks(self, N, Hp * Wp * kh * kw * F))
+
+            def chunk(i, slot):
+                first, n, size = chunks[i]
+                P = buffer(self, f"P{slot}", (size * Hp * Wp, kh * kw * F), X.dtype)[:n * Hp * Wp]
+                np.matmul(self.Xp_rows[first * Hp * Wp:(first + n) * Hp * Wp], W_taps, out=P)
+                P = P.reshape(n, Hp, Wp, kh, kw, F)
+                Zc = Z[first * Ho * Wo:(first + n) * Ho * Wo].reshape(n, Ho, Wo, F)
+                np.add(P[:, :Ho, :Wo, 0, 0], self.b, out=Zc)
+                for u in range(kh):
+                    for v in range(kw):
+                        if u or v:
+                            Zc += P[:, u:u + Ho, v:v + Wo, u, v]
         else:
-            cols = im2col(Xp, self._k, self._s,
-                          out=self._buffer("cols", (N, Ho, Wo, C, kh, kw), X.dtype, PATCH_ROWS))
-            self.cols = rows(cols)  # (N H' W', kh kw C)
-            Z = np.matmul(self.cols, self.W_rows.T, out=buffer(self, "Z", (N * Ho * Wo, F), X.dtype))
-        Z += self.b  # Y = Z + b, returned stored channels last (the next layer's im2col reads it so)
+            cols = self._buffer("cols", (N, Ho, Wo, C, kh, kw), X.dtype, PATCH_ROWS)
+            self.cols = rows(cols)  # (N H' W', kh kw C), kept for dW
+            chunks = list(image_chunks(self, N, Ho * Wo * kh * kw * C))
+
+            def chunk(i, slot):
+                first, n, _ = chunks[i]
+                part = slice(first * Ho * Wo, (first + n) * Ho * Wo)
+                im2col(Xp[first:first + n], self._k, self._s, out=cols[first:first + n])
+                np.matmul(self.cols[part], self.W_rows.T, out=Z[part])  # the chunk's patches still in cache
+                Z[part] += self.b
+        self._in_chunks(chunk, len(chunks))
+        # Y = Z + b, returned stored channels last (the next layer's im2col reads it so)
         return self._from4d(Z.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2))
 
     def _narrow(self):
@@ -196,45 +248,61 @@ class Conv2D(conv.Conv2D, _Buffers):
         N, F, Ho, Wo = dY4.shape
         C, (kh, kw), (ph, pw) = self.in_channels, self._k, self._p
         (Hp, Wp), narrow = self.padded_shape[2:], self._narrow()
+        H, W = Hp - 2 * ph, Wp - 2 * pw
+        (qh, qw) = (kh - 1 - ph, kw - 1 - pw)
+        by_correlation = self.input_grad and self._dx_by_correlation()
+        dXm = buffer(self, "dXm", (N * H * W, C), dY.dtype) if by_correlation else None
+        W_flip = self.W.reshape(F, C, kh, kw)[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(-1, C)
+        delta = None if narrow else self._pixel_rows("delta", dY4)  # (N H' W', F)
+        self.db += dY4.sum(axis=(0, 2, 3))
+        per_image = max(Hp * Wp * kh * kw * F if narrow else Ho * Wo * kh * kw * C, H * W * kh * kw * F)
+        chunks = list(image_chunks(self, N, per_image))
+
+        def chunk(i, slot):
+            first, n, size = chunks[i]
+            if narrow:
+                # delta in the padded image's frame (zero outside the H' x W' outputs): then the pixels
+                # under offset (u, v) of every output are the rows of Xp_rows shifted by u Wp + v, so
+                # dW[:, :, u, v] = sum_r delta_p[r - u Wp - v] Xp_rows[r]: the kh kw shifted copies of the
+                # (narrow) delta side by side, times Xp_rows, read once (one product instead of kh kw).
+                # Whole images per chunk: a shift into the previous image lands in its zero margin.
+                M = n * Hp * Wp
+                delta_p = buffer(self, f"delta_p{slot}", (size, Hp, Wp, F), dY.dtype)[:n]
+                delta_p.fill(0.0)
+                np.copyto(delta_p[:, :Ho, :Wo], dY4[first:first + n].transpose(0, 2, 3, 1))
+                delta_p = delta_p.reshape(M, F)
+                D = buffer(self, f"D{slot}", (size * Hp * Wp, kh, kw, F), dY.dtype)[:M]
+                for u in range(kh):
+                    for v in range(kw):
+                        shift = u * Wp + v
+                        D[:shift, u, v] = 0.0
+                        D[shift:, u, v] = delta_p[:M - shift]
+                # (C, kh kw F): R[c, (u, v, f)] = dW[f, c, u, v]
+                R = self.Xp_rows[first * Hp * Wp:(first + n) * Hp * Wp].T @ D.reshape(M, kh * kw * F)
+            else:
+                part = slice(first * Ho * Wo, (first + n) * Ho * Wo)
+                R = self.cols[part].T @ delta[part]  # (kh kw C, F): dW's rows, as (cols^T delta)^T (faster)
+            if by_correlation:
+                # The same numbers as col2im, from the side with no more channels: dX is the stride-1
+                # correlation of delta, padded by k - 1 - p, with the kernel flipped and its channel
+                # axes swapped (module docstring); its im2col has kh kw F columns instead of kh kw C.
+                dYp = self._buffer(f"dYp{slot}", (size, F, Ho + 2 * qh, Wo + 2 * qw), dY.dtype, IMAGE)[:n]
+                if qh or qw:
+                    dYp.fill(0.0)
+                dYp[:, :, qh:qh + Ho, qw:qw + Wo] = dY4[first:first + n]
+                cols = self._buffer(f"dY_cols{slot}", (size, H, W, F, kh, kw), dY.dtype, PATCH_ROWS)[:n]
+                im2col(dYp, self._k, (1, 1), out=cols)
+                np.matmul(rows(cols), W_flip, out=dXm[first * H * W:(first + n) * H * W])
+            return R
+
+        R = sum_in_order(self._in_chunks(chunk, len(chunks)))
         if narrow:
-            # delta in the padded image's frame (zero outside the H' x W' outputs): then the pixels
-            # under offset (u, v) of every output are the rows of Xp_rows shifted by u Wp + v, so
-            # dW[:, :, u, v] = sum_r delta_p[r - u Wp - v] Xp_rows[r]: the kh kw shifted copies of the
-            # (narrow) delta side by side, times Xp_rows, read once (one product instead of kh kw)
-            delta_p = buffer(self, "delta_p", (N, Hp, Wp, F), dY.dtype)
-            delta_p.fill(0.0)
-            np.copyto(delta_p[:, :Ho, :Wo], dY4.transpose(0, 2, 3, 1))
-            M = N * Hp * Wp
-            delta_p = delta_p.reshape(M, F)
-            D = buffer(self, "D", (M, kh, kw, F), dY.dtype)
-            for u in range(kh):
-                for v in range(kw):
-                    shift = u * Wp + v
-                    D[:shift, u, v] = 0.0
-                    D[shift:, u, v] = delta_p[:M - shift]
-            R = self.Xp_rows.T @ D.reshape(M, kh * kw * F)  # (C, kh kw F): R[c, (u, v, f)] = dW[f, c, u, v]
             self.dW.reshape(F, C, kh, kw)[...] += R.reshape(C, kh, kw, F).transpose(3, 0, 1, 2)
-            self.db += dY4.sum(axis=(0, 2, 3))
         else:
-            delta = self._pixel_rows("delta", dY4)  # (N H' W', F)
-            self._add_weight_rows((self.cols.T @ delta).T)  # as (cols^T delta)^T: measured 1.1-1.5x faster
-            self.db += delta.sum(axis=0)
+            self._add_weight_rows(R.T)
         if not self.input_grad:
             return None
-        H, W = Hp - 2 * ph, Wp - 2 * pw
-        if self._dx_by_correlation():
-            # The same numbers as col2im, from the side with no more channels: dX is the stride-1
-            # correlation of delta, padded by k - 1 - p, with the kernel flipped and its channel
-            # axes swapped (module docstring); its im2col has kh kw F columns instead of kh kw C.
-            (qh, qw) = (kh - 1 - ph, kw - 1 - pw)
-            dYp = self._buffer("dYp", (N, F, Ho + 2 * qh, Wo + 2 * qw), dY.dtype, IMAGE)
-            if qh or qw:
-                dYp.fill(0.0)
-            dYp[:, :, qh:qh + Ho, qw:qw + Wo] = dY4
-            cols = im2col(dYp, self._k, (1, 1),
-                          out=self._buffer("dY_cols", (N, H, W, F, kh, kw), dY.dtype, PATCH_ROWS))
-            W_flip = self.W.reshape(F, C, kh, kw)[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(-1, C)
-            dXm = np.matmul(rows(cols), W_flip, out=buffer(self, "dXm", (N * H * W, C), dY.dtype))
+        if by_correlation:
             return self._from4d(dXm.reshape(N, H, W, C).transpose(0, 3, 1, 2))  # channels last
         dcols = self._buffer("dcols", (N, Ho, Wo, C, kh, kw), dY.dtype, PER_OFFSET)
         products_per_offset(delta, self.W_rows, dcols)  # dcols = delta W_mat
@@ -253,96 +321,3 @@ class Conv1D(conv.Conv1D, _Buffers):
     backward = Conv2D.backward
     _narrow = Conv2D._narrow
     _dx_by_correlation = Conv2D._dx_by_correlation
-
-
-def _phases(k, s, p, n_out):
-    r"""The output rows of a transposed convolution along one axis, by phase: ``(r, Q, u0, M, c)`` for each
-    ``r < s`` that has rows, meaning :math:`Y_{s q + r} = \sum_{m < M} X_{q + c - m} W_{u_0 + m s}` for
-    ``q < Q`` (``X`` zero outside its ``n`` rows; ``M = 0``: no tap reaches the phase, only the bias).
-    From :math:`Y_y = \sum X_i W_u` over :math:`s i + u = y + p`: the taps of row ``y = s q + r`` are the
-    ``u`` congruent to ``r + p`` modulo ``s``."""
-    phases = []
-    for r in range(min(s, n_out)):
-        u0 = (r + p) % s
-        phases.append((r, -(-(n_out - r) // s), u0, -(-(k - u0) // s) if u0 < k else 0, (r + p - u0) // s))
-    return phases
-
-
-class ConvTranspose2D(conv.ConvTranspose2D, _Buffers):
-    r""":class:`numpy_ae.nn.ConvTranspose2D`, fast. Forward by output phase ("sub-pixel"): the outputs
-    ``Y[:, :, s_h q + r, s_w t + r']`` of one phase ``(r, r')`` are a stride-1 correlation of the input with
-    the taps ``W[:, :, u_0 + m s_h, v_0 + m' s_w]`` (:func:`_phases`), one product of the gathered input
-    pixels per phase written straight into its output pixels; no stamped image, no scatter-add. Backward is
-    the fast Conv2D's im2col (the delta's patches at stride ``s``)."""
-
-    def forward(self, X, training=True):
-        self._check_input(X)
-        self.output_shape(X.shape)
-        X4 = self._to4d(X)
-        N, Cin, H, W = X4.shape
-        Co, (kh, kw), (sh, sw), (ph, pw), (oh, ow) = self.out_channels, self._k, self._s, self._p, self._o
-        Ho, Wo = (H - 1) * sh + kh + oh - 2 * ph, (W - 1) * sw + kw + ow - 2 * pw
-        self.Xm = self._pixel_rows("Xm", X4)  # (N H W, C_in), for dW in backward
-        self.input_shape = X.shape
-        self.W_rows = self._weight_rows(Cin)  # (C_in, kh kw C_out), for dX in backward
-        self.padded_shape = (N, Co, (H - 1) * sh + kh + oh, (W - 1) * sw + kw + ow)  # the stamped image
-        rows_h, rows_w = _phases(kh, sh, ph, Ho), _phases(kw, sw, pw, Wo)
-        # X padded so that every X[q + c - m] of every phase is in range (zeros outside the image)
-        lo_h = max([0] + [M - 1 - c for _, _, _, M, c in rows_h if M])
-        hi_h = max([0] + [Q - 1 + c - (H - 1) for _, Q, _, M, c in rows_h if M])
-        lo_w = max([0] + [M - 1 - c for _, _, _, M, c in rows_w if M])
-        hi_w = max([0] + [Q - 1 + c - (W - 1) for _, Q, _, M, c in rows_w if M])
-        Xpad = buffer(self, "Xpad", (N, H + lo_h + hi_h, W + lo_w + hi_w, Cin), X.dtype)
-        if lo_h or hi_h or lo_w or hi_w:
-            Xpad.fill(0.0)
-        Xpad[:, lo_h:lo_h + H, lo_w:lo_w + W] = self.Xm.reshape(N, H, W, Cin)
-        Y = self._buffer("Y", (N, Co, Ho, Wo), X.dtype, IMAGE)  # channels last
-        Yn = Y.transpose(0, 2, 3, 1)  # (N, H_out, W_out, C_out), C-contiguous
-        Wt = self.W.reshape(Cin, Co, kh, kw)
-        # one buffer each for the gathered pixels and the products, sized for the largest phase
-        P_size = N * Cin * max(Q * Q2 * M * M2 for _, Q, _, M, _ in rows_h for _, Q2, _, M2, _ in rows_w)
-        Z_size = N * Co * max(Q * Q2 for _, Q, _, _, _ in rows_h for _, Q2, _, _, _ in rows_w)
-        for r, Q, u0, M, c in rows_h:
-            for r2, Q2, v0, M2, c2 in rows_w:
-                out = Yn[:, r::sh, r2::sw]  # (N, Q, Q2, C_out)
-                if not (M and M2):
-                    np.copyto(out, self.b)
-                    continue
-                # P[n, q, t, m, m2] = X[n, q + c - m, t + c2 - m2]: the phase's input pixels, tap by tap
-                P = buffer(self, "P", (P_size,), X.dtype)[:N * Q * Q2 * M * M2 * Cin].reshape(N, Q, Q2, M, M2, Cin)
-                for m in range(M):
-                    for m2 in range(M2):
-                        y0, x0 = lo_h + c - m, lo_w + c2 - m2
-                        np.copyto(P[:, :, :, m, m2], Xpad[:, y0:y0 + Q, x0:x0 + Q2])
-                taps = Wt[:, :, u0::sh, v0::sw].transpose(2, 3, 0, 1).reshape(M * M2 * Cin, Co)
-                Z = buffer(self, "Z", (Z_size,), X.dtype)[:N * Q * Q2 * Co].reshape(N * Q * Q2, Co)
-                np.matmul(P.reshape(N * Q * Q2, M * M2 * Cin), taps, out=Z)
-                np.add(Z.reshape(N, Q, Q2, Co), self.b, out=out)
-        return self._from4d(Y)
-
-    def backward(self, dY):
-        dY4 = self._to4d(dY)
-        N, Co, Ho, Wo = dY4.shape
-        (kh, kw), (ph, pw) = self._k, self._p
-        dYp = self._buffer("dYp", self.padded_shape, dY.dtype, IMAGE)
-        if ph or pw:
-            dYp.fill(0.0)
-        dYp[:, :, ph:ph + Ho, pw:pw + Wo] = dY4
-        self.db += dY4.sum(axis=(0, 2, 3))
-        H, W = self.padded_shape[2] - kh, self.padded_shape[3] - kw  # (H - 1) s, (W - 1) s
-        H, W = H // self._s[0] + 1, W // self._s[1] + 1
-        cols = im2col(dYp, self._k, self._s, out=self._buffer("cols", (N, H, W, Co, kh, kw), dY.dtype, PATCH_ROWS))
-        cols = rows(cols)  # (N H W, kh kw C_out)
-        self._add_weight_rows((cols.T @ self.Xm).T)  # X_mat^T cols, computed as (cols^T X_mat)^T (faster)
-        if not self.input_grad:
-            return None
-        dXm = np.matmul(cols, self.W_rows.T, out=buffer(self, "dXm", self.Xm.shape, dY.dtype))
-        return self._from4d(dXm.reshape(N, H, W, -1).transpose(0, 3, 1, 2))  # channels last
-
-
-
-class ConvTranspose1D(conv.ConvTranspose1D, _Buffers):
-    """:class:`numpy_ae.nn.ConvTranspose1D`, fast: :class:`ConvTranspose2D`'s code on ``(N, C_in, 1, L)``."""
-
-    forward = ConvTranspose2D.forward
-    backward = ConvTranspose2D.backward
