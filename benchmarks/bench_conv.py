@@ -61,6 +61,13 @@ Three parts (numpy_ae issue 9), all in one process:
     ``resource.getrusage``'s peak resident size of the whole process is
     printed too (it includes the data sets and PyTorch).
 
+(d) Memory against PyTorch (``--skip-memory`` skips it too): one epoch of each side in a fresh
+    child process (this script with ``--memory-child``), the data and the model made first; then the
+    kernel's peak-resident counter is reset (``5 > /proc/self/clear_refs``) and, after the epoch, the
+    peak (``VmHWM``) less the resident size before it is the epoch's working memory, whatever
+    allocated it (NumPy, PyTorch's allocator, oneDNN). Target: ours at most 1.5 times PyTorch's.
+    Linux only; skipped with a message elsewhere.
+
 ``--profile`` times every layer's forward and backward pass over
 ``--profile-steps`` minibatches of ours.
 
@@ -339,6 +346,55 @@ def epoch_peak_bytes(noisy, clean, seed):
         tracemalloc.stop()
 
 
+def _status_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def memory_child(side, n_train, seed, threads):
+    """In a fresh process: one epoch of ``side`` ("numpy_ae" or "pytorch"); prints the JSON
+    ``{"before": KiB resident before the epoch, "peak": KiB peak resident during it}``."""
+    import gc
+    X_train = load_mnist("fashion-mnist", dtype=np.float32)[0]
+    clean = np.ascontiguousarray(X_train[:n_train])
+    del X_train
+    noisy = noisy_pairs(clean, seed + 10)
+    net = ours_model(seed).network_
+    if side == "pytorch":
+        import torch
+        torch.set_num_threads(threads)
+        model = torch_model(torch, net)
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset the peak resident size (Linux >= 4.0)
+    before = _status_kib("VmRSS")
+    with threadpool_limits(limits=threads, user_api="blas"):
+        if side == "pytorch":
+            torch_epoch(torch, model, noisy, clean, seed + 1)
+        else:
+            ours_epoch(net, noisy, clean, seed + 1)
+    print(json.dumps({"before": before, "peak": _status_kib("VmHWM")}))
+
+
+def memory_against_torch(n_train, seed, threads):
+    """Working memory of one epoch of each side, each in its own child process (KiB), or None off Linux."""
+    import subprocess
+    import sys
+    if not os.path.exists("/proc/self/clear_refs"):
+        return None
+    out = {}
+    for side in ("numpy_ae", "pytorch"):
+        run = subprocess.run([sys.executable, __file__, "--memory-child", side, "--n-train", str(n_train),
+                              "--seed", str(seed), "--threads", str(threads)],
+                             capture_output=True, text=True, check=True)
+        r = json.loads(run.stdout.strip().splitlines()[-1])
+        out[side] = r["peak"] - r["before"]
+    return out
+
+
 # ------------------------------------------------------------ profile
 def profile_layers(net, noisy, clean, n_steps):
     """Median seconds of every layer's forward and backward pass over ``n_steps`` minibatches."""
@@ -392,7 +448,12 @@ def main():
     parser.add_argument("--profile", action="store_true", help="time every layer of ours")
     parser.add_argument("--profile-steps", type=int, default=30)
     parser.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    parser.add_argument("--memory-child", choices=["numpy_ae", "pytorch"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory_child:
+        numpy_ae.set_num_threads(args.threads)
+        memory_child(args.memory_child, args.n_train, args.seed, args.threads)
+        return
     if args.quick:
         args.n_train, args.rounds, args.repeats = min(args.n_train, 2048), 1, 3
     explicit_threads = args.threads is not None
@@ -524,6 +585,17 @@ def main():
                   f"(ratio {peak_full / peak_half:.3f}; the {N} pairs themselves: {data_bytes / 2**20:.1f} MiB)")
             print(f"  process peak resident size (the whole process: data sets, PyTorch when loaded): "
                   f"{result['memory']['maxrss_bytes'] / 2**20:.0f} MiB")
+            if torch is not None:
+                growth = memory_against_torch(N, args.seed, args.threads)
+                if growth is None:
+                    print("(d) memory against PyTorch: skipped (needs Linux's /proc/self/clear_refs)")
+                else:
+                    result["memory"]["epoch_working_kib"] = growth
+                    ratio = growth["numpy_ae"] / growth["pytorch"]
+                    result["memory"]["ratio_to_pytorch"] = ratio
+                    print(f"(d) working memory of one epoch, each side in a fresh process (peak resident less "
+                          f"resident before): numpy_ae {growth['numpy_ae'] / 1024:.1f} MiB, PyTorch "
+                          f"{growth['pytorch'] / 1024:.1f} MiB, ratio {ratio:.2f}; target <= 1.5", flush=True)
 
         if args.profile:
             prof = profile_layers(ours_model(args.seed).network_, noisy, clean, args.profile_steps)
