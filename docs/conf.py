@@ -61,6 +61,7 @@ exclude_patterns = ["_build", "README.md", "Thumbs.db", ".DS_Store", "tutorials/
                     "tutorials/*.py", "tutorials/*.md5", "tutorials/*.zip", "tutorials/*.json"]
 templates_path = ["_templates"]
 html_static_path = ["_static"]
+html_css_files = ["numpy_ae.css"]
 html_theme = "furo"
 html_title = f"numpy_ae {release}"
 html_show_sourcelink = False
