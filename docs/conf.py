@@ -129,6 +129,7 @@ sphinx_gallery_conf = {
     "backreferences_dir": "api/backreferences",
     "inspect_global_variables": False,
     "min_reported_time": 0,
+    "write_computation_times": False,       # its pages load jQuery and DataTables from a CDN
     "show_signature": False,
     "within_subsection_order": "FileNameSortKey",
 }
