@@ -1,0 +1,20 @@
+r"""Measuring what an autoencoder learned: metrics, MMD, novelty scores (and, in submodules, plots).
+
+The numbers are importable from here: the metrics
+:func:`~numpy_ae.analysis.metrics.precision_recall_f1` and
+:func:`~numpy_ae.analysis.metrics.roc_auc`; the novelty protocol
+:func:`~numpy_ae.analysis.novelty.held_out_class_auroc` with its scores
+:func:`~numpy_ae.analysis.novelty.reconstruction_error` and
+:func:`~numpy_ae.analysis.novelty.neg_elbo_score`. These modules need only NumPy.
+The maximum mean discrepancy is ``from numpy_ae.analysis.mmd import mmd``: the
+function is not re-exported here, where its name would hide the module
+:mod:`numpy_ae.analysis.mmd` (``numpy_ae.analysis.mmd`` must stay the module).
+The figures (:mod:`numpy_ae.analysis.plotting`, :mod:`numpy_ae.analysis.model_figures`),
+the feature visualisations (:mod:`numpy_ae.analysis.features`) and the time-series
+scoring (:mod:`numpy_ae.analysis.anomaly`) are imported from their modules.
+"""
+from .metrics import precision_recall_f1, roc_auc
+from .novelty import held_out_class_auroc, held_out_split, neg_elbo_score, reconstruction_error
+
+__all__ = ["precision_recall_f1", "roc_auc", "held_out_class_auroc", "held_out_split",
+           "reconstruction_error", "neg_elbo_score"]

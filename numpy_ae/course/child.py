@@ -12,8 +12,10 @@ objects only:
 ``{"op": "call", "target": T, "attr": name, "args": [...], "kwargs": {...}}``
     call ``name`` on a module of the package (``T = ["mod", "nn.dense"]``) or
     on an object made earlier (``T = ["obj", handle]``);
-``{"op": "get" | "has" | "set", "target": T, "attr": name[, "value": v]}``;
-``"after": [name, ...]`` on a call: the target's attributes after it (a layer's ``penalty``);
+``{"op": "get" | "has" | "set", "target": T, "attr": name[, "value": v]}``
+    read, test or set an attribute of the target;
+``"after": [name, ...]`` on a call
+    the target's attributes after it (a layer's ``penalty``);
 ``"keep": [name, ...]`` on a call, then ``{"op": "kept", "name": name}``
     the arguments exactly as the student's code received them, later (did
     ``backward`` change the ``X`` that ``forward`` was given?);

@@ -19,7 +19,7 @@ __all__ = ["Student", "RemotePackage", "RemoteObject", "attr", "has", "set_attr"
 
 # ------------------------------------------------------------------ the grader's view of the student
 class Student:
-    """What a test sees of the student's process: :attr:`pkg` (a :class:`RemotePackage`), the arrays bound
+    """What a test sees of the student's process: ``pkg`` (a :class:`RemotePackage`), the arrays bound
     into the student's layers (kept equal on both sides around every request), and what the code printed.
 
     ``session_factory()`` starts a :class:`Session`; a test that kills it (time limit, crash) leaves the
@@ -76,6 +76,7 @@ class Student:
         return self.call({"op": "kept", "name": name})
 
     def kill(self):
+        """End the student's process; the next request starts a fresh one (``restart`` is the same)."""
         if self.session is not None:
             self.session.close()
         self.session = None

@@ -7,7 +7,7 @@ same and compares it, on the same noisy test images, with the classical
 alternatives and with a dense denoising autoencoder.
 
 Noise (:func:`add_noise`; every kind is clipped to [0, 1] and seeded)
---------------------------------------------------------------------
+---------------------------------------------------------------------
 ``gaussian`` (default, level 0.4, the Keras example's ``noise_factor``)
     :math:`\tilde x = \mathrm{clip}(x + L\,\varepsilon, 0, 1)`, :math:`\varepsilon \sim N(0, 1)` per pixel;
 ``masking`` (default level 0.3, the deeplearning.net dA's)

@@ -54,6 +54,7 @@ Figures in the JSON line (``--json``), all on the test split:
 ``seconds``
     training wall time of the chosen dA (``twin_seconds``: of the twin);
 ``epochs``, ``n_train``, ``n_test``, ``corruption``, ``level``, ``dataset``, ``data_path``, ...
+    what was run, on which data.
 
 Threads. With minibatches of 20, each product is a small ``20 x 784 x 500``
 GEMM, too small to share between threads: on a machine busy with other

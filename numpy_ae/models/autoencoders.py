@@ -280,8 +280,7 @@ class SparseAutoencoder(Autoencoder):
         Output activation.
     init : {"ufldl", "glorot", "he"}
         Weight initialisation (UFLDL's uniform by default).
-    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, \
-warm_start, dtype, random_state :
+    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, warm_start, dtype, random_state :
         Training, as for every autoencoder (:mod:`numpy_ae.models.autoencoders`); L-BFGS for 400 iterations by default.
     """
 
@@ -341,8 +340,7 @@ class LinearAutoencoder(Autoencoder):
         L-BFGS budget and tolerance. The defaults (1000 iterations, ``gtol=1e-10``)
         reach PCA's reconstruction error to 1e-6 relative or better on problems
         it has not been tuned on (the test suite checks 9-D and 784-D data).
-    method, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, warm_start, dtype, \
-random_state :
+    method, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, warm_start, dtype, random_state :
         Training, as for every autoencoder (:mod:`numpy_ae.models.autoencoders`).
 
     Attributes

@@ -160,8 +160,7 @@ class EncoderClassifier(TrainingMixin, BaseEstimator):
         :math:`\lambda` on every weight matrix (UFLDL's stacked exercise: 3e-3).
     softmax_max_iter : int
         L-BFGS iterations of the softmax stage.
-    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, \
-warm_start, random_state :
+    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, warm_start, random_state :
         Fine-tuning, as the autoencoders' training hyperparameters. With
         ``warm_start`` a fitted classifier skips the softmax stage and
         fine-tunes from its current parameters.

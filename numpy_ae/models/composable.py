@@ -107,8 +107,7 @@ class RegularizedAutoencoder(Autoencoder):
         Input corruption in training (a denoising autoencoder).
     noise_level : float in [0, 1)
         Its level (probability, or the Gaussian standard deviation).
-    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, \
-warm_start, dtype, random_state :
+    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, warm_start, dtype, random_state :
         Training, as for every autoencoder (:mod:`numpy_ae.models.autoencoders`); Adam for 10 epochs of
         128 by default. Lifetime sparsity is taken over each minibatch, so ``batch_size`` sets it.
     """
@@ -298,8 +297,7 @@ class ContractiveAutoencoder(RegularizedAutoencoder):
         As :class:`RegularizedAutoencoder`'s; ``activation`` is also the code's (sigmoid or tanh).
     contraction : float >= 0
         :math:`\lambda`.
-    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, \
-warm_start, dtype, random_state :
+    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, warm_start, dtype, random_state :
         Training (:mod:`numpy_ae.models.autoencoders`).
     """
 
@@ -329,8 +327,7 @@ class KSparseAutoencoder(RegularizedAutoencoder):
         Units kept per example in training, ``1 <= k <=`` the code size.
     alpha : float > 0
         Inference keeps ``round(alpha * k)`` units.
-    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, \
-warm_start, dtype, random_state :
+    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, warm_start, dtype, random_state :
         Training (:mod:`numpy_ae.models.autoencoders`).
     """
 
@@ -359,8 +356,7 @@ class WTAAutoencoder(RegularizedAutoencoder):
         As :class:`RegularizedAutoencoder`'s (``activation`` is also the code's).
     lifetime_sparsity : float in (0, 1]
         Fraction of each minibatch a unit keeps (``ceil(s * batch)`` activities).
-    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, \
-warm_start, dtype, random_state :
+    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, warm_start, dtype, random_state :
         Training (:mod:`numpy_ae.models.autoencoders`).
     """
 

@@ -108,7 +108,7 @@ class ConvPhases:
         hyperparameter, for every phase), an int, or a list of L + 1 ints
         ``>= 0``, one per phase, the last for the fine-tuning; 0 skips a phase
         (under L-BFGS too, where otherwise ``max_iter`` counts). ``callback``
-        as in :meth:`fit`, called in every phase. ``y`` is ignored. Returns
+        as in :meth:`~numpy_ae.models.convolutional.ConvAutoencoder.fit`, called in every phase. ``y`` is ignored. Returns
         self, with ``phase_history_`` and ``phase_cost_`` (see the class docstring).
         """
         self._validate_params()

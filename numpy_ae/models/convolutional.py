@@ -142,8 +142,7 @@ class ConvAutoencoder(ConvPhases, Autoencoder):
         Cross-entropy from logits (sigmoid output; inputs in [0, 1]) or mean squared error.
     weight_decay : float >= 0
         On kernels only.
-    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, \
-warm_start, dtype, random_state :
+    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, warm_start, dtype, random_state :
         Training, as for every autoencoder (:mod:`numpy_ae.models.autoencoders`); Adam by default.
 
     Attributes

@@ -123,8 +123,7 @@ class Conv1DAutoencoder(Autoencoder):
         trains on all windows); 0 trains on all of them
         (early stopping then watches the training loss). When the split would
         leave no window on either side, all windows are trained on.
-    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, \
-warm_start, dtype, random_state :
+    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, warm_start, dtype, random_state :
         Training, as for every autoencoder (:mod:`numpy_ae.models.autoencoders`).
 
     Attributes

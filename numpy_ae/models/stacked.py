@@ -74,8 +74,7 @@ class StackedAutoencoder(Autoencoder):
         Masking/salt-and-pepper probability, or the Gaussian standard deviation.
     init : None or {"he", "glorot", "ufldl"}
         None: He for ReLU/ELU, Glorot otherwise.
-    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, \
-warm_start, dtype, random_state :
+    method, max_iter, gtol, epochs, batch_size, learning_rate, momentum, nesterov, patience, verbose, warm_start, dtype, random_state :
         Training, as for every autoencoder (:mod:`numpy_ae.models.autoencoders`); Adam
         (learning rate 1e-3) for 10 epochs of 128 examples by default.
     """

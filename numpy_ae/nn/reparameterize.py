@@ -17,7 +17,7 @@ and so is its gradient (at most :math:`1/(2\sqrt\tau)`: 3.4e153 in float64,
 Its pull is towards larger :math:`|s|` (:math:`\partial\mathrm{KL}/\partial s \approx -1/s`).
 
 Randomness. :math:`\varepsilon` comes from a Generator spawned from the
-model's in :meth:`init_params` (an independent stream, as the corruption
+model's in :meth:`Reparameterize.init_params` (an independent stream, as the corruption
 layers have). ``freeze_noise()`` keeps the draw of the next training pass
 for all later passes of the same shape, so a gradient check sees one
 function; ``freeze_noise(False)`` draws afresh again.
