@@ -44,14 +44,14 @@ import pathlib
 import time
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from numpy_ae import VariationalAutoencoder
 from numpy_ae.experiments.self_taught import digits_or_stand_in
 from numpy_ae.experiments.vae import interpolate_codes, manifold_grid
 from numpy_ae.check.gradcheck import check_layer, check_model
-from numpy_ae.analysis.plotting import save_image_grid, save_tiles
+from numpy_ae.analysis.class_figures import save_codes
+from numpy_ae.analysis.plotting import PIXEL_RANGE, save_image_grid, save_tiles
+from numpy_ae.data import class_names
 from numpy_ae.nn.reparameterize import Reparameterize, gaussian_kl
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
@@ -65,6 +65,7 @@ X_train, y_train, X_test, y_test, DATA = digits_or_stand_in(download=not FAST, n
                                                             test_fraction=1 / 5)
 if FAST:  # a few thousand images: seconds, not minutes
     X_train, y_train, X_test, y_test = X_train[:3000], y_train[:3000], X_test[:1000], y_test[:1000]
+NAMES = class_names("fashion-mnist" if DATA == "Fashion-MNIST" else "mnist")  # the glyph stand-in: digits too
 print(f"{DATA}: train {X_train.shape}, test {X_test.shape}, pixels in [{X_train.min():.0f}, {X_train.max():.0f}]")
 assert X_train.min() >= 0.0 and X_train.max() <= 1.0  # a Bernoulli decoder needs inputs in [0, 1]
 
@@ -410,14 +411,14 @@ if not FAST and DATA == "Fashion-MNIST":
 
 # %%
 generated = vae.sample(60, random_state=0)
-save_tiles(generated, OUT / "generated.png", shape=(28, 28), n_cols=10, normalize=None, scale=2,
-           title=f"60 images decoded from z ~ N(0, I) ({DATA})")
+save_tiles(generated, OUT / "generated.png", shape=(28, 28), n_cols=10, normalize=None, value_range=PIXEL_RANGE,
+           scale=2, title=f"60 images decoded from z ~ N(0, I) ({DATA})")
 save_image_grid([("test image", X_test[:10]), ("reconstruction", vae.reconstruct(X_test[:10]))],
-                OUT / "reconstructions.png", image_shape=(28, 28),
+                OUT / "reconstructions.png", image_shape=(28, 28), value_range=PIXEL_RANGE,
                 title=f"{DATA} test images and their reconstructions (z = mu)")
 i, j = 0, int(np.flatnonzero(y_test != y_test[0])[0])
-save_image_grid([(f"class {y_test[i]} -> {y_test[j]}", interpolate_codes(vae, X_test[i], X_test[j]))],
-                OUT / "interpolation.png", image_shape=(28, 28),
+save_image_grid([(f"{NAMES[y_test[i]]} -> {NAMES[y_test[j]]}", interpolate_codes(vae, X_test[i], X_test[j]))],
+                OUT / "interpolation.png", image_shape=(28, 28), value_range=PIXEL_RANGE,
                 title="decoding the straight line between two test images' codes")
 ink_gap, untrained_gap = abs(generated.mean() - X_test.mean()), abs(untrained_ink - X_test.mean())
 print(f"generated: {generated.shape}, mean pixel {generated.mean():.3f} (test images: {X_test.mean():.3f}, "
@@ -462,17 +463,11 @@ assert (codes.std(axis=0) > 0.3).all() and (codes.std(axis=0) < 2.5).all()
 assert (np.linalg.norm(codes, axis=1) < 4).mean() > 0.9
 assert accuracy > (0.2 if FAST else 0.5)  # at least twice chance after a short run; 0.62 after the full one
 
-fig = Figure(figsize=(6, 5))                    # on the Agg canvas: no pyplot, no window, no global state
-FigureCanvasAgg(fig)
-ax = fig.add_subplot()
-points = ax.scatter(codes[:, 0], codes[:, 1], c=y_test, s=3, cmap="tab10")
-fig.colorbar(points, ax=ax, label="class")
-ax.set_xlabel("z1 (mu)")
-ax.set_ylabel("z2 (mu)")
-ax.set_title(f"test codes mu(x) of {DATA}, coloured by class")
-fig.tight_layout()
-fig.savefig(OUT / "latent_codes.png", dpi=100)
+# one colour per class, the colour bar labelled with the class names (numpy_ae.analysis.class_figures)
+save_codes([(None, codes, y_test, None)], OUT / "latent_codes.png", NAMES, xlabel="z1 (mu)", ylabel="z2 (mu)",
+           panel_px=520, title=f"test codes mu(x) of {DATA}, coloured by class")
 save_tiles(manifold_grid(vae2, n=15), OUT / "manifold.png", shape=(28, 28), n_cols=15, normalize=None,
+           value_range=PIXEL_RANGE,
            title="the decoder over the 2-D latent space (prior quantiles 0.05..0.95)")
 
 # %% [markdown]

@@ -42,10 +42,11 @@ import pathlib
 import numpy as np
 
 from numpy_ae import ConditionalVAE, VariationalAutoencoder
-from numpy_ae.data import describe_dataset, find_mnist, load_mnist
+from numpy_ae.data import class_names, describe_dataset, find_mnist, load_mnist
 from numpy_ae.experiments.self_taught import glyph_digits
 from numpy_ae.experiments.vae import save_samples_per_class
-from numpy_ae.analysis.plotting import save_tiles
+from numpy_ae.analysis.class_figures import legend_outside
+from numpy_ae.analysis.plotting import PIXEL_RANGE, save_tiles
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "10_beta_and_conditional_vae"
@@ -151,8 +152,8 @@ print(f"the ELBO (D + R) is best at beta = {BETAS[int(np.argmin(D + R))]:g}")
 
 # %%
 rows = [X_test[:10]] + [sweep[b]["model"].reconstruct(X_test[:10]) for b in (0.5, 8.0)]
-save_tiles(np.vstack(rows), OUT / "reconstructions_beta.png", shape=(28, 28), n_cols=10, normalize=None, scale=2,
-           title="test images; reconstructions at beta = 0.5; at beta = 8")
+save_tiles(np.vstack(rows), OUT / "reconstructions_beta.png", shape=(28, 28), n_cols=10, normalize=None,
+           value_range=PIXEL_RANGE, scale=2, title="test images; reconstructions at beta = 0.5; at beta = 8")
 
 # %% [markdown]
 # ## 2. KL per latent unit, and active units
@@ -171,7 +172,7 @@ save_tiles(np.vstack(rows), OUT / "reconstructions_beta.png", shape=(28, 28), n_
 # training, or a larger $\beta$, switches them off completely.
 
 # %%
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4))
 width = 0.8 / len(BETAS)
 K = SETTINGS["n_latent"]
 for i, b in enumerate(BETAS):
@@ -179,7 +180,7 @@ for i, b in enumerate(BETAS):
 ax1.set_xlabel("latent unit (sorted by KL, per model)")
 ax1.set_ylabel("KL (nats, test mean)")
 ax1.set_title("KL per latent unit")
-ax1.legend()
+legend_outside(ax1)  # beside the bars, never over them
 ax2.plot(BETAS, [sweep[b]["active"] for b in BETAS], "o-")
 ax2.set_xscale("log", base=2)
 ax2.set_xlabel("beta")
@@ -271,10 +272,12 @@ if FAST:
 
 # %%
 save_samples_per_class(cvae, OUT / "samples_per_class_k10.png", n_per_class=10, random_state=0,
+                       names=class_names("mnist"),
                        title=f"conditional VAE, K = 10, on {DATA}: one row per label, the same 10 codes per column")
 cvae2 = ConditionalVAE(random_state=0, **{**SETTINGS, "n_latent": 2}).fit(X_train, y_train)
 print(f"conditional VAE with K = 2: -ELBO = {cvae2.elbo(X_test, y_test, random_state=0).neg_elbo.mean():.2f} nats")
 save_samples_per_class(cvae2, OUT / "samples_per_class.png", n_per_class=10, random_state=0,
+                       names=class_names("mnist"),
                        title=f"conditional VAE, K = 2, on {DATA}: one row per label, the same 10 codes per column")
 print("wrote", OUT / "samples_per_class_k10.png", "and", OUT / "samples_per_class.png")
 

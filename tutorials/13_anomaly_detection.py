@@ -293,9 +293,10 @@ for a in (0.0, 0.5, 1.0, 1.5, 2.0):
 
 # %%
 from numpy_ae import StackedAutoencoder, VariationalAutoencoder
-from numpy_ae.data import find_mnist, load_mnist
-from numpy_ae.experiments.anomaly_images import CLASS_NAMES, format_table, save_auroc_bars
+from numpy_ae.data import class_names, find_mnist, load_mnist
+from numpy_ae.experiments.anomaly_images import format_table, save_auroc_bars
 from numpy_ae.analysis.novelty import _roc_auc, held_out_class_auroc, neg_elbo_score, reconstruction_error
+from numpy_ae.analysis.class_figures import legend_outside
 from numpy_ae.analysis.plotting import save_image_grid
 
 IMG_FAST = os.environ.get("NUMPY_AE_FAST") == "1"
@@ -334,7 +335,7 @@ assert abs(_roc_auc(_s, _pos) - _by_pairs) < 1e-12
 if IMG_DATA:
     img_classes = [1] if IMG_FAST else list(range(10))
     img_n_train, img_epochs = (3000, 1) if IMG_FAST else (20000, 2)
-    img_names = CLASS_NAMES["fashion-mnist"]
+    img_names = class_names("fashion-mnist")
     img_tops = []
 
     def _note(label, name, model, scores, positive):
@@ -369,7 +370,7 @@ if IMG_DATA:
 # %%
 if IMG_DATA:
     _c = img_classes[0]
-    _fig = new_figure(900, 320)
+    _fig = new_figure(1100, 320)
     for _i, _name in enumerate(img_models):
         _ax = _fig.add_subplot(1, 2, _i + 1)
         _sc, _p = img_runs[_c][_name]["scores"], img_y_test == _c
@@ -378,7 +379,7 @@ if IMG_DATA:
         _ax.hist(_sc[_p], bins=_bins, density=True, alpha=0.6, label=f"{img_names[_c]} (novel)")
         _ax.set_title(f"{_name}: AUROC {img_runs[_c][_name]['auroc']:.3f}")
         _ax.set_xlabel("squared error (sum over pixels)" if _name == "ae" else "-ELBO (nats)")
-        _ax.legend(fontsize=7)
+    legend_outside(_ax)  # one legend for both panels, right of the second
     _fig.tight_layout()
     _fig.savefig(IMG_OUT / "score_histograms.png")
     print("wrote", IMG_OUT / "score_histograms.png")

@@ -49,7 +49,9 @@ from numpy_ae.analysis.mmd import median_bandwidth, mmd
 from numpy_ae.data import find_mnist, load_mnist
 from numpy_ae.experiments.self_taught import digits_or_stand_in
 from numpy_ae.check.registry import run_checks
-from numpy_ae.analysis.plotting import new_figure, save_image_grid
+from numpy_ae.analysis.class_figures import save_codes
+from numpy_ae.analysis.plotting import PIXEL_RANGE, save_image_grid
+from numpy_ae.data import class_names
 
 FAST = os.environ.get("NUMPY_AE_FAST") == "1"
 OUT = pathlib.Path(os.environ.get("NUMPY_AE_OUT", "out/tutorials")) / "14_adversarial_and_generative"
@@ -61,22 +63,14 @@ X_train, y_train, X_test, y_test, DATA = digits_or_stand_in(  # the MNIST subset
     ("mnist", "fashion-mnist") if FAST else ("fashion-mnist", "mnist"), n_stand_in=3000 if FAST else 12000)
 N_TRAIN, N_TEST = (1500, 1000) if FAST else (10000, 5000)
 X_train, y_train, X_test, y_test = X_train[:N_TRAIN], y_train[:N_TRAIN], X_test[:N_TEST], y_test[:N_TEST]
+NAMES = class_names("fashion-mnist" if DATA == "Fashion-MNIST" else "mnist")  # the glyph stand-in: digits too
 print(f"{DATA}: train {X_train.shape}, test {X_test.shape}")
 
 
-def scatter(panels, path, title):
-    """One panel per (name, codes, labels, prior samples): prior in grey, codes coloured by class."""
-    fig = new_figure(420 * len(panels), 430)
-    for i, (name, Z, y, P) in enumerate(panels):
-        ax = fig.add_subplot(1, len(panels), i + 1)
-        if P is not None:
-            ax.scatter(P[:, 0], P[:, 1], s=2, c="0.75")
-        if Z is not None:
-            ax.scatter(Z[:, 0], Z[:, 1], s=2, c=y, cmap="tab10", vmin=-0.5, vmax=9.5)
-        ax.set_title(name, fontsize=9)
-    fig.suptitle(title, fontsize=10)
-    fig.savefig(path)
-    print("wrote", path)
+def scatter(panels, path, title, names=NAMES):
+    """One panel per (name, codes, labels, prior samples): prior in grey, codes coloured by class, one colour
+    bar of the class names (numpy_ae.analysis.class_figures.save_codes)."""
+    print("wrote", save_codes(panels, path, names, title=title))
 
 
 # %% [markdown]
@@ -119,7 +113,7 @@ print(f"component {k}: mean {np.round(in_k.mean(0), 2)} (stated {np.round(mix.me
       f"{len(in_k)} of 3000 draws")
 assert np.linalg.norm(in_k.mean(0) - mix.means[k]) < 0.1  # 300 draws: standard error 0.5 / sqrt(300) = 0.03
 scatter([("N(0, I)", None, None, Pg), ("mixture of 10", Pm_labelled, labels, None)], OUT / "priors.png",
-        "the two priors (right: coloured by component)")
+        "the two priors (right: coloured by component)", names=[f"component {k}" for k in range(10)])
 
 # %% [markdown]
 # ## 3. Measuring how close the codes are to the prior: MMD
@@ -202,7 +196,7 @@ scatter([(f"AAE (MMD {m_aae:.3f})", Z_aae[:2000], y_test[:2000], P),
          (f"plain AE (MMD {m_ae:.3f})", Z_ae[:2000], y_test[:2000], P)],
         OUT / "codes_gaussian.png", f"{DATA} test codes over N(0, I) samples (grey)")
 save_image_grid([("decoded z ~ N(0, I)", aae.sample(12, random_state=0))], OUT / "samples_gaussian.png",
-                image_shape=(28, 28), title="AAE: images decoded from prior samples")
+                image_shape=(28, 28), value_range=PIXEL_RANGE, title="AAE: images decoded from prior samples")
 
 # %% [markdown]
 # ## 6. The supervised mixture: one class per component
@@ -238,8 +232,8 @@ print(f"test codes nearest to their own class's component: {agree:.1%} (chance: 
 scatter([(f"supervised AAE ({agree:.0%} on their component)", Z[:2000], y_test[:2000],
           sup.prior_.sample(2000, np.random.default_rng(3)))], OUT / "codes_mixture.png",
         f"{DATA} test codes over the mixture prior")
-rows = [(f"class {c}", sup.sample(10, y=c, random_state=int(c))) for c in sup.classes_]
-save_image_grid(rows, OUT / "samples_mixture.png", image_shape=(28, 28),
+rows = [(NAMES[c], sup.sample(10, y=c, random_state=int(c))) for c in sup.classes_]
+save_image_grid(rows, OUT / "samples_mixture.png", image_shape=(28, 28), value_range=PIXEL_RANGE,
                 title="supervised AAE: each row decoded from one component")
 
 

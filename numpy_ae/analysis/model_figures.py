@@ -49,7 +49,9 @@ def save_reconstructions(model, X, path, n=10, image_shape=None, title=None, ind
         Which rows to show instead of the first ``n`` (e.g. the worst ones,
         ``np.argsort(-features.reconstruction_error_per_example(model, X))[:10]``).
 
-    Both rows share one grey scale (inputs and reconstructions compare by brightness).
+    Both rows share one grey scale, the inputs' range (inputs and reconstructions compare by
+    brightness; a reconstruction straying beyond it is clipped, so the inputs look as in every other
+    figure of them: MNIST's background black).
     """
     X = check_array(X, "X")
     if indices is None:
@@ -67,7 +69,9 @@ def save_reconstructions(model, X, path, n=10, image_shape=None, title=None, ind
         err = features.reconstruction_error_per_example(model, shown).mean()
         title = f"{len(shown)} inputs and their reconstructions (mean squared error per image {err:.3g})"
     shape = (h, w) if channels == 1 else (h, w, channels)
-    return save_image_grid([("input", shown), ("reconstruction", X_hat)], path, image_shape=shape, title=title)
+    lo, hi = float(shown.min()), float(shown.max())
+    return save_image_grid([("input", shown), ("reconstruction", X_hat)], path, image_shape=shape, title=title,
+                           value_range=(lo, hi) if lo < hi else None)
 
 
 def save_filters(model, path, layer=0, image_shape=None, units=None, title=None, **tile_kwargs):

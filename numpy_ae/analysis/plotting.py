@@ -29,9 +29,13 @@ import pathlib
 import numpy as np
 from .._validation import check_array, check_positive_int
 
-__all__ = ['tile_images', 'save_tiles', 'save_image_grid', 'save_loss_curve', 'new_figure']
+__all__ = ['tile_images', 'save_tiles', 'save_image_grid', 'image_grid_figure', 'save_loss_curve', 'new_figure',
+           'PIXEL_RANGE']
 
-
+#: The grey scale of every figure of images whose values are pixel intensities (the data sets' images, and
+#: what a decoder makes of them): 0 is black, 1 white, values outside clipped. The data sets' backgrounds
+#: are 0, so they are black in every such figure, whatever range a reconstruction strays into.
+PIXEL_RANGE = (0.0, 1.0)
 
 _NORMALIZE = ("each", "global", None)
 
@@ -136,6 +140,15 @@ def new_figure(width_px, height_px, dpi=100):
     return fig
 
 
+def _text_width_px(text, fontsize=None):
+    """Width in pixels (at 100 dpi) of ``text`` in matplotlib's default font, or at ``fontsize`` points."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    width, _, _ = TextToPath().get_text_width_height_descent(text, FontProperties(size=fontsize), ismath=False)
+    return width * 100 / 72  # points -> pixels
+
+
 def _show(ax, grid, vmin, vmax):
     """Draw a tile grid on ``ax`` without ticks or frame."""
     if grid.ndim == 3:
@@ -148,7 +161,7 @@ def _show(ax, grid, vmin, vmax):
         spine.set_visible(False)
 
 
-def save_tiles(A, path, title=None, scale=None, **tile_kwargs):
+def save_tiles(A, path, title=None, scale=None, value_range=None, **tile_kwargs):
     r"""Write :func:`tile_images` of ``A`` as a PNG and return the path.
 
     Parameters
@@ -163,22 +176,32 @@ def save_tiles(A, path, title=None, scale=None, **tile_kwargs):
         Screen pixels per image pixel (nearest-neighbour, so every pixel of an
         8 x 8 filter stays a crisp square). ``None``: the smallest integer that
         makes the grid at least 512 pixels on its longer side.
+    value_range : (float, float) or None
+        With ``normalize=None``: the values shown black and white (values
+        outside are clipped), e.g. :data:`PIXEL_RANGE` for images of pixel
+        intensities; ``None``: the data's own range.
     **tile_kwargs
         Passed to :func:`tile_images` (``shape``, ``n_cols``, ``pad``, ``normalize``,
         ``channels``, ``pad_value``).
 
-    Grey grids are drawn with a grey colormap over ``[-1, 1]`` (over the
-    data's range when ``normalize=None``); colour grids are clipped to ``[0, 1]``.
+    Grey grids are drawn with a grey colormap over ``[-1, 1]`` (over
+    ``value_range``, or the data's range, when ``normalize=None``); colour grids are clipped to ``[0, 1]``.
     Without a title the PNG is exactly ``scale`` times the grid's size.
     """
+    normalized = tile_kwargs.get("normalize", "each") is not None
+    if value_range is not None:
+        if normalized:
+            raise ValueError(f"value_range is for normalize=None (normalised tiles span [-1, 1]); got "
+                             f"value_range={value_range!r} with normalize={tile_kwargs['normalize']!r}")
+        tile_kwargs.setdefault("pad_value", _check_range(value_range)[0])
     grid = tile_images(A, **tile_kwargs)
     H, W = grid.shape[:2]
     scale = math.ceil(512 / max(H, W)) if scale is None else check_positive_int(scale, "scale")
     title_px = 30 if title else 0
-    if tile_kwargs.get("normalize", "each") is None:
-        vmin, vmax = float(grid.min()), float(grid.max())
-    else:
+    if normalized:
         vmin, vmax = -1.0, 1.0
+    else:
+        vmin, vmax = (float(grid.min()), float(grid.max())) if value_range is None else _check_range(value_range)
 
     fig = new_figure(W * scale, H * scale + title_px)
     ax = fig.add_axes((0.0, 0.0, 1.0, H * scale / (H * scale + title_px)))
@@ -189,8 +212,27 @@ def save_tiles(A, path, title=None, scale=None, **tile_kwargs):
     return pathlib.Path(path)
 
 
-def save_image_grid(rows_of_images, path, image_shape, title=None, normalize=None):
-    r"""Write labelled rows of images, e.g. inputs above their reconstructions.
+def _check_range(value_range):
+    """``(lo, hi)`` as floats, ``lo < hi`` (a ValueError naming ``value_range`` otherwise)."""
+    try:
+        lo, hi = (float(v) for v in value_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"value_range must be two numbers (black, white) such as (0, 1); "
+                         f"got {value_range!r}") from None
+    if not lo < hi:
+        raise ValueError(f"value_range must be (black, white) with black < white; got {value_range!r}")
+    return lo, hi
+
+
+def save_image_grid(rows_of_images, path, image_shape, title=None, normalize=None, value_range=None):
+    r"""Write :func:`image_grid_figure` as a PNG and return its path (the parameters are that function's)."""
+    fig = image_grid_figure(rows_of_images, image_shape, title=title, normalize=normalize, value_range=value_range)
+    fig.savefig(path)
+    return pathlib.Path(path)
+
+
+def image_grid_figure(rows_of_images, image_shape, title=None, normalize=None, value_range=None):
+    r"""Labelled rows of images, e.g. inputs above their reconstructions, as a Figure.
 
     Parameters
     ----------
@@ -198,21 +240,25 @@ def save_image_grid(rows_of_images, path, image_shape, title=None, normalize=Non
         One ``(label, images)`` pair per figure row; row ``r`` shows its
         ``K_r`` images side by side with ``label`` on the left.
         E.g. ``[("input", X[:10]), ("reconstruction", X_hat[:10])]``.
-    path : str or os.PathLike
-        Output file.
     image_shape : (h, w) or (h, w, 3)
         Shape of one image; ``P = h * w`` (grey) or ``h * w * 3`` (colour).
     title : str or None
         Text above the rows.
     normalize : {None, "each", "global"}
-        ``None`` (default) shows every row on one common scale, from the
-        smallest to the largest value over all rows, so a reconstruction can
-        be compared with its input by brightness; the other options are as
-        in :func:`tile_images`.
+        ``None`` (default) shows every row on one common scale, so a
+        reconstruction can be compared with its input by brightness; the
+        other options are as in :func:`tile_images`.
+    value_range : (float, float) or None
+        With ``normalize=None``, that common scale: the values shown black
+        and white, values outside clipped. :data:`PIXEL_RANGE` for pixel
+        intensities (a reconstruction straying below 0 then leaves the
+        inputs' black background black); ``None``: from the smallest to the
+        largest value over all rows.
 
     Returns
     -------
-    pathlib.Path
+    matplotlib.figure.Figure
+        On an Agg canvas; one axes per row, top to bottom, each labelled on its left.
     """
     if not rows_of_images:
         raise ValueError("rows_of_images must hold at least one (label, images) pair; got none")
@@ -220,7 +266,12 @@ def save_image_grid(rows_of_images, path, image_shape, title=None, normalize=Non
     channels = image_shape[2] if len(image_shape) == 3 else 1
     rows = [(str(label), check_array(A, f"images of row {label!r}", ndim=2)) for label, A in rows_of_images]
     n_cols = max(A.shape[0] for _, A in rows)
-    if normalize is None:
+    if value_range is not None and normalize is not None:
+        raise ValueError(f"value_range is for normalize=None (normalised rows span [-1, 1]); got "
+                         f"value_range={value_range!r} with normalize={normalize!r}")
+    if value_range is not None:
+        vmin, vmax = _check_range(value_range)
+    elif normalize is None:
         vmin = min(float(A.min()) for _, A in rows)
         vmax = max(float(A.max()) for _, A in rows)
     else:
@@ -229,7 +280,9 @@ def save_image_grid(rows_of_images, path, image_shape, title=None, normalize=Non
                          pad_value=vmin if normalize is None else None) for _, A in rows]
 
     scale = max(2, math.ceil(48 / max(h, w)))              # each image at least 48 pixels
-    label_px, gap_px, title_px = 140, 8, (30 if title else 0)
+    # the row labels sit left of the images: room for the longest (at least 140 pixels)
+    label_px = max([140] + [math.ceil(_text_width_px(label)) + 16 for label, _ in rows])
+    gap_px, title_px = 8, (30 if title else 0)
     width = label_px + grids[0].shape[1] * scale
     heights = [g.shape[0] * scale for g in grids]
     height = title_px + sum(heights) + gap_px * (len(grids) + 1)
@@ -244,8 +297,7 @@ def save_image_grid(rows_of_images, path, image_shape, title=None, normalize=Non
         y -= gap_px
     if title:
         fig.text(0.5, 1.0 - 0.5 * title_px / height, title, ha="center", va="center")
-    fig.savefig(path)
-    return pathlib.Path(path)
+    return fig
 
 
 _TRAINING_KEYS = {"loss", "val_loss", "seconds", "best_epoch"}
@@ -313,6 +365,8 @@ def save_loss_curve(history, path, ylabel="cost", logy=False, xlabel=None, title
                              f"(min {values[np.isfinite(values)].min():.4g}); use logy=False")
         curves[name] = values
 
+    from matplotlib.ticker import MaxNLocator
+
     fig = new_figure(640, 420)
     ax = fig.add_subplot()
     for name, values in curves.items():
@@ -322,6 +376,10 @@ def save_loss_curve(history, path, ylabel="cost", logy=False, xlabel=None, title
         ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch ({best_epoch})")
     if logy:
         ax.set_yscale("log")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # epochs, iterations: whole numbers
+    n_max = max(v.size for v in curves.values())
+    if n_max < 10:  # room for whole-number ticks around a short curve (one epoch: the tick 1 alone)
+        ax.set_xlim(0.5, n_max + 0.5)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if title:
@@ -332,7 +390,3 @@ def save_loss_curve(history, path, ylabel="cost", logy=False, xlabel=None, title
     fig.savefig(path)
     return pathlib.Path(path)
 
-
-# --------------------------------------------------------------------------
-# Pictures of a fitted model (numbers from numpy_ae.analysis.features)
-# --------------------------------------------------------------------------

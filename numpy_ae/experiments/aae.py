@@ -47,26 +47,11 @@ from ..models.stacked import StackedAutoencoder
 from ..models.variational import VariationalAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from .vae import _parse_hidden
-from ..analysis.plotting import new_figure, save_image_grid, save_tiles
+from ..analysis.class_figures import save_codes
+from ..analysis.plotting import PIXEL_RANGE, save_image_grid, save_tiles
+from ..data import class_names, dataset_title
 
 MMD_SAMPLES = 2000
-
-
-def _scatter_panels(panels, prior_samples, y, path, title):
-    """One scatter per ``(name, codes)``: grey prior samples below, codes coloured by class above."""
-    fig = new_figure(420 * len(panels), 440)
-    for i, (name, Z) in enumerate(panels):
-        ax = fig.add_subplot(1, len(panels), i + 1)
-        ax.scatter(prior_samples[:, 0], prior_samples[:, 1], s=2, c="0.75", label="prior samples")
-        points = ax.scatter(Z[:, 0], Z[:, 1], c=y, s=2, cmap="tab10", vmin=-0.5, vmax=9.5)
-        ax.set_title(name, fontsize=9)
-        ax.set_xlabel("z1")
-        if i == 0:
-            ax.set_ylabel("z2")
-    fig.colorbar(points, ax=fig.axes, label="class", shrink=0.8)
-    fig.suptitle(title, fontsize=10)
-    fig.savefig(path)
-    return path
 
 
 def run(dataset="fashion-mnist", out="out/aae", prior="gaussian", supervised=False, epochs=10, hidden=(500, 500),
@@ -136,22 +121,23 @@ def run(dataset="fashion-mnist", out="out/aae", prior="gaussian", supervised=Fal
           flush=True)
 
     os.makedirs(out, exist_ok=True)
-    name = "Fashion-MNIST" if dataset == "fashion-mnist" else "MNIST"
+    name, classes = dataset_title(dataset), class_names(dataset)
     shown = slice(0, MMD_SAMPLES)
-    figs = [_scatter_panels([(f"AAE, prior {prior} (MMD {mmds['aae']:.3f})", codes["aae"][shown]),
-                             (f"VAE mu(x) (MMD {mmds['vae']:.3f})", codes["vae"][shown]),
-                             (f"plain AE (MMD {mmds['ae']:.3f})", codes["ae"][shown])],
-                            P, y_test[shown], os.path.join(out, "codes.png"),
-                            title=f"{name} test codes over {prior} prior samples (grey)")]
+    panels = [(f"AAE, prior {prior} (MMD {mmds['aae']:.3f})", codes["aae"][shown]),
+              (f"VAE mu(x) (MMD {mmds['vae']:.3f})", codes["vae"][shown]),
+              (f"plain AE (MMD {mmds['ae']:.3f})", codes["ae"][shown])]
+    figs = [save_codes([(title, Z, y_test[shown], P) for title, Z in panels], os.path.join(out, "codes.png"),
+                       classes, title=f"{name} test codes over {prior} prior samples (grey)")]
     if prior == "mixture":
-        rows = [(f"component {k}" + (f" (class {aae.classes_[k]})" if supervised and k < len(aae.classes_) else ""),
+        rows = [(f"component {k}" + (f": {classes[aae.classes_[k]]}" if supervised and k < len(aae.classes_) else ""),
                  aae.sample(10, y=(aae.classes_[k] if supervised else k), random_state=seed + k))
                 for k in range(prior_obj.n_components if not supervised else len(aae.classes_))]
         figs.append(save_image_grid(rows, os.path.join(out, "samples.png"), image_shape=(28, 28),
+                                    value_range=PIXEL_RANGE,
                                     title=f"AAE: images decoded from samples of each mixture component, {name}"))
     else:
         figs.append(save_tiles(aae.sample(100, random_state=seed), os.path.join(out, "samples.png"), shape=(28, 28),
-                               n_cols=10, normalize=None, scale=2,
+                               n_cols=10, normalize=None, value_range=PIXEL_RANGE, scale=2,
                                title=f"AAE: 100 images decoded from z ~ N(0, I), {name}"))
     model_path = aae.save(os.path.join(out, "aae.npz"))
     print("wrote " + ", ".join(str(f) for f in figs) + f" and {model_path}", flush=True)

@@ -39,18 +39,13 @@ from .registry import add_output, command, emit
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from ..analysis.metrics import roc_auc
 from ..analysis.novelty import held_out_class_auroc, neg_elbo_score, reconstruction_error
-from ..analysis.plotting import new_figure, save_image_grid
+from ..analysis.class_figures import legend_outside
+from ..analysis.plotting import PIXEL_RANGE, new_figure, save_image_grid
+from ..data import class_names, dataset_title
 from ..models.stacked import StackedAutoencoder
 from ..models.variational import VariationalAutoencoder
 
-__all__ = ["run", "CLASS_NAMES", "parse_classes"]
-
-#: Human-readable class names, by data set (label k is names[k]).
-CLASS_NAMES = {
-    "fashion-mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                      "Ankle boot"),
-    "mnist": tuple(str(d) for d in range(10)),
-}
+__all__ = ["run", "parse_classes", "save_auroc_bars", "auroc_bars_figure", "format_table"]
 
 
 def parse_classes(text):
@@ -77,7 +72,7 @@ def run(dataset="fashion-mnist", out="out/anomaly-images", classes=None, epochs=
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
     classes = parse_classes(None) if classes is None else list(classes)
-    names = CLASS_NAMES[dataset]
+    names = class_names(dataset)
 
     def make_ae():
         return StackedAutoencoder(hidden_layer_sizes=(128, 32), activation="elu", loss="cross_entropy",
@@ -126,7 +121,7 @@ def run(dataset="fashion-mnist", out="out/anomaly-images", classes=None, epochs=
 
     os.makedirs(out, exist_ok=True)
     figs = [save_auroc_bars(auroc, os.path.join(out, "auroc.png"),
-                            title=f"{dataset}: AUROC with each class held out"),
+                            title=f"{dataset_title(dataset)}: AUROC with each class held out"),
             _save_tops(tops, os.path.join(out, "most_anomalous.png"))]
     print("wrote " + ", ".join(str(f) for f in figs), flush=True)
     return result
@@ -142,10 +137,19 @@ def format_table(result):
 
 
 def save_auroc_bars(auroc, path, title=None):
-    """Bars of the AUROC per held-out class, AE next to VAE, with the chance line at 0.5; returns the path."""
+    """Write :func:`auroc_bars_figure` as a PNG; return the path."""
+    auroc_bars_figure(auroc, title).savefig(path)
+    return path
+
+
+def auroc_bars_figure(auroc, title=None):
+    """Bars of the AUROC per held-out class, AE next to VAE, the chance line at 0.5, the legend beside the axes.
+
+    ``auroc`` is ``{class name: {"ae": float, "vae": float}}`` (the ``"auroc"`` of :func:`run`'s result); the
+    bars are in its order. Returns the Figure (one axes)."""
     names = list(auroc)
     x = np.arange(len(names))
-    fig = new_figure(max(500, 80 * len(names)), 420)
+    fig = new_figure(max(500, 80 * len(names)) + 190, 420)  # + the legend's column
     ax = fig.add_subplot()
     ax.bar(x - 0.2, [auroc[n]["ae"] for n in names], width=0.4, label="AE: reconstruction error")
     ax.bar(x + 0.2, [auroc[n]["vae"] for n in names], width=0.4, label="VAE: -ELBO")
@@ -154,16 +158,15 @@ def save_auroc_bars(auroc, path, title=None):
     ax.set_xticklabels(names, rotation=30, ha="right")
     ax.set_ylim(0, 1)
     ax.set_ylabel("ROC AUC (held-out class = anomaly)")
-    ax.legend(loc="lower right", fontsize=8)
+    legend_outside(ax)
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path)
-    return path
+    return fig
 
 
 def _save_tops(rows, path):
-    return save_image_grid(rows, path, image_shape=(28, 28),
+    return save_image_grid(rows, path, image_shape=(28, 28), value_range=PIXEL_RANGE,
                            title="the 10 highest-scored test images, per held-out class and model")
 
 

@@ -55,9 +55,10 @@ from ..data.series import KINDS, make_nab_like, read_nab_csv, sliding_windows, s
 from ..models.sequence import Conv1DAutoencoder
 from ..analysis.anomaly import detect
 from .denoising import one_blas_thread
+from ..analysis.class_figures import legend_outside
 from ..analysis.plotting import new_figure
 
-__all__ = ["run", "save_anomaly_figure", "flagged_intervals", "ANOMALY_KINDS"]
+__all__ = ["run", "save_anomaly_figure", "anomaly_figure", "flagged_intervals", "ANOMALY_KINDS"]
 
 #: The kinds ``--kind`` accepts (every generator kind but the clean "none").
 ANOMALY_KINDS = tuple(k for k in KINDS if k != "none")
@@ -71,19 +72,26 @@ def flagged_intervals(flags):
 
 
 def save_anomaly_figure(path, timestamps, values, labels, flags, errors, threshold, window, title=None):
-    r"""Write the two-panel figure: the series with labelled/flagged points, and the window error vs the threshold.
+    r"""Write :func:`anomaly_figure` as a PNG; return ``path``."""
+    anomaly_figure(timestamps, values, labels, flags, errors, threshold, window, title=title).savefig(path)
+    return path
+
+
+def anomaly_figure(timestamps, values, labels, flags, errors, threshold, window, title=None):
+    r"""The two-panel figure: the series with labelled/flagged points, and the window error vs the threshold.
 
     Top: ``values (T,)`` against time in days; labelled points shaded grey,
     flagged points shaded red. Bottom: ``errors (N,)`` (the MAE of window
     :math:`j`, drawn at its centre :math:`j + (L-1)/2`) with the threshold as a
-    dashed line. Drawn on an Agg canvas (no pyplot state); returns ``path``.
+    dashed line. Each panel's legend to its right, off the curves. Returns the
+    Figure (on an Agg canvas: no pyplot state).
     """
     ts = np.asarray(timestamps)
     days = (ts - ts[0]) / np.timedelta64(1, "D")
     step = float(days[1] - days[0]) if days.size > 1 else 1.0
-    fig = new_figure(1100, 620)
-    ax1 = fig.add_axes((0.07, 0.55, 0.9, 0.36))
-    ax2 = fig.add_axes((0.07, 0.08, 0.9, 0.36), sharex=ax1)
+    fig = new_figure(1300, 620)
+    ax1 = fig.add_axes((0.06, 0.55, 0.70, 0.36))
+    ax2 = fig.add_axes((0.06, 0.08, 0.70, 0.36), sharex=ax1)
     ax1.plot(days, values, color="tab:blue", lw=0.7, label="test series")
     if labels is not None:
         for k, (a, b) in enumerate(flagged_intervals(labels)):
@@ -93,7 +101,7 @@ def save_anomaly_figure(path, timestamps, values, labels, flags, errors, thresho
         ax1.axvspan(days[a], days[b - 1] + step, color="tab:red", alpha=0.3, lw=0,
                     label="flagged by the autoencoder" if k == 0 else None)
     ax1.set_ylabel("value")
-    ax1.legend(loc="upper left", fontsize=8)
+    legend_outside(ax1)
     if title:
         ax1.set_title(title, fontsize=10)
     centres = days[(window - 1) // 2:(window - 1) // 2 + len(errors)]
@@ -101,9 +109,8 @@ def save_anomaly_figure(path, timestamps, values, labels, flags, errors, thresho
     ax2.axhline(threshold, color="k", ls="--", lw=1, label=f"threshold (max training MAE) {threshold:.3f}")
     ax2.set_xlabel(f"days since {str(ts[0])[:10]} (window errors at the window centres)")
     ax2.set_ylabel("MAE (standardised units)")
-    ax2.legend(loc="upper left", fontsize=8)
-    fig.savefig(path)
-    return path
+    legend_outside(ax2)
+    return fig
 
 
 def _fmt(ts):

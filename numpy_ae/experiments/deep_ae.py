@@ -47,7 +47,8 @@ from .._validation import check_positive_int
 from .registry import add_output, command, emit
 from ..models.stacked import StackedAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
-from ..analysis.plotting import save_image_grid, save_loss_curve
+from ..data import dataset_title
+from ..analysis.plotting import PIXEL_RANGE, save_image_grid, save_loss_curve
 
 __all__ = ["run", "LAYER_SIZES"]
 
@@ -135,10 +136,10 @@ def run(dataset="fashion-mnist", out="out/deep-ae", epochs=5, batch_size=150, ti
     sec_per_epoch = float(np.mean(ae.history_["seconds"]))
 
     os.makedirs(out, exist_ok=True)
-    name = "Fashion-MNIST" if dataset == "fashion-mnist" else "MNIST"
+    name = dataset_title(dataset)
     shown = X_test[:10]
     figs = [save_image_grid([("input", shown), ("reconstruction", ae.reconstruct(shown))],
-                            os.path.join(out, "reconstructions.png"), image_shape=(28, 28),
+                            os.path.join(out, "reconstructions.png"), image_shape=(28, 28), value_range=PIXEL_RANGE,
                             title=f"{name} test images and their reconstructions ({sizes}"
                                   f"{', tied' if tied else ''})"),
             save_loss_curve({"training": ae.history_["loss"], "test": ae.history_["val_loss"]},

@@ -82,7 +82,8 @@ from .._validation import check_positive_int
 from .registry import add_output, command, emit
 from .denoising import one_blas_thread
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
-from ..analysis.plotting import save_image_grid
+from ..data import dataset_title
+from ..analysis.plotting import PIXEL_RANGE, save_image_grid
 from ..models.convolutional import ConvAutoencoder
 from ..models.pca import PCA
 from ..models.stacked import DenoisingAutoencoder
@@ -340,9 +341,8 @@ def run(dataset="fashion-mnist", noise="gaussian", level=None, epochs=1, n_train
     short = {"gaussian filter": "gaussian", "median filter": "median", "pca": "PCA", "dense dae": "dense dA",
              "conv ae": "conv AE"}  # row labels of the figure: at most ~17 characters fit
     rows += [(f"{short[name]} {scores[name]:.1f} dB", Y[shown]) for name, Y in outputs.items()]
-    rows = [(label, np.clip(np.asarray(A, dtype=np.float64), 0, 1)) for label, A in rows]
-    name = "Fashion-MNIST" if dataset == "fashion-mnist" else "MNIST"
-    fig = save_image_grid(rows, os.path.join(out, "denoised.png"), image_shape=(28, 28),
+    name = dataset_title(dataset)
+    fig = save_image_grid(rows, os.path.join(out, "denoised.png"), image_shape=(28, 28), value_range=PIXEL_RANGE,
                           title=f"{name} test images, {noise} noise at {level:g}; PSNR over all "
                                 f"{X_test.shape[0]} test images")
     result["figure"] = str(fig)

@@ -74,9 +74,11 @@ from .registry import add_output, command, emit
 from ..nn.noise import CORRUPTIONS, make_corruption
 from ..models.stacked import DenoisingAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
-from ..analysis.plotting import save_image_grid, tile_images
+from ..data import dataset_title
+from ..analysis.plotting import PIXEL_RANGE, new_figure, save_image_grid, tile_images
 
-__all__ = ["run", "corrupt", "denoising_errors", "filter_locality", "save_filter_panels", "one_blas_thread",
+__all__ = ["run", "corrupt", "denoising_errors", "filter_locality", "save_filter_panels", "filter_panels_figure",
+           "MAX_PANELS_WIDTH", "one_blas_thread",
            "CORRUPTION_KINDS"]
 
 #: The corruption processes ``--corruption`` accepts (numpy_ae.nn.penalties).
@@ -150,36 +152,72 @@ def filter_locality(W, shape=(28, 28), radius=3.0):
     return np.divide(near, total, out=np.zeros_like(near), where=total > 0)
 
 
-def save_filter_panels(panels, path, shape=(28, 28), n_filters=100, scale=2, title=None):
-    r"""Write filter grids side by side in one PNG, each panel with its own title; return the path.
+#: The widest a multi-panel figure of filters is drawn (pixels): shown in a page about 800 pixels wide, its
+#: titles (14 points: 19 pixels at 100 dpi) are then still at least 12 pixels tall.
+MAX_PANELS_WIDTH = 1280
 
-    ``panels`` is a list of ``(title, A)`` with ``A (K, P)`` the filters as rows
-    (``W.T`` of a ``Dense`` layer); the first ``n_filters`` rows of each are
-    tiled with :func:`numpy_ae.analysis.plotting.tile_images` (each filter scaled by its
-    largest absolute weight: mid-grey is 0). Drawn with matplotlib's object API on
-    an Agg canvas (no pyplot state).
+
+def save_filter_panels(panels, path, shape=(28, 28), n_filters=100, scale=None, title=None, n_cols=None):
+    """Write :func:`filter_panels_figure` as a PNG; return the path (the parameters are that function's)."""
+    filter_panels_figure(panels, shape=shape, n_filters=n_filters, scale=scale, title=title,
+                         n_cols=n_cols).savefig(path)
+    return path
+
+
+def filter_panels_figure(panels, shape=(28, 28), n_filters=100, scale=None, title=None, n_cols=None):
+    r"""Filter grids in a grid of panels, each with its own title, as a Figure.
+
+    Parameters
+    ----------
+    panels : list of (str, A)
+        ``A (K, P)`` the filters as rows (``W.T`` of a ``Dense`` layer); the
+        first ``n_filters`` rows of each are tiled with
+        :func:`numpy_ae.analysis.plotting.tile_images` (each filter scaled by
+        its largest absolute weight: mid-grey is 0).
+    shape : (h, w)
+        Of one filter.
+    n_filters : int
+        Filters shown per panel (at most each ``A``'s K).
+    scale : int or None
+        Screen pixels per filter pixel; None: the largest that keeps the
+        figure within :data:`MAX_PANELS_WIDTH` pixels (at least 1).
+    title : str or None
+        Above all panels.
+    n_cols : int or None
+        Panels per row; None: all in one row up to 4, else 4 (8 models: 2 rows of 4).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per panel, row by row, each titled (14 points); on an Agg canvas (no pyplot state).
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
+    if not panels:
+        raise ValueError("panels must hold at least one (title, filters) pair; got none")
+    n_filters = check_positive_int(n_filters, "n_filters")
+    n_cols = min(len(panels), 4) if n_cols is None else check_positive_int(n_cols, "n_cols")
+    n_rows = -(-len(panels) // n_cols)
     grids = [tile_images(np.asarray(A)[:n_filters], shape=shape) for _, A in panels]
-    H, W = grids[0].shape
-    gap, title_px, top_px = 20, 28, (30 if title else 0)
-    width = len(grids) * W * scale + (len(grids) + 1) * gap
-    height = H * scale + title_px + top_px + gap
-    dpi = 100
-    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
-    FigureCanvasAgg(fig)
+    H, W = max(g.shape[0] for g in grids), max(g.shape[1] for g in grids)
+    gap, label_px, top_px = 20, 34, (36 if title else 0)
+    if scale is None:
+        scale = max(1, (MAX_PANELS_WIDTH - (n_cols + 1) * gap) // (n_cols * W))
+    scale = check_positive_int(scale, "scale")
+    cell_w, cell_h = W * scale + gap, H * scale + label_px
+    width, height = n_cols * cell_w + gap, top_px + n_rows * cell_h + gap // 2
+
+    fig = new_figure(width, height)
     for i, ((label, _), grid) in enumerate(zip(panels, grids)):
-        left = gap + i * (W * scale + gap)
-        ax = fig.add_axes((left / width, gap / 2 / height, W * scale / width, H * scale / height))
+        r, c = divmod(i, n_cols)
+        left = gap + c * cell_w
+        bottom = height - top_px - (r + 1) * cell_h
+        h, w = grid.shape[0] * scale, grid.shape[1] * scale
+        ax = fig.add_axes((left / width, bottom / height, w / width, h / height))
         ax.imshow(grid, cmap="gray", vmin=-1.0, vmax=1.0, interpolation="nearest")
         ax.set_axis_off()
-        ax.set_title(label, fontsize=11)
+        ax.set_title(label, fontsize=14, pad=6)
     if title:
-        fig.text(0.5, 1.0 - 0.5 * top_px / height, title, ha="center", va="center", fontsize=11)
-    fig.savefig(path)
-    return path
+        fig.text(0.5, 1.0 - 0.5 * top_px / height, title, ha="center", va="center", fontsize=14)
+    return fig
 
 
 def run(corruption="masking", level=0.3, dataset="mnist", out="out/denoising", epochs=15, examples=10000,
@@ -264,16 +302,16 @@ def run(corruption="masking", level=0.3, dataset="mnist", out="out/denoising", e
 
     os.makedirs(out, exist_ok=True)
     pct = f"{100 * level:g}%" if corruption != "gaussian" else f"sigma {level:g}"
-    name = "Fashion-MNIST" if dataset == "fashion-mnist" else "MNIST"
+    name = dataset_title(dataset)
     figs = [save_filter_panels(
         [("0% corruption", twin.encoder_dense()[0].W.T), (f"{pct} corruption", model.encoder_dense()[0].W.T)],
         os.path.join(out, "filters.png"),
-        title=f"first 100 of {hidden} dA filters, {corruption} noise, {X.shape[0]} {name} images, {epochs} epochs")]
+        title=f"first {min(100, hidden)} of {hidden} dA filters, {corruption} noise, {X.shape[0]} {name} images, "
+              f"{epochs} epoch{'s' if epochs != 1 else ''}")]
     shown = slice(0, 10)
-    noisy_shown = np.clip(X_noisy[shown], 0.0, 1.0)  # only Gaussian noise leaves [0, 1]; shown clipped
-    figs.append(save_image_grid(
-        [("clean", X_test[shown]), ("noisy", noisy_shown), ("denoised", model.reconstruct(X_noisy[shown]))],
-        os.path.join(out, "denoising.png"), image_shape=(28, 28),
+    figs.append(save_image_grid(  # only Gaussian noise leaves [0, 1]: PIXEL_RANGE shows it clipped
+        [("clean", X_test[shown]), ("noisy", X_noisy[shown]), ("denoised", model.reconstruct(X_noisy[shown]))],
+        os.path.join(out, "denoising.png"), image_shape=(28, 28), value_range=PIXEL_RANGE,
         title=f"{name} test images, {corruption} noise at {pct}"))
     print(f"test cross-entropy {result['test_loss']:.2f} nats/image (0% twin: {result['twin_test_loss']:.2f}); "
           f"mean squared error per pixel: noisy {noisy_mse:.4f}, denoised {denoised_mse:.4f} "

@@ -54,7 +54,9 @@ import numpy as np
 from .._validation import check_positive_int
 from .registry import add_output, command, emit
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
-from ..analysis.plotting import new_figure, save_image_grid
+from ..analysis.class_figures import legend_outside
+from ..analysis.plotting import PIXEL_RANGE, new_figure, save_image_grid
+from ..data import class_names, dataset_title
 from ..models.classifier import EncoderClassifier
 from ..models.gsn import binarize, fit_walkback, gsn_chain, sample_quality
 from ..models.stacked import DenoisingAutoencoder
@@ -164,19 +166,21 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
               f"VAE {result['vae_mean_confident_fraction']:.3f})", flush=True)
 
     os.makedirs(out, exist_ok=True)
-    name = "Fashion-MNIST" if dataset == "fashion-mnist" else "MNIST"
+    name = dataset_title(dataset)
     shown = ", ".join(str(t) for t in columns)
     figs = [save_image_grid(_chain_rows(gsn_chain_view(chain, 10), columns, "chain"),
-                            os.path.join(out, "chains.png"), image_shape=(28, 28),
+                            os.path.join(out, "chains.png"), image_shape=(28, 28), value_range=PIXEL_RANGE,
                             title=f"GSN chains from random binary images ({name}); steps {shown}"),
             save_image_grid(_chain_rows(test_chain, columns, "test"), os.path.join(out, "chains_from_test.png"),
-                            image_shape=(28, 28), title=f"GSN chains from test images; steps {shown}"),
+                            image_shape=(28, 28), value_range=PIXEL_RANGE,
+                            title=f"GSN chains from test images; steps {shown}"),
             save_image_grid([("GSN samples", gsn_samples[:12]), ("GSN means p_T", gsn_means[:12]),
                              ("VAE samples", vae_samples[:12]), ("VAE means", vae_means[:12]),
                              ("real (binarised)", real[:12])], os.path.join(out, "samples.png"),
-                            image_shape=(28, 28), title=f"{name}: samples and real images"),
+                            image_shape=(28, 28), value_range=PIXEL_RANGE, title=f"{name}: samples and real images"),
             save_histograms({"GSN samples": q_gsn["histogram"], "VAE samples": q_vae["histogram"],
                              "real test images": q_real["histogram"]}, os.path.join(out, "histogram.png"),
+                            names=class_names(dataset),
                             title=f"classes predicted by the MLP (test accuracy {accuracy:.3f})")]
     figs += [dae.save(os.path.join(out, "gsn_dae.npz")), vae.save(os.path.join(out, "vae.npz"))]
     print("wrote " + ", ".join(str(f) for f in figs), flush=True)
@@ -188,23 +192,36 @@ def gsn_chain_view(chain, n):
     return type(chain)(chain.states[:, :n], chain.means[:, :n])
 
 
-def save_histograms(histograms, path, title=None):
-    """Grouped bars: for each set of images, how many the classifier assigns to each class; returns the path."""
-    fig = new_figure(700, 360)
+def save_histograms(histograms, path, title=None, names=None):
+    """Write :func:`histograms_figure` as a PNG; return the path."""
+    histograms_figure(histograms, title=title, names=names).savefig(path)
+    return path
+
+
+def histograms_figure(histograms, title=None, names=None):
+    """Grouped bars: for each set of images (``{label: counts per class}``), the share the classifier assigns to
+    each class; the x ticks are ``names`` (the class names, e.g. :func:`numpy_ae.data.class_names`) or the
+    labels 0, 1, ...; the legend beside the axes. Returns the Figure."""
+    n_classes = len(next(iter(histograms.values())))
+    if names is not None and len(names) != n_classes:
+        raise ValueError(f"names must have one name per class ({n_classes}); got {len(names)}")
+    fig = new_figure(900, 380)
     ax = fig.add_subplot()
     width = 0.8 / len(histograms)
     for i, (label, h) in enumerate(histograms.items()):
         h = np.asarray(h, dtype=float)
         ax.bar(np.arange(h.size) + (i - (len(histograms) - 1) / 2) * width, h / h.sum(), width=width, label=label)
-    ax.set_xticks(np.arange(len(next(iter(histograms.values())))))
+    ax.set_xticks(np.arange(n_classes))
+    if names is not None:
+        long = max(len(str(n)) for n in names) > 3
+        ax.set_xticklabels([str(n) for n in names], rotation=30 if long else 0, ha="right" if long else "center")
     ax.set_xlabel("predicted class")
     ax.set_ylabel("share of the images")
-    ax.legend(fontsize=8)
+    legend_outside(ax)
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path)
-    return path
+    return fig
 
 
 @command("gsn", "sampling from a denoising autoencoder trained with walkback (Bengio et al. 2013): Markov chains, "

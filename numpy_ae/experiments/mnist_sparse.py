@@ -37,8 +37,8 @@ import os
 from .._validation import check_positive_int
 from ..models.autoencoders import SparseAutoencoder
 from .registry import add_output, command, emit
-from ..data import describe_dataset, find_mnist, load_mnist
-from ..analysis.plotting import save_image_grid, save_loss_curve, save_tiles
+from ..data import dataset_title, describe_dataset, find_mnist, load_mnist
+from ..analysis.plotting import PIXEL_RANGE, save_image_grid, save_loss_curve, save_tiles
 
 __all__ = ["load_dataset", "run", "DATASETS"]
 
@@ -136,12 +136,12 @@ def run(dataset="mnist", out="out/mnist-sparse", iterations=400, examples=10000,
 
     os.makedirs(out, exist_ok=True)
     filters = ae.network_.layers[0].W.T  # (H, 784): one row per hidden unit, UFLDL's W1
-    name = "Fashion-MNIST" if dataset == "fashion-mnist" else "MNIST"
+    name = dataset_title(dataset)
     figs = [save_tiles(filters, os.path.join(out, "filters.png"), shape=(28, 28),
                        title=f"{hidden} filters learned from {X.shape[0]} {name} images")]
     shown = X[:12]
     figs.append(save_image_grid([("input", shown), ("reconstruction", ae.reconstruct(shown))],
-                                os.path.join(out, "reconstructions.png"), image_shape=(28, 28),
+                                os.path.join(out, "reconstructions.png"), image_shape=(28, 28), value_range=PIXEL_RANGE,
                                 title=f"{name}: inputs and their reconstructions"))
     if ae.cost_history_:
         figs.append(save_loss_curve({"training objective": ae.cost_history_}, os.path.join(out, "cost.png"),

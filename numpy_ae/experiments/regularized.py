@@ -60,7 +60,9 @@ and k = 25, Makhzani & Frey 2013; CAE 1.14%, Rifai et al. 2011, with an SVM or
 fine-tuning): they are a reference point, not a target this small run claims.
 
 Figure ``filters.png``: the first 100 filters (columns of the first ``Dense``
-layer's ``W``) of every model side by side. JSON (last line, ``--json``):
+layer's ``W``) of every model, one titled panel each, four panels to a row
+(:func:`~numpy_ae.experiments.denoising.filter_panels_figure`: the eight models
+in two rows, at most 1,280 pixels wide). JSON (last line, ``--json``):
 ``{"models": {"<name>": {"test_mse", "mean_activation", "active_fraction",
 "jacobian_norm", "accuracy", "seconds", "classifier_stopped_early"}},
 "raw_pixel_accuracy", ...}``; a classifier that stopped early is also printed
@@ -79,6 +81,7 @@ from .registry import add_output, command, emit
 from ..exceptions import ConvergenceWarning
 from .denoising import one_blas_thread, save_filter_panels
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
+from ..data import dataset_title
 from ..models.composable import RegularizedAutoencoder
 from ..models.softmax import SoftmaxRegression
 
@@ -247,10 +250,10 @@ def run(dataset="mnist", out="out/regularized", hidden=256, k=25, epochs=10, n_t
           + "; ".join(f"{n}: {t}" for n, t in PUBLISHED.items()), flush=True)
 
     os.makedirs(out, exist_ok=True)
-    name = "Fashion-MNIST" if dataset == "fashion-mnist" else "MNIST"
+    name = dataset_title(dataset)
     fig = save_filter_panels([(n, _filters(m)) for n, m in built.items()], os.path.join(out, "filters.png"),
-                             title=f"first 100 of {hidden} filters per model, {len(X)} {name} images, "
-                                   f"{epochs} epochs")
+                             title=f"first {min(100, hidden)} of {hidden} filters per model, {len(X)} {name} "
+                                   f"images, {epochs} epoch{'s' if epochs != 1 else ''}")
     print(f"wrote {fig}", flush=True)
     result = {"models": table, "raw_pixel_accuracy": raw_accuracy, "dataset": dataset, "data_path": str(path),
               "n_train": int(len(X)), "n_test": int(len(Xt)), "hidden": hidden, "k": k, "epochs": epochs,

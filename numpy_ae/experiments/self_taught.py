@@ -43,7 +43,7 @@ from .registry import add_output, command, emit
 from ..models.softmax import SoftmaxRegression
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from ..analysis.plotting import save_tiles
-from ..data import describe_dataset, find_mnist, load_mnist
+from ..data import dataset_title, describe_dataset, find_mnist, load_mnist
 
 __all__ = ["self_taught_split", "self_taught_learning", "glyph_digits", "digits_or_stand_in", "run",
            "UNLABELLED_CLASSES"]
@@ -260,7 +260,7 @@ def digits_or_stand_in(names=("fashion-mnist", "mnist"), download=False, n_stand
             except (FileNotFoundError, OSError):
                 continue
             print(describe_dataset(name, X_tr, X_te, path))
-            return X_tr, y_tr, X_te, y_te, "Fashion-MNIST" if name == "fashion-mnist" else "MNIST"
+            return X_tr, y_tr, X_te, y_te, dataset_title(name)
     print("=" * 78)
     print(f"NONE OF {', '.join(names)} FOUND: set NUMPY_AE_DATA to a folder holding them")
     print("(see numpy_ae.data.find_mnist). Running on a SYNTHETIC STAND-IN instead: font-drawn digits.")

@@ -109,6 +109,7 @@ from ..models.classifier import EncoderClassifier
 from .registry import add_output, command, emit
 from ..models.stacked import StackedAutoencoder, pretrain_layerwise
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
+from ..data import dataset_title
 from ..analysis.plotting import save_tiles
 from ..analysis.model_figures import save_filters
 
@@ -270,7 +271,7 @@ def run(dataset="mnist", out="out/stacked", iterations=400, examples=None, softm
         finetune_weight_decay=finetune_weight_decay, dtype=dtype, random_state=seed, verbose=verbose)
 
     os.makedirs(out, exist_ok=True)
-    name = "Fashion-MNIST" if dataset == "fashion-mnist" else "MNIST"
+    name = dataset_title(dataset)
     deep = stack_of(parts)  # 784-200-200-200-784, to draw both layers' units in pixel space
     files = [
         save_filters(deep, os.path.join(out, "filters_layer1.png"), layer=0, image_shape=(28, 28),

@@ -48,7 +48,9 @@ from ..models.conditional import ConditionalVAE
 from ..models.variational import VariationalAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from .._validation import check_random_state
-from ..analysis.plotting import new_figure, save_image_grid, save_tiles
+from ..analysis.class_figures import save_codes
+from ..analysis.plotting import PIXEL_RANGE, new_figure, save_image_grid, save_tiles
+from ..data import class_names, dataset_title
 
 
 def _parse_hidden(text):
@@ -126,50 +128,61 @@ def run(dataset="fashion-mnist", out="out/vae", epochs=10, hidden=(500, 500), ac
           f"{result['sec_per_epoch']:.2f} s per epoch", flush=True)
 
     os.makedirs(out, exist_ok=True)
-    name = "Fashion-MNIST" if dataset == "fashion-mnist" else "MNIST"
+    name, names = dataset_title(dataset), class_names(dataset)
     if conditional:
         figs = [save_samples_per_class(model, os.path.join(out, "samples_per_class.png"), random_state=seed,
+                                       names=names,
                                        title=f"conditional VAE, {name}: each row one class, the same 10 codes")]
     else:
         figs = [save_tiles(model.sample(60, random_state=seed), os.path.join(out, "generated.png"), shape=(28, 28),
-                           n_cols=10, normalize=None, scale=2,
+                           n_cols=10, normalize=None, value_range=PIXEL_RANGE, scale=2,
                            title=f"60 images decoded from z ~ N(0, I), {name}")]
     figs.append(save_image_grid([("test image", X_test[:10]),
                                  ("reconstruction", model.reconstruct(X_test[:10], *(t[:10] for t in test_labels)))],
-                                os.path.join(out, "reconstructions.png"), image_shape=(28, 28),
+                                os.path.join(out, "reconstructions.png"), image_shape=(28, 28), value_range=PIXEL_RANGE,
                                 title=f"{name} test images and their reconstructions (z = mu)"))
     if not conditional:
         i = 0
         j = int(np.flatnonzero(y_test != y_test[i])[0])
-        figs.append(save_image_grid([(f"class {y_test[i]} -> {y_test[j]}",
+        figs.append(save_image_grid([(f"{names[y_test[i]]} -> {names[y_test[j]]}",
                                       interpolate_codes(model, X_test[i], X_test[j]))],
                                     os.path.join(out, "interpolation.png"), image_shape=(28, 28),
+                                    value_range=PIXEL_RANGE,
                                     title="decoding the straight line between two test images' codes"))
     figs.append(_save_bar(kl_units, os.path.join(out, "kl_per_unit.png"),
                           title=f"KL per latent unit (test mean; {active} of {latent} active)"))
     if latent == 2:
-        figs.append(_save_codes(model.transform(X_test, *test_labels), y_test, os.path.join(out, "latent_codes.png"),
-                                title=f"test codes mu(x) of {name}, coloured by class"))
+        figs.append(save_codes([(None, model.transform(X_test, *test_labels), y_test, None)],
+                               os.path.join(out, "latent_codes.png"), names, xlabel="z1 (mu)", ylabel="z2 (mu)",
+                               panel_px=520, title=f"test codes mu(x) of {name}, coloured by class"))
     if latent == 2 and not conditional:
         figs.append(save_tiles(manifold_grid(model), os.path.join(out, "manifold.png"), shape=(28, 28), n_cols=15,
-                               normalize=None, title="the decoder over the 2-D latent space"))
+                               normalize=None, value_range=PIXEL_RANGE,
+                               title="the decoder over the 2-D latent space"))
     model_path = model.save(os.path.join(out, "vae.npz"))
     print("wrote " + ", ".join(str(f) for f in figs) + f" and {model_path}", flush=True)
     return model, result
 
 
-def samples_per_class(model, n_per_class=10, random_state=0):
+def samples_per_class(model, n_per_class=10, random_state=0, names=None):
     r"""Samples of a :class:`~numpy_ae.models.conditional.ConditionalVAE`, one row per class: the same
     ``n_per_class`` codes :math:`z \sim \mathcal N(0, I)` decoded with each label of ``classes_``, so a
-    column shows what the label alone changes. Returns ``[(label, images (n_per_class, D)), ...]``."""
+    column shows what the label alone changes. Returns ``[(row label, images (n_per_class, D)), ...]``, the row
+    label ``names[c]`` for label ``c`` (e.g. :func:`numpy_ae.data.class_names`), or ``"class c"`` without names."""
     Z = check_random_state(random_state).standard_normal((n_per_class, model.n_latent)).astype(model.dtype)
-    return [(f"class {c}", model.inverse_transform(Z, np.full(n_per_class, c))) for c in model.classes_]
+    if names is not None and len(names) <= int(np.max(model.classes_)):
+        raise ValueError(f"names must name every label of model.classes_ (up to {np.max(model.classes_)}); "
+                         f"got {len(names)} names")
+    return [(f"class {c}" if names is None else str(names[c]), model.inverse_transform(Z, np.full(n_per_class, c)))
+            for c in model.classes_]
 
 
-def save_samples_per_class(model, path, n_per_class=10, random_state=0, title=None, image_shape=(28, 28)):
-    """Write :func:`samples_per_class` as a grid (one labelled row per class); return the path."""
-    return save_image_grid(samples_per_class(model, n_per_class, random_state), path, image_shape=image_shape,
-                           title=title)
+def save_samples_per_class(model, path, n_per_class=10, random_state=0, title=None, image_shape=(28, 28),
+                           names=None):
+    """Write :func:`samples_per_class` as a grid (one row per class, labelled with ``names[c]`` when given, on
+    :data:`~numpy_ae.analysis.plotting.PIXEL_RANGE`); return the path."""
+    return save_image_grid(samples_per_class(model, n_per_class, random_state, names=names), path,
+                           image_shape=image_shape, title=title, value_range=PIXEL_RANGE)
 
 
 def _save_axes(path, size_px, draw, title):
@@ -185,20 +198,15 @@ def _save_axes(path, size_px, draw, title):
 
 
 def _save_bar(values, path, title):
+    from matplotlib.ticker import MaxNLocator
+
     def draw(fig, ax):
         ax.bar(np.arange(len(values)), values)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # units are numbered 0, 1, ...
+        ax.set_xlim(-0.6, len(values) - 0.4)
         ax.set_xlabel("latent unit")
         ax.set_ylabel("KL (nats)")
     return _save_axes(path, (700, 300), draw, title)
-
-
-def _save_codes(Z, y, path, title):
-    def draw(fig, ax):
-        points = ax.scatter(Z[:, 0], Z[:, 1], c=y, s=3, cmap="tab10")
-        fig.colorbar(points, ax=ax, label="class")
-        ax.set_xlabel("z1 (mu)")
-        ax.set_ylabel("z2 (mu)")
-    return _save_axes(path, (600, 500), draw, title)
 
 
 @command("vae", "a variational autoencoder (Hands-On ML's network; beta-VAE) on (Fashion-)MNIST; generates images")

@@ -6,7 +6,8 @@ import pytest
 
 from numpy_ae import StackedAutoencoder, VariationalAutoencoder
 from numpy_ae.cli import main
-from numpy_ae.experiments.anomaly_images import CLASS_NAMES, format_table, parse_classes
+from numpy_ae.data import class_names
+from numpy_ae.experiments.anomaly_images import format_table, parse_classes
 from numpy_ae.analysis.novelty import _roc_auc, held_out_class_auroc, held_out_split, neg_elbo_score, reconstruction_error
 
 from _data import needs_mnist  # noqa: E402  (tests/ is on sys.path under pytest)
@@ -154,7 +155,7 @@ def test_anomaly_images_cli_end_to_end(tmp_path, capsys):
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
     result = json.loads(lines[-1])
-    names = CLASS_NAMES["mnist"]
+    names = class_names("mnist")
     assert {"auroc", "mean_auroc_ae", "mean_auroc_vae"} <= set(result)
     assert set(result["auroc"]) == {names[1], names[8]}
     for v in result["auroc"].values():

@@ -51,9 +51,10 @@ def test_cli_denoises_and_writes_figures(kind, tmp_path, capsys):
     if kind == "gaussian":  # unclipped N(0, 0.3^2) noise: the mean square is 0.09 up to sampling error
         assert result["noisy_mse"] == pytest.approx(0.09, rel=0.01)
     # filters.png: two panels of 10 x 10 tiles of 28 x 28 with 1-pixel borders (291 pixels) drawn
-    # at scale 2, 20-pixel gaps around them, 28 pixels of panel titles and 30 of figure title.
+    # at scale 2 (the largest within 1,280 pixels), 20-pixel gaps around them, 34 pixels of panel
+    # titles, 36 of figure title and half a gap below.
     image = matplotlib.image.imread(tmp_path / "filters.png")
-    assert image.shape[:2] == (2 * 291 + 28 + 30 + 20, 2 * 2 * 291 + 3 * 20)
+    assert image.shape[:2] == (36 + 2 * 291 + 34 + 10, 2 * 2 * 291 + 3 * 20)
     assert (tmp_path / "denoising.png").stat().st_size > 1000
 
 
