@@ -1,6 +1,6 @@
 """``python -m numpy_ae``: see :mod:`numpy_ae.cli`."""
 import sys
 
-from .cli import main
+from .cli import PROG_MODULE, main
 
-sys.exit(main())
+sys.exit(main(prog=PROG_MODULE))

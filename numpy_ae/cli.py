@@ -1,5 +1,8 @@
 r"""Command-line entry points: ``python -m numpy_ae <command> [options]``.
 
+The console script an install adds, ``numpy-ae <command> [options]``, runs the same
+:func:`main`; usage lines name whichever of the two was run.
+
 Each experiment command prints progress while it runs and, with ``--json``,
 prints one JSON object as its LAST line (the figures a script or a test reads).
 Figures and saved models go to ``--out``.
@@ -36,20 +39,26 @@ import sys
 
 from .experiments.registry import COMMANDS, check_destinations, selected_parsers
 
-__all__ = ["main", "build_parser", "EXIT_BROKEN_PIPE"]
+__all__ = ["main", "build_parser", "EXIT_BROKEN_PIPE", "PROG_MODULE", "PROG_SCRIPT"]
+
+# the name in the usage lines: the console script setup.cfg installs, or the module (__main__.py passes it)
+PROG_SCRIPT = "numpy-ae"
+PROG_MODULE = "python -m numpy_ae"
 
 EXIT_BROKEN_PIPE = 128 + 13  # 128 + SIGPIPE
 # Bad input: a usage error, and OS errors on a path the user named (the OS gives the path and the reason).
 _INPUT_ERRORS = (ValueError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m numpy_ae",
+def build_parser(prog=PROG_SCRIPT):
+    """The parser of every command; ``prog`` is the name its usage lines give (see :data:`PROG_SCRIPT`)."""
+    parser = argparse.ArgumentParser(prog=prog,
                                      description="Reference NumPy autoencoders: experiments and checks.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     for name, (fn, help) in COMMANDS.items():
-        text = help.replace("%", "%%")  # argparse expands %-formats in help strings
-        p = sub.add_parser(name, help=text, description=text)
+        # argparse %-formats a help string always (its %(default)s), a description only when it holds
+        # '%(prog)': so '%' is escaped in the one and given as it is in the other
+        p = sub.add_parser(name, help=help.replace("%", "%%"), description=help)
         fn.configure(p)
         p.set_defaults(func=fn)
     return parser
@@ -76,10 +85,14 @@ def _silence_stdout():
         pass
 
 
-def main(argv=None):
-    """Run one command; return its exit status (see the module docstring)."""
+def main(argv=None, prog=PROG_SCRIPT):
+    """Run one command; return its exit status (see the module docstring).
+
+    ``argv`` defaults to ``sys.argv[1:]``; ``prog`` is the name usage lines give: ``numpy-ae``, the console
+    script that calls ``main()``, or ``python -m numpy_ae``, which ``__main__.py`` passes.
+    """
     try:
-        parser = build_parser()
+        parser = build_parser(prog)
         args = parser.parse_args(argv)
         try:
             check_destinations(parser, args)
