@@ -300,13 +300,20 @@ def test_aae_cli_fast_mode_writes_figures_and_json(tmp_path, capsys):
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
     result = json.loads(lines[-1])
-    assert {"mmd_aae", "mmd_vae", "mmd_ae", "test_mse"} <= set(result)
+    assert {"mmd_aae", "mmd_vae", "mmd_vae_mean", "mmd_ae", "test_mse", "mixture_accuracy"} <= set(result)
     assert result["prior"] == "mixture" and result["n_train"] == 600 and result["n_test"] == 300
+    # the claims are computed from this run's figures: holds is the comparison of ours with the baseline
+    mmd_claims, (mix,) = result["claims"][:2], result["claims"][2:]
+    assert [(c["ours"], c["baseline"]) for c in mmd_claims] == [(result["mmd_aae"], result["mmd_vae"]),
+                                                                 (result["mmd_aae"], result["mmd_ae"])]
+    assert all(c["holds"] == (c["ours"] < c["baseline"]) for c in mmd_claims)
+    assert mix["ours"] == result["mixture_accuracy"] and mix["holds"] == (mix["ours"] >= 0.8)
+    assert 0 <= mix["ours"] <= 1 and len(result["mixture_accuracy_per_class"]) == 10
     # MMD^2 with an RBF kernel lies in [-small, 2]; pixel MSE of images in [0, 1] lies in [0, 1]
     assert all(-0.05 < result[k] < 2 for k in ("mmd_aae", "mmd_vae", "mmd_ae")) and 0 < result["test_mse"] < 1
     assert any("the VAE targets N(0, I)" in line for line in lines)
     assert any("epoch   1/1" in line and "discriminator" in line for line in lines)
-    for name in ("codes", "samples"):
+    for name in ("codes", "samples", "mixture_samples", "mixture_codes"):  # the supervised mixture AAE: by default
         assert (tmp_path / f"{name}.png").stat().st_size > 1000, name
     assert load(tmp_path / "aae.npz").prior == "mixture"
 
