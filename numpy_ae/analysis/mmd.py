@@ -32,7 +32,7 @@ def median_bandwidth(X, Y=None, max_samples=1000, random_state=0):
     if Y is not None:
         P = np.vstack([P, _subsample(np.asarray(Y, dtype=np.float64), max_samples, rng)])
     d = _sq_dists(P, P)[np.triu_indices(P.shape[0], 1)]
-    h = float(np.sqrt(np.median(d))) if d.size else 0.0
+    h = float(np.median(np.sqrt(d))) if d.size else 0.0  # (not sqrt of the median: with an even count they differ)
     if not h > 0:
         raise ValueError("the median heuristic gives bandwidth 0 (most points coincide); pass bandwidth=<number>")
     return h

@@ -52,12 +52,45 @@ from ..analysis.plotting import PIXEL_RANGE, save_image_grid, save_tiles
 from ..data import class_names, dataset_title
 
 MMD_SAMPLES = 2000
+EPOCHS, HIDDEN, N_TRAIN = 5, (128, 128), 10000
+# The AAE's training settings at the defaults (both AAEs of a run); see the module docstring for the measurements.
+AAE_DEFAULTS = {"generator_learning_rate": 1e-3, "discriminator_learning_rate": 5e-4, "beta1": 0.9,
+                "code_noise": 0.1, "label_smoothing": 0.0, "learning_rate_decay": 0.7}
+# The supervised mixture AAE trained beside them takes these instead (a generator 6 times the discriminator).
+MIXTURE_DEFAULTS = {"generator_learning_rate": 3e-3}
+OPTIONS = {"generator_learning_rate": "Adam's step size for the AAE's generator phase",
+           "discriminator_learning_rate": "Adam's step size for the AAE's discriminator phase",
+           "beta1": "Adam's first-moment decay in both regularisation phases",
+           "code_noise": "instance noise: std of Gaussian noise on every point the discriminator sees",
+           "label_smoothing": "one-sided: the prior samples' target is 1 minus this",
+           "learning_rate_decay": "all three step sizes are multiplied by this after every epoch"}
 
 
-def run(dataset="fashion-mnist", out="out/aae", prior="gaussian", supervised=False, epochs=10, hidden=(500, 500),
-        discriminator_hidden=(128, 128), n_train=None, n_test=None, batch_size=128, generator_learning_rate=1e-3,
-        discriminator_learning_rate=5e-4, dtype="float32", seed=0, verbose=True, data_home=None, download=True):
-    r"""Train the three models, measure, write the figures; return ``(models, result)`` (see the module docstring)."""
+def _claims(mmds, accuracy, prior):
+    """The claims the README states, each computed from this run (see the module docstring)."""
+    src = "Makhzani et al. 2016, Adversarial Autoencoders, fig. 2 (qualitative)"
+    claims = [{"claim": f"The adversarial autoencoder's test codes are closer to its {prior} prior (MMD^2) than a "
+                        "VAE's samples of q(z|x), at one shared kernel bandwidth",
+               "holds": bool(mmds["aae"] < mmds["vae"]), "ours": mmds["aae"], "baseline": mmds["vae"],
+               "published": None, "source": src},
+              {"claim": f"The adversarial autoencoder's test codes are closer to its {prior} prior (MMD^2) than a "
+                        "plain autoencoder's codes",
+               "holds": bool(mmds["aae"] < mmds["ae"]), "ours": mmds["aae"], "baseline": mmds["ae"],
+               "published": None, "source": src}]
+    if accuracy is not None:
+        claims.append({"claim": "With the supervised mixture prior, at least 80% of test codes lie nearest their own "
+                                "class's component (chance: 10%)",
+                       "holds": bool(accuracy >= 0.8), "ours": accuracy, "baseline": None, "published": None,
+                       "source": "Makhzani et al. 2016, section 5, fig. 6 (classes separated)"})
+    return claims
+
+
+def run(dataset="fashion-mnist", out="out/aae", prior="gaussian", supervised=False, mixture=True, epochs=EPOCHS,
+        hidden=HIDDEN, discriminator_hidden=(128, 128), n_train=N_TRAIN, n_test=None, batch_size=128, **aae_params):
+    r"""Train the models, measure, write the figures; return ``(models, result)`` (see the module docstring).
+
+    ``aae_params``: ``dtype``, ``seed``, ``verbose``, ``data_home``, ``download``, and the AAE's
+    :data:`AAE_DEFAULTS` (``generator_learning_rate``, ``code_noise``...), each defaulting to that table."""
     epochs = check_positive_int(epochs, "epochs")
     if n_train is not None:
         n_train = check_positive_int(n_train, "n_train", minimum=2)
@@ -65,94 +98,133 @@ def run(dataset="fashion-mnist", out="out/aae", prior="gaussian", supervised=Fal
         n_test = check_positive_int(n_test, "n_test", minimum=2)
     if dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {', '.join(DATASETS)}; got {dataset!r}")
+    opts = dict(dtype="float32", seed=0, verbose=True, data_home=None, download=True)
+    unknown = set(aae_params) - set(opts) - set(AAE_DEFAULTS)
+    if unknown:
+        raise ValueError(f"run() got unknown options {sorted(unknown)}; known: {sorted(set(opts) | set(AAE_DEFAULTS))}")
+    opts.update({k: v for k, v in aae_params.items() if k in opts})
+    settings = {k: aae_params.get(k, v) for k, v in AAE_DEFAULTS.items()}
+    dtype, seed, verbose = opts["dtype"], opts["seed"], opts["verbose"]
     common = dict(epochs=epochs, batch_size=batch_size, dtype=dtype, random_state=seed)
     # Built (and their hyperparameters checked: an unknown prior fails here) before the data is read.
-    aae = AdversarialAutoencoder(hidden_layer_sizes=tuple(hidden), n_latent=2, activation="elu", prior=prior,
-                                 supervised=supervised, discriminator_hidden=tuple(discriminator_hidden),
-                                 generator_learning_rate=generator_learning_rate,
-                                 discriminator_learning_rate=discriminator_learning_rate, verbose=verbose, **common)
+    adversarial = dict(hidden_layer_sizes=tuple(hidden), n_latent=2, activation="elu",
+                       discriminator_hidden=tuple(discriminator_hidden), verbose=verbose, **settings, **common)
+    aae = AdversarialAutoencoder(prior=prior, supervised=supervised, **adversarial)
+    with_mixture = mixture and not (prior == "mixture" and supervised)
+    mix_params = {**adversarial, **{k: v for k, v in MIXTURE_DEFAULTS.items() if k not in aae_params}}
+    aae_mix = AdversarialAutoencoder(prior="mixture", supervised=True, **mix_params) if with_mixture else None
     vae = VariationalAutoencoder(hidden_layer_sizes=tuple(hidden), n_latent=2, activation="elu", verbose=verbose,
                                  **common)
     ae = StackedAutoencoder(hidden_layer_sizes=tuple(hidden) + (2,), activation="elu", loss="cross_entropy",
                             verbose=verbose, **common)
-    X_train, y_train, X_test, y_test, path = load_dataset(dataset, data_home=data_home, download=download,
-                                                          dtype=dtype)
+    X_train, y_train, X_test, y_test, path = load_dataset(dataset, data_home=opts["data_home"],
+                                                          download=opts["download"], dtype=dtype)
     X, y = X_train[:n_train], y_train[:n_train]
     X_test, y_test = X_test[:n_test], y_test[:n_test]
     print(f"training on {X.shape[0]} of {X_train.shape[0]} training images; measuring on {X_test.shape[0]} test "
           f"images", flush=True)
-    for m in (aae, vae, ae):
+    models = {"aae": aae, "vae": vae, "ae": ae, **({"aae_mixture": aae_mix} if with_mixture else {})}
+    for m in models.values():
         m.set_params(batch_size=min(batch_size, X.shape[0]))
 
     seconds = {}
     sizes = "-".join(str(n) for n in (X.shape[1], *hidden, 2))
-    for name, model, label in (("aae", aae, f"adversarial autoencoder {sizes}, prior {prior}"
-                                + (" (supervised: class c -> component c)" if supervised else "")),
-                               ("vae", vae, f"VAE {sizes} (prior N(0, I))"),
-                               ("ae", ae, f"plain autoencoder {sizes}")):
-        print(f"training the {label}, {epochs} epoch(s), Adam, batch {model.batch_size}, {dtype}", flush=True)
+    labels = {"aae": f"adversarial autoencoder {sizes}, prior {prior}"
+                     + (" (supervised: class c -> component c)" if supervised else ""),
+              "vae": f"VAE {sizes} (prior N(0, I))", "ae": f"plain autoencoder {sizes}",
+              "aae_mixture": f"adversarial autoencoder {sizes}, supervised mixture prior (class c -> component c)"}
+    for name, model in models.items():
+        print(f"training the {labels[name]}, {epochs} epoch(s), Adam, batch {model.batch_size}, {dtype}", flush=True)
         start = time.perf_counter()
-        model.fit(X, y) if model is aae else model.fit(X)
+        model.fit(X, y) if isinstance(model, AdversarialAutoencoder) else model.fit(X)
         seconds[name] = time.perf_counter() - start
 
     rng = np.random.default_rng(seed + 1)
     prior_obj = aae.prior_
     h = median_bandwidth(prior_obj.sample(MMD_SAMPLES, rng))
-    codes = {"aae": aae.transform(X_test), "vae": vae.transform(X_test), "ae": ae.transform(X_test)}
+    # The VAE's codes are draws of q(z|x), a sample of its aggregated posterior (what its KL term matches to
+    # the prior; the AAE's deterministic E(x) is its own); the means mu(x) spread less, reported beside.
+    codes = {"aae": aae.transform(X_test), "vae": vae.sample_codes(X_test, random_state=seed + 2),
+             "vae_mean": vae.transform(X_test), "ae": ae.transform(X_test)}
     P = prior_obj.sample(MMD_SAMPLES, rng)
     mmds = {k: mmd(Z, P, bandwidth=h, max_samples=MMD_SAMPLES, random_state=seed) for k, Z in codes.items()}
     mse = {k: float(np.mean(np.square(np.asarray(m.reconstruct(X_test), dtype=np.float64) - X_test)))
-           for k, m in (("aae", aae), ("vae", vae), ("ae", ae))}
-    result = {"mmd_aae": mmds["aae"], "mmd_vae": mmds["vae"], "mmd_ae": mmds["ae"], "test_mse": mse["aae"],
-              "test_mse_vae": mse["vae"], "test_mse_ae": mse["ae"], "mmd_kernel": "rbf", "mmd_bandwidth": h,
-              "prior": prior, "supervised": bool(supervised), "epochs": epochs, "n_train": int(X.shape[0]),
-              "n_test": int(X_test.shape[0]), "hidden": list(hidden), "dataset": dataset, "dtype": dtype,
-              "generator_learning_rate": float(generator_learning_rate),
-              "discriminator_learning_rate": float(discriminator_learning_rate),
+           for k, m in models.items()}
+    sup = aae if (prior == "mixture" and supervised) else aae_mix
+    accuracy = per_class = None
+    if sup is not None:
+        Z_sup = sup.transform(X_test)
+        own = sup.prior_.component_of(Z_sup) == np.searchsorted(sup.classes_, y_test)
+        accuracy = float(np.mean(own))
+        per_class = [float(np.mean(own[y_test == c])) for c in sup.classes_]
+    result = {"mmd_aae": mmds["aae"], "mmd_vae": mmds["vae"], "mmd_vae_mean": mmds["vae_mean"], "mmd_ae": mmds["ae"],
+              "mixture_accuracy": accuracy, "mixture_accuracy_per_class": per_class,
+              "test_mse": mse["aae"], "test_mse_vae": mse["vae"], "test_mse_ae": mse["ae"],
+              "test_mse_mixture": mse.get("aae_mixture"), "mmd_kernel": "rbf", "mmd_bandwidth": h,
+              "vae_codes": "samples of q(z|x)", "prior": prior, "supervised": bool(supervised), "epochs": epochs,
+              "n_train": int(X.shape[0]), "n_test": int(X_test.shape[0]), "hidden": list(hidden),
+              "discriminator_hidden": list(discriminator_hidden), "dataset": dataset, "dtype": dtype, "seed": seed,
+              **{k: float(v) for k, v in settings.items()},
               "discriminator_accuracy": aae.history_["discriminator_accuracy"][-1],
-              "seconds_aae": seconds["aae"], "seconds_vae": seconds["vae"], "seconds_ae": seconds["ae"],
-              "data_path": str(path)}
+              **{f"seconds_{k}": v for k, v in seconds.items()}, "data_path": str(path),
+              "claims": _claims(mmds, accuracy, prior)}
     print(f"MMD^2 (unbiased, RBF kernel, bandwidth {h:.3f} = median distance of prior samples) of the test codes "
-          f"to the {prior} prior: AAE {mmds['aae']:.4f}, VAE {mmds['vae']:.4f}, plain AE {mmds['ae']:.4f}", flush=True)
+          f"to the {prior} prior: AAE {mmds['aae']:.4f}, VAE {mmds['vae']:.4f} (samples of q(z|x); its means mu(x) "
+          f"{mmds['vae_mean']:.4f}), plain AE {mmds['ae']:.4f}", flush=True)
     if prior == "mixture":
         print("note: the VAE targets N(0, I), not the mixture: its MMD to the mixture measures that choice, "
               "not how well it met its own prior", flush=True)
-    print(f"test reconstruction MSE per pixel: AAE {mse['aae']:.4f}, VAE {mse['vae']:.4f}, plain AE {mse['ae']:.4f}",
-          flush=True)
+    if accuracy is not None:
+        print(f"supervised mixture: {accuracy:.1%} of test codes nearest their own class's component "
+              f"(per class {min(per_class):.0%} to {max(per_class):.0%})", flush=True)
+    print("test reconstruction MSE per pixel: " + ", ".join(f"{k} {v:.4f}" for k, v in mse.items()), flush=True)
 
     os.makedirs(out, exist_ok=True)
     name, classes = dataset_title(dataset), class_names(dataset)
     shown = slice(0, MMD_SAMPLES)
     panels = [(f"AAE, prior {prior} (MMD {mmds['aae']:.3f})", codes["aae"][shown]),
-              (f"VAE mu(x) (MMD {mmds['vae']:.3f})", codes["vae"][shown]),
+              (f"VAE z ~ q(z|x) (MMD {mmds['vae']:.3f})", codes["vae"][shown]),
               (f"plain AE (MMD {mmds['ae']:.3f})", codes["ae"][shown])]
     figs = [save_codes([(title, Z, y_test[shown], P) for title, Z in panels], os.path.join(out, "codes.png"),
                        classes, title=f"{name} test codes over {prior} prior samples (grey)")]
-    if prior == "mixture":
-        rows = [(f"component {k}" + (f": {classes[aae.classes_[k]]}" if supervised and k < len(aae.classes_) else ""),
-                 aae.sample(10, y=(aae.classes_[k] if supervised else k), random_state=seed + k))
-                for k in range(prior_obj.n_components if not supervised else len(aae.classes_))]
-        figs.append(save_image_grid(rows, os.path.join(out, "samples.png"), image_shape=(28, 28),
-                                    value_range=PIXEL_RANGE,
-                                    title=f"AAE: images decoded from samples of each mixture component, {name}"))
-    else:
+    if prior != "mixture":
         figs.append(save_tiles(aae.sample(100, random_state=seed), os.path.join(out, "samples.png"), shape=(28, 28),
                                n_cols=10, normalize=None, value_range=PIXEL_RANGE, scale=2,
                                title=f"AAE: 100 images decoded from z ~ N(0, I), {name}"))
+    for model, stem in ((aae, "samples") if prior == "mixture" else (None, None), (aae_mix, "mixture_samples")):
+        if model is None:
+            continue
+        figs += _mixture_figures(model, stem, out, name, classes, X_test[shown], y_test[shown], accuracy, seed)
     model_path = aae.save(os.path.join(out, "aae.npz"))
     print("wrote " + ", ".join(str(f) for f in figs) + f" and {model_path}", flush=True)
-    return {"aae": aae, "vae": vae, "ae": ae}, result
+    return models, result
+
+
+def _mixture_figures(model, stem, out, name, classes, X, y, accuracy, seed):
+    """Decoded samples of each component (``<stem>.png``) and, for a supervised extra model, its codes."""
+    sup = model.supervised
+    rows = [(f"component {k}" + (f": {classes[model.classes_[k]]}" if sup and k < len(model.classes_) else ""),
+             model.sample(10, y=(model.classes_[k] if sup else k), random_state=seed + k))
+            for k in range(model.prior_.n_components if not sup else len(model.classes_))]
+    figs = [save_image_grid(rows, os.path.join(out, f"{stem}.png"), image_shape=(28, 28), value_range=PIXEL_RANGE,
+                            title=f"AAE: images decoded from samples of each mixture component, {name}")]
+    if stem == "mixture_samples":
+        P = model.prior_.sample(MMD_SAMPLES, np.random.default_rng(seed + 3))
+        figs.append(save_codes([(f"supervised AAE, mixture prior ({accuracy:.0%} on their own component)",
+                                 model.transform(X), y, P)], os.path.join(out, "mixture_codes.png"), classes,
+                               title=f"{name} test codes over mixture prior samples (grey)"))
+    return figs
 
 
 @command("aae", "an adversarial autoencoder (Makhzani et al.) on (Fashion-)MNIST against a VAE and a plain "
-                "autoencoder: MMD of the codes to the prior")
+                "autoencoder: MMD of the codes to the prior; a supervised mixture prior")
 def cmd_aae(args):
     _, result = run(dataset=args.dataset, out=args.out, prior=args.prior, supervised=args.supervised,
-                    epochs=args.epochs, hidden=_parse_hidden(args.hidden),
+                    mixture=not args.no_mixture, epochs=args.epochs, hidden=_parse_hidden(args.hidden),
                     discriminator_hidden=_parse_hidden(args.discriminator_hidden), n_train=args.n_train,
-                    n_test=args.n_test, batch_size=args.batch_size, generator_learning_rate=args.generator_learning_rate,
-                    discriminator_learning_rate=args.discriminator_learning_rate, dtype=args.dtype, seed=args.seed,
-                    verbose=not args.quiet, data_home=args.data_home, download=not args.no_download)
+                    n_test=args.n_test, batch_size=args.batch_size, dtype=args.dtype, seed=args.seed,
+                    verbose=not args.quiet, data_home=args.data_home, download=not args.no_download,
+                    **{k: getattr(args, k) for k in AAE_DEFAULTS if getattr(args, k) != AAE_DEFAULTS[k]})
     emit(args, result, "")
     return 0
 
@@ -162,17 +234,22 @@ def _configure(p):
     p.add_argument("--prior", default="gaussian", help="gaussian (N(0, I)) or mixture (10 Gaussians on a circle)")
     p.add_argument("--supervised", action="store_true",
                    help="with --prior mixture: the codes of class c are matched to component c")
+    p.add_argument("--no-mixture", action="store_true",
+                   help="do not also train the supervised mixture AAE (trained by default unless --prior mixture "
+                        "--supervised already is one)")
     add_output(p, "--out", kind="folder", default="out/aae", help="folder for the figures and the model")
-    p.add_argument("--epochs", type=int, default=10, help="passes over the training images, each model (default: 10)")
-    p.add_argument("--n-train", type=int, default=None, help="train on the first N training images (default: all)")
+    p.add_argument("--epochs", type=int, default=EPOCHS,
+                   help=f"passes over the training images, each model (default: {EPOCHS})")
+    p.add_argument("--n-train", type=int, default=N_TRAIN,
+                   help=f"train on the first N training images (default: {N_TRAIN})")
     p.add_argument("--n-test", type=int, default=None, help="measure on the first N test images (default: all)")
-    p.add_argument("--hidden", default="500,500", help="encoder widths of all three models (default: 500,500)")
+    p.add_argument("--hidden", default=",".join(map(str, HIDDEN)),
+                   help=f"encoder widths of all the models (default: {','.join(map(str, HIDDEN))})")
     p.add_argument("--discriminator-hidden", default="128,128", help="the discriminator's widths (default: 128,128)")
     p.add_argument("--batch-size", type=int, default=128, help="examples per Adam step (default: 128)")
-    p.add_argument("--generator-learning-rate", type=float, default=1e-3,
-                   help="Adam's step size for the AAE's generator phase (default: 0.001)")
-    p.add_argument("--discriminator-learning-rate", type=float, default=5e-4,
-                   help="Adam's step size for the AAE's discriminator phase (default: 0.0005)")
+    for k, text in OPTIONS.items():
+        p.add_argument("--" + k.replace("_", "-"), type=float, default=AAE_DEFAULTS[k],
+                       help=f"{text} (default: {AAE_DEFAULTS[k]:g})")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                    help="precision of the computation (default: float32)")
     p.add_argument("--seed", type=int, default=0, help="seeds the weights, the shuffling and the prior samples")

@@ -9,6 +9,12 @@ its objectives and its loop:
 3. regularisation, generator: the encoder fools ``D`` (codes labelled 1), its
    gradient through the discriminator's input gradient, a step of the encoder.
 
+Two stabilisers of the game, both off at 0: ``code_noise`` (instance noise, Sønderby et al. 2016:
+Gaussian noise of that standard deviation added to every point the discriminator sees, prior samples
+and codes alike, in phases 2 and 3) and ``label_smoothing`` (one-sided, Salimans et al. 2016: the
+prior samples' target is ``1 - label_smoothing`` instead of 1 in phase 2). A schedule: the three step
+sizes of epoch e are the initial ones times ``learning_rate_decay ** (e - 1)`` (1: constant).
+
 Each objective has its own Adam. Divergence stops training with
 :class:`~numpy_ae.exceptions.TrainingDiverged`, as in the minibatch loop
 (:func:`~numpy_ae.train.loop.check_growth`).
@@ -49,33 +55,41 @@ class AdversarialTraining:
         return self.network_.compute(X)
 
     def discriminator_loss_and_grad(self, Z_prior, Z_codes, components=None):
-        r"""Phase 2: :math:`J_D` for prior samples ``Z_prior (N, K)`` (label 1) and codes ``Z_codes (N, K)``
-        (label 0), both paired with ``components (N,)`` when supervised; fills ``discriminator_.grad``.
+        r"""Phase 2: :math:`J_D` for prior samples ``Z_prior (N, K)`` (target ``1 - label_smoothing``) and
+        codes ``Z_codes (N, K)`` (target 0), both paired with ``components (N,)`` when supervised; fills
+        ``discriminator_.grad``. The points are taken as given (``_train_step`` adds the instance noise).
         Returns ``(J, accuracy)``: the fraction of the 2N points on the right side of logit 0."""
         dtype = self.network_.dtype
         Z = np.vstack([Z_prior, Z_codes]).astype(dtype, copy=False)
         T = np.zeros((Z.shape[0], 1), dtype=dtype)
-        T[:Z_prior.shape[0]] = 1.0
+        T[:Z_prior.shape[0]] = 1.0 - self.label_smoothing
         comps = None if components is None else np.concatenate([components, components])
         J, logits = self._discriminator_pass(Z, T, comps)
         return J, float(np.mean((logits > 0) == (T > 0.5)))
 
-    def generator_loss_and_grad(self, X, components=None):
-        r"""Phase 3: :math:`J_G = -\frac1N\sum_n\log\sigma(D(E(x_n)))` on checked ``X``; its gradient with
-        respect to the ENCODER's parameters goes into ``network_.grad`` (zeroed first; the decoder's part
-        stays 0) through the discriminator's input gradient. Returns :math:`J_G`."""
+    def generator_loss_and_grad(self, X, components=None, noise=None):
+        r"""Phase 3: :math:`J_G = -\frac1N\sum_n\log\sigma(D(E(x_n) + \nu_n))` on checked ``X``, with the
+        instance noise ``noise`` :math:`\nu` ``(N, K)`` (None: 0); its gradient with respect to the ENCODER's
+        parameters goes into ``network_.grad`` (zeroed first; the decoder's part stays 0) through the
+        discriminator's input gradient (:math:`\partial(z + \nu)/\partial z = I`). Returns :math:`J_G`."""
         Z = self.network_.forward(X, training=True, layers=self.encoder_layers)
-        return self._generator_backward(Z, components)
+        return self._generator_backward(Z, components, noise)
 
-    def _generator_backward(self, Z, components=None):
+    def _generator_backward(self, Z, components=None, noise=None):
         """Phase 3 from the codes ``Z`` of the encoder's last training pass (its caches still in place)."""
         net = self.network_
         net.grad.fill(0.0)
         T = np.ones((Z.shape[0], 1), dtype=net.dtype)
-        J, dZ = self._discriminator_pass(Z, T, components, input_grad=True)
+        J, dZ = self._discriminator_pass(Z if noise is None else Z + noise, T, components, input_grad=True)
         self._discriminator.grad.fill(0.0)  # frozen in this phase: its gradient is not used
         net.backward(dZ, layers=self.encoder_layers)
         return J
+
+    def _noisy(self, Z):
+        """``Z`` plus instance noise of standard deviation ``code_noise`` (``Z`` itself when it is 0)."""
+        if self.code_noise <= 0:
+            return Z
+        return Z + self.code_noise * self.rng_.standard_normal(Z.shape)
 
     def _train_step(self, X, components=None):
         """The three phases on one minibatch; returns ``(J_rec, J_D, J_G, accuracy)``, each before its step.
@@ -87,9 +101,10 @@ class AdversarialTraining:
         opt["reconstruction"].step(net.theta, net.grad)
         Z = net.forward(X, training=True, layers=self.encoder_layers)
         Z_prior = self.prior_.sample(X.shape[0], self.rng_, labels=components)
-        J_D, accuracy = self.discriminator_loss_and_grad(Z_prior, Z, components)
+        J_D, accuracy = self.discriminator_loss_and_grad(self._noisy(Z_prior), self._noisy(Z), components)
         opt["discriminator"].step(disc.theta, disc.grad)
-        J_G = self._generator_backward(Z, components)
+        noise = self._noisy(np.zeros(Z.shape)) if self.code_noise > 0 else None
+        J_G = self._generator_backward(Z, components, None if noise is None else noise.astype(Z.dtype))
         opt["generator"].step(net.theta, net.grad, self._decoder_mask)
         return J_rec, J_D, J_G, accuracy
 
@@ -102,8 +117,11 @@ class AdversarialTraining:
         history["seconds"] = []
         self.history_ = history
         first = None  # the first minibatch's reconstruction loss: the scale divergence is measured against
+        base = {k: opt.learning_rate for k, opt in self._optimizers.items()}
         for epoch in range(1, self.epochs + 1):
             t0 = time.perf_counter()
+            for k, opt in self._optimizers.items():  # the schedule: every step size times decay^(epoch - 1)
+                opt.learning_rate = base[k] * self.learning_rate_decay ** (epoch - 1)
             order = self.rng_.permutation(N)
             totals = np.zeros(4)
             for b in range(n_batches):

@@ -74,6 +74,25 @@ class MixturePrior:
         m[:, 0], m[:, 1] = self.radius * np.cos(phi), self.radius * np.sin(phi)
         return m
 
+    def component_of(self, Z):
+        r"""The component each point of ``Z (N, dim)`` most likely came from, ``(N,)`` int.
+
+        All components have equal weights and the same covariance up to a
+        rotation, so this is the one at the smallest Mahalanobis distance:
+        :math:`\arg\min_k\, (d\cdot u_k)^2/s_r^2 + (d\cdot u_k^{\perp})^2/s_t^2
+        + \sum_{j>2} d_j^2/s_t^2` with :math:`d = z - m_k`.
+        """
+        Z = np.asarray(Z, dtype=np.float64)
+        if Z.ndim != 2 or Z.shape[1] != self.dim:
+            raise ValueError(f"Z must have shape (N, {self.dim}) (points of the prior's space); got {Z.shape}")
+        phi = 2.0 * np.pi * np.arange(self.n_components) / self.n_components
+        d = Z[:, None, :2] - self.means[None, :, :2]  # (N, C, 2)
+        r = d[..., 0] * np.cos(phi) + d[..., 1] * np.sin(phi)
+        t = -d[..., 0] * np.sin(phi) + d[..., 1] * np.cos(phi)
+        far = np.square(Z[:, 2:]).sum(1)[:, None] / max(self.tangential_std, 1e-300) ** 2
+        return np.argmin(r ** 2 / max(self.radial_std, 1e-300) ** 2 + t ** 2 / max(self.tangential_std, 1e-300) ** 2
+                         + far, axis=1)
+
     def sample(self, n, rng=None, labels=None):
         n = check_positive_int(n, "n", minimum=0)
         rng = check_random_state(rng)

@@ -372,6 +372,13 @@ class VariationalAutoencoder(Autoencoder):
         Z = check_random_state(random_state).standard_normal((n_samples, self.n_latent))
         return self.inverse_transform(Z.astype(check_float_dtype(self.dtype)))
 
+    def sample_codes(self, X, random_state=0):
+        r"""One draw :math:`z_n = \mu(x_n) + \sigma(x_n)\odot\varepsilon_n` of :math:`q(z \mid x_n)` per row of
+        ``X (N, D)``, float64 ``(N, K)``: together a sample of the aggregated posterior :math:`q(z)`, what the
+        KL term pulls towards the prior (``transform`` gives :math:`\mu(x_n)`, which spreads less)."""
+        mu, sigma, _, _ = self._posterior(self._check_data(X))
+        return mu + sigma * check_random_state(random_state).standard_normal(mu.shape)
+
     def score(self, X, y=None):
         """Minus the mean negative ELBO on ``X`` (one fixed sample, seed 0), in nats: higher is better."""
         return -float(self.elbo(X).neg_elbo.mean())

@@ -243,6 +243,20 @@ def test_transform_is_mu_and_deterministic(trained):
     np.testing.assert_array_equal(vae.transform(X[:20]), vae.transform(X[:20]))
 
 
+def test_sample_codes_draw_q_z_given_x(trained):
+    """One row repeated 4000 times: the draws have mean mu(x) and standard deviation sigma(x) (from the
+    encoder's log_var output, sigma = exp(log_var / 2)) within 5 standard errors; seeded: same seed, same draws."""
+    vae, X, _ = trained
+    H = np.repeat(X[:1], 4000, axis=0)
+    Z = vae.sample_codes(H, random_state=1)
+    for layer in vae.encoder_layers[:-1]:
+        H = layer.forward(H, training=False)
+    mu, sigma = H[0, :4], np.exp(H[0, 4:] / 2)
+    assert np.all(np.abs(Z.mean(0) - mu) < 5 * sigma / np.sqrt(4000)), (Z.mean(0), mu)
+    np.testing.assert_allclose(Z.std(0), sigma, rtol=5 / np.sqrt(2 * 4000))
+    np.testing.assert_array_equal(vae.sample_codes(X[:5], random_state=2), vae.sample_codes(X[:5], random_state=2))
+
+
 def test_importance_weighted_bound_exceeds_the_elbo_and_grows_with_k(trained):
     r"""Burda et al.: E[L_1] = ELBO, and E[L_k] is non-decreasing in k with L_k -> log p(x).
 

@@ -25,8 +25,8 @@ class _GeneratorObjective:
     ``compute`` = :meth:`~numpy_ae.models.adversarial.AdversarialAutoencoder.generator_loss_and_grad` (the
     discriminator's input gradient backpropagated into the encoder)."""
 
-    def __init__(self, aae, components=None):
-        self.aae, self.components = aae, components
+    def __init__(self, aae, components=None, noise=None):
+        self.aae, self.components, self.noise = aae, components, noise
         net = aae.network_
         self.theta = net.theta
         encoder = aae.encoder_layers
@@ -35,7 +35,7 @@ class _GeneratorObjective:
         self.loss = aae.discriminator_.loss
 
     def compute(self, X, T=None):
-        return self.aae.generator_loss_and_grad(X, self.components)
+        return self.aae.generator_loss_and_grad(X, self.components, self.noise)
 
     def loss_and_grad(self, theta, X, T=None):
         self.aae.network_.set_theta(theta)
@@ -92,6 +92,34 @@ def _register_aae_generator(name, seed, **params):
 
 _register_aae_generator("aae_generator_gaussian", 74)
 _register_aae_generator("aae_generator_supervised_mixture", 75, prior="mixture", n_components=3, supervised=True)
+
+
+@register("aae_generator_instance_noise")
+def _aae_generator_instance_noise():
+    r"""Phase 3 with instance noise: :math:`J_G = -\frac1N\sum\log\sigma(D(E(x) + \nu))` over the ENCODER's
+    parameters, the noise :math:`\nu` (N, 2) held fixed (``code_noise`` draws it afresh in training)."""
+    aae = _small_aae(77, code_noise=0.3)
+    rng = make_rng(77)
+    noise = 0.3 * rng.standard_normal((N, 2))
+    return check_model(_GeneratorObjective(aae, None, noise), rng.uniform(0.0, 1.0, (N, D)), eps=EPS)
+
+
+@register("aae_discriminator_label_smoothing")
+def _aae_discriminator_label_smoothing():
+    r"""Phase 2 with one-sided label smoothing (prior samples' target 0.9), through the estimator's own
+    ``discriminator_loss_and_grad``, over the discriminator's parameters (supervised mixture)."""
+    aae = _small_aae(78, prior="mixture", n_components=3, supervised=True, label_smoothing=0.1)
+    rng = make_rng(78)
+    comps = _aae_components(True, 78)
+    Zp, Zc = aae.prior_.sample(N, rng, labels=comps), aae.encode(rng.uniform(0.0, 1.0, (N, D)))
+    disc = aae.discriminator_
+
+    def f(theta):
+        disc.set_theta(theta)
+        J, _ = aae.discriminator_loss_and_grad(Zp, Zc, comps)
+        return J, disc.grad.copy()
+
+    return check_function(f, disc.theta.copy(), eps=EPS)
 
 
 @register("aae_discriminator_input_gradient")
