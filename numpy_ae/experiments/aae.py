@@ -224,7 +224,7 @@ def cmd_aae(args):
                     discriminator_hidden=_parse_hidden(args.discriminator_hidden), n_train=args.n_train,
                     n_test=args.n_test, batch_size=args.batch_size, dtype=args.dtype, seed=args.seed,
                     verbose=not args.quiet, data_home=args.data_home, download=not args.no_download,
-                    **{k: getattr(args, k) for k in AAE_DEFAULTS if getattr(args, k) != AAE_DEFAULTS[k]})
+                    **{k: getattr(args, k) for k in AAE_DEFAULTS if getattr(args, k) is not None})
     emit(args, result, "")
     return 0
 
@@ -248,8 +248,9 @@ def _configure(p):
     p.add_argument("--discriminator-hidden", default="128,128", help="the discriminator's widths (default: 128,128)")
     p.add_argument("--batch-size", type=int, default=128, help="examples per Adam step (default: 128)")
     for k, text in OPTIONS.items():
-        p.add_argument("--" + k.replace("_", "-"), type=float, default=AAE_DEFAULTS[k],
-                       help=f"{text} (default: {AAE_DEFAULTS[k]:g})")
+        mix = f"; the mixture AAE's: {MIXTURE_DEFAULTS[k]:g}" if k in MIXTURE_DEFAULTS else ""
+        p.add_argument("--" + k.replace("_", "-"), type=float, default=None,  # None: not given, each model's own
+                       help=f"{text} (default: {AAE_DEFAULTS[k]:g}{mix})")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32",
                    help="precision of the computation (default: float32)")
     p.add_argument("--seed", type=int, default=0, help="seeds the weights, the shuffling and the prior samples")

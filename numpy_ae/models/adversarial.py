@@ -203,7 +203,8 @@ class AdversarialAutoencoder(AdversarialTraining, Autoencoder):
     def __init__(self, hidden_layer_sizes=(500, 500), *, n_latent=2, activation="elu", loss="cross_entropy",
                  prior="gaussian", n_components=10, supervised=False, discriminator_hidden=(128, 128),
                  learning_rate=1e-3, discriminator_learning_rate=5e-4, generator_learning_rate=1e-3, beta1=0.9,
-                 code_noise=0.0, label_smoothing=0.0, learning_rate_decay=1.0, weight_decay=0.0, epochs=10, batch_size=128, verbose=0, dtype="float64", random_state=None, fast=True):
+                 code_noise=0.0, label_smoothing=0.0, learning_rate_decay=1.0, weight_decay=0.0, epochs=10,
+                 batch_size=128, verbose=0, dtype="float64", random_state=None, fast=True):
         _set_params_from_locals(self, locals())
         self._validate_params()
 

@@ -103,8 +103,10 @@ class AdversarialTraining:
         Z_prior = self.prior_.sample(X.shape[0], self.rng_, labels=components)
         J_D, accuracy = self.discriminator_loss_and_grad(self._noisy(Z_prior), self._noisy(Z), components)
         opt["discriminator"].step(disc.theta, disc.grad)
-        noise = self._noisy(np.zeros(Z.shape)) if self.code_noise > 0 else None
-        J_G = self._generator_backward(Z, components, None if noise is None else noise.astype(Z.dtype))
+        noise = None  # the generator's instance noise, drawn as _noisy draws it
+        if self.code_noise > 0:
+            noise = (self.code_noise * self.rng_.standard_normal(Z.shape)).astype(Z.dtype)
+        J_G = self._generator_backward(Z, components, noise)
         opt["generator"].step(net.theta, net.grad, self._decoder_mask)
         return J_rec, J_D, J_G, accuracy
 
