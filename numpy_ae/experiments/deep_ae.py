@@ -35,7 +35,8 @@ Writes into ``--out``: ``reconstructions.png`` (10 test images, with their
 reconstructions below), ``loss.png`` (training and test MSE per epoch) and
 the model ``deep_autoencoder.npz`` (reload with :func:`numpy_ae.load`).
 With ``--json`` the last line is
-``{"sec_per_epoch": ..., "test_mse": ..., "epochs": ..., "n_params": ..., ...}``.
+``{"sec_per_epoch": ..., "test_mse": ..., "epochs": ..., "n_params": ..., ..., "claims": [...]}``; the claim
+(:mod:`numpy_ae.experiments.claims`): the test MSE is below that of predicting the mean training image.
 """
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ import os
 import numpy as np
 
 from .._validation import check_positive_int
+from .claims import claim
 from .registry import add_output, command, emit
 from ..models.stacked import StackedAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
@@ -95,7 +97,8 @@ def run(dataset="fashion-mnist", out="out/deep-ae", epochs=5, batch_size=150, ti
         and ``train_mse`` (last epoch's mean training loss), ``mean_image_mse``
         (the test MSE of predicting the mean training image for every test
         image: what a model that ignores its input can reach), ``tied``,
-        ``dtype``, ``dataset``, ``n_examples``, ``data_path``.
+        ``dtype``, ``dataset``, ``n_examples``, ``data_path``, and ``claims``
+        (the first compared with ``mean_image_mse``).
     """
     epochs = check_positive_int(epochs, "epochs")
     batch_size = check_positive_int(batch_size, "batch_size")
@@ -151,6 +154,9 @@ def run(dataset="fashion-mnist", out="out/deep-ae", epochs=5, batch_size=150, ti
               "n_params": int(net.n_params), "train_mse": float(ae.history_["loss"][-1]),
               "mean_image_mse": mean_image_mse, "tied": bool(tied), "dtype": ae.dtype, "dataset": dataset,
               "n_examples": int(X.shape[0]), "data_path": str(path)}
+    result["claims"] = [claim(f"The {sizes} autoencoder reconstructs test images better than predicting the mean "
+                              "training image (test MSE per pixel)", test_mse < mean_image_mse, test_mse,
+                              mean_image_mse, source="Hands-On ML, ch. 17 (the network; the book gives no figure)")]
     print(f"test MSE {test_mse:.6f} per pixel after {ae.n_epochs_} epoch(s) (predicting the mean training "
           f"image: {mean_image_mse:.6f}); {sec_per_epoch:.2f} s per epoch", flush=True)
     print("wrote " + ", ".join(str(f) for f in figs) + f" and {model_path}", flush=True)

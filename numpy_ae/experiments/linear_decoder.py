@@ -69,6 +69,7 @@ import numpy as np
 
 from .._validation import check_positive_int
 from ..models.autoencoders import SparseAutoencoder
+from .claims import claim
 from .registry import add_output, command, emit
 from ..data import load_color_images, sample_patches
 from ..models.pca import ZCAWhitening
@@ -149,7 +150,9 @@ def run(out="out/linear-decoder", iterations=400, hidden=400, patches=PATCHES, s
     ``n_patches``, ``n_hidden``, and ``reconstruction_error`` with
     ``data_variance``: the first term of the cost, and the same term for the
     constant prediction ``x_hat = 0`` (the mean of the whitened patches),
-    :math:`\frac{1}{2N}\sum_n \lVert x_n \rVert^2`.
+    :math:`\frac{1}{2N}\sum_n \lVert x_n \rVert^2`; ``claims``
+    (:mod:`numpy_ae.experiments.claims`): the error below a tenth of that, the
+    mean activation within 25% of ``sparsity``.
     """
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -175,6 +178,12 @@ def run(out="out/linear-decoder", iterations=400, hidden=400, patches=PATCHES, s
     result = {"cost": ae.cost_, "mean_activation": mean_act, "seconds": ae.fit_seconds_,
               "iterations": ae.n_iter_, "n_patches": int(Xw.shape[0]), "n_hidden": hidden,
               "reconstruction_error": rec, "data_variance": var}
+    src = "UFLDL, Linear Decoders exercise (rho 0.035: the mean activation should approach it)"
+    result["claims"] = [
+        claim("The linear decoder reconstructs the whitened patches far better than x_hat = 0 (error below a tenth "
+              "of that of the constant prediction; the cost's first term)", rec < 0.1 * var, rec, var, source=src),
+        claim(f"L-BFGS brings the mean hidden activation within 25% of the sparsity target rho = {sparsity:g}",
+              abs(mean_act - sparsity) <= 0.25 * sparsity, mean_act, source=src)]
     print(f"cost {ae.cost_:.6f} after {ae.n_iter_} iterations (L-BFGS: {ae.message_.lower()}) in {ae.fit_seconds_:.2f} s; mean hidden "
           f"activation {mean_act:.4f} (target rho {sparsity}); reconstruction error {rec:.4f} against "
           f"{var:.4f} for x_hat = 0\nwrote {fig}, {path} and {zca_path}", flush=True)

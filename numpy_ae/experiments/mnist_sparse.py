@@ -34,8 +34,11 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
+
 from .._validation import check_positive_int
 from ..models.autoencoders import SparseAutoencoder
+from .claims import claim
 from .registry import add_output, command, emit
 from ..data import dataset_title, describe_dataset, find_mnist, load_mnist
 from ..analysis.plotting import PIXEL_RANGE, save_image_grid, save_loss_curve, save_tiles
@@ -112,7 +115,11 @@ def run(dataset="mnist", out="out/mnist-sparse", iterations=400, examples=10000,
         over the training images, compare with ``sparsity``),
         ``initial_mean_activation`` (the same before training), ``seconds``
         (L-BFGS wall time), ``iterations``, ``n_examples``, ``n_hidden``,
-        ``dtype``, ``dataset``, ``data_path``.
+        ``dtype``, ``dataset``, ``data_path``; ``test_mse`` (reconstruction
+        error per pixel on the test images) and ``mean_image_mse`` (the same
+        for predicting the mean training image); ``claims``
+        (:mod:`numpy_ae.experiments.claims`): the mean activation within 25% of
+        :math:`\rho` (it starts near 0.5), the test MSE below the mean image's.
     """
     iterations = check_positive_int(iterations, "iterations")
     examples = check_positive_int(examples, "examples")
@@ -121,7 +128,7 @@ def run(dataset="mnist", out="out/mnist-sparse", iterations=400, examples=10000,
     # Built (and its hyperparameters checked) before the data is read.
     ae = SparseAutoencoder(n_hidden=hidden, sparsity=sparsity, beta=beta, weight_decay=weight_decay,
                            max_iter=iterations, verbose=verbose, dtype=dtype, random_state=seed)
-    X_train, _, _, _, path = load_dataset(dataset, data_home=data_home, download=download, dtype=dtype)
+    X_train, _, X_test, _, path = load_dataset(dataset, data_home=data_home, download=download, dtype=dtype)
     X = X_train[:examples]
     print(f"using the first {X.shape[0]} of {X_train.shape[0]} training images"
           + ("" if X.shape[0] >= examples else f" (asked for {examples}: that is all there is)"), flush=True)
@@ -150,7 +157,17 @@ def run(dataset="mnist", out="out/mnist-sparse", iterations=400, examples=10000,
 
     result = {"cost": ae.cost_, "mean_activation": mean_act, "initial_mean_activation": initial_act,
               "seconds": ae.fit_seconds_, "iterations": ae.n_iter_, "n_examples": int(X.shape[0]),
-              "n_hidden": hidden, "dtype": ae.dtype, "dataset": dataset, "data_path": str(path)}
+              "n_hidden": hidden, "dtype": ae.dtype, "dataset": dataset, "data_path": str(path),
+              "test_mse": float(np.mean((ae.reconstruct(X_test).astype(np.float64) - X_test) ** 2)),
+              "mean_image_mse": float(np.mean((X_test - X.mean(axis=0, dtype=np.float64)) ** 2))}
+    src = "UFLDL, Sparse Autoencoder exercise (rho = 0.1 for MNIST; the mean activation should approach it)"
+    result["claims"] = [
+        claim(f"L-BFGS brings the mean hidden activation within 25% of the sparsity target rho = {sparsity:g} "
+              "(baseline: before training)", abs(mean_act - sparsity) <= 0.25 * sparsity, mean_act, initial_act,
+              source=src),
+        claim("The sparse autoencoder reconstructs test images better than predicting the mean training image "
+              "(MSE per pixel)", result["test_mse"] < result["mean_image_mse"], result["test_mse"],
+              result["mean_image_mse"], source=src)]
     print(f"cost {ae.cost_:.6f} after {ae.n_iter_} iterations (L-BFGS: {ae.message_.lower()}) in {ae.fit_seconds_:.1f} s; mean hidden "
           f"activation {mean_act:.4f} (target rho {sparsity})", flush=True)
     print("wrote " + ", ".join(str(f) for f in figs) + f" and {model_path}", flush=True)

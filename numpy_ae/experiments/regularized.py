@@ -65,7 +65,7 @@ layer's ``W``) of every model, one titled panel each, four panels to a row
 in two rows, at most 1,280 pixels wide). JSON (last line, ``--json``):
 ``{"models": {"<name>": {"test_mse", "mean_activation", "active_fraction",
 "jacobian_norm", "accuracy", "seconds", "classifier_stopped_early"}},
-"raw_pixel_accuracy", ...}``; a classifier that stopped early is also printed
+"raw_pixel_accuracy", ..., "claims"}`` (:func:`regularized_claims`); a classifier that stopped early is also printed
 as a NOTE under its model.
 """
 from __future__ import annotations
@@ -77,6 +77,7 @@ import warnings
 import numpy as np
 
 from .._validation import check_positive_int
+from .claims import claim
 from .registry import add_output, command, emit
 from ..exceptions import ConvergenceWarning
 from .denoising import one_blas_thread, save_filter_panels
@@ -259,7 +260,28 @@ def run(dataset="mnist", out="out/regularized", hidden=256, k=25, epochs=10, n_t
               "n_train": int(len(X)), "n_test": int(len(Xt)), "hidden": hidden, "k": k, "epochs": epochs,
               "batch_size": batch_size, "learning_rate": learning_rate, "dtype": dtype, "seed": seed,
               "published": PUBLISHED}
+    result["claims"] = regularized_claims(table, raw_accuracy)
     return built, result
+
+
+def regularized_claims(table, raw_accuracy):
+    """The claims of docs/results.md, computed from the table ``{name: row}`` (only those its models allow).
+
+    Every code beats raw pixels for a linear classifier (the worst one against them); the contractive
+    penalty flattens the encoder (its mean Jacobian norm against the plain model's).
+    """
+    claims = []
+    if table:
+        worst = min(table, key=lambda n: table[n]["accuracy"])
+        claims.append(claim(f"Every code of the table ({', '.join(table)}) beats the raw pixels for a linear "
+                            f"classifier (the worst: {worst}; test accuracy)", table[worst]["accuracy"] > raw_accuracy,
+                            table[worst]["accuracy"], raw_accuracy))
+    if "contractive" in table and "plain" in table:
+        ours, base = table["contractive"]["jacobian_norm"], table["plain"]["jacobian_norm"]
+        claims.append(claim("The contractive penalty gives a flatter encoder than no regulariser (mean ||J_f(x)||_F "
+                            "on test images)", ours < base, ours, base,
+                            source="Rifai et al. 2011, Contractive Auto-Encoders"))
+    return claims
 
 
 @command("regularized", "plain, denoising, contractive, KL-sparse, L1, k-sparse and winner-take-all autoencoders "

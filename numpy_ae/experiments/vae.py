@@ -33,7 +33,11 @@ JSON (last line, ``--json``): ``test_neg_elbo``, ``test_recon``, ``test_kl``
 (nats per example on the test set, one sample of :math:`\varepsilon` with a
 fixed seed), ``sec_per_epoch``, ``epochs``, ``n_latent``, ``beta``,
 ``active_units`` (Burda et al.'s count), plus ``train_loss`` and the run's
-settings.
+settings; ``bernoulli_baseline_nll`` (nats per test image under independent
+Bernoulli pixels whose probabilities are the mean training image: the model a
+VAE must beat, since its decoder can always output that image) and ``claims``
+(:mod:`numpy_ae.experiments.claims`): the -ELBO below that baseline, and every
+latent unit active.
 """
 from __future__ import annotations
 
@@ -43,6 +47,7 @@ import time
 import numpy as np
 
 from .._validation import check_positive_int
+from .claims import claim
 from .registry import add_output, command, emit
 from ..models.conditional import ConditionalVAE
 from ..models.variational import VariationalAutoencoder
@@ -81,6 +86,15 @@ def manifold_grid(model, n=15):
     q = norm.ppf(np.linspace(0.05, 0.95, n))
     zz = np.array([[x, y] for y in q[::-1] for x in q])
     return model.inverse_transform(zz.astype(model.dtype))
+
+
+def bernoulli_nll(X_train, X_test, eps=1e-6):
+    r"""Mean over test images of :math:`-\sum_d x_d \log p_d + (1 - x_d)\log(1 - p_d)`, :math:`p` = the mean
+    training image clipped to :math:`[\epsilon, 1-\epsilon]`: the cross-entropy a decoder that ignores its code
+    can reach (nats per image)."""
+    p = np.clip(np.mean(X_train, axis=0, dtype=np.float64), eps, 1 - eps)
+    X = np.asarray(X_test, dtype=np.float64)
+    return float(-np.mean(X @ np.log(p) + (1 - X) @ np.log1p(-p)))
 
 
 def run(dataset="fashion-mnist", out="out/vae", epochs=10, hidden=(500, 500), activation="elu", latent=20,
@@ -122,7 +136,14 @@ def run(dataset="fashion-mnist", out="out/vae", epochs=10, hidden=(500, 500), ac
               "active_units": int(active), "train_loss": float(model.history_["loss"][-1]),
               "parameterization": parameterization, "hidden": list(hidden), "dtype": model.dtype,
               "dataset": dataset, "n_examples": int(X.shape[0]), "data_path": str(path),
-              "conditional": bool(conditional)}
+              "conditional": bool(conditional), "bernoulli_baseline_nll": bernoulli_nll(X, X_test)}
+    result["claims"] = [
+        claim("The VAE's test -ELBO (a bound on -log p(x)) is below the negative log-likelihood of independent "
+              "Bernoulli pixels at the mean training image (nats per image)",
+              result["test_neg_elbo"] < result["bernoulli_baseline_nll"], result["test_neg_elbo"],
+              result["bernoulli_baseline_nll"], source="Kingma & Welling 2014; Hands-On ML, ch. 17 (the network)"),
+        claim(f"Every one of the {latent} latent units is active (test KL > 0.01 nats; Burda et al.'s count): no "
+              "posterior collapse", active == latent, active, source="Burda et al. 2016 (the active-unit count)")]
     print(f"test: -ELBO {result['test_neg_elbo']:.2f} nats per image = reconstruction {result['test_recon']:.2f} "
           f"+ KL {result['test_kl']:.2f}; {active} of {latent} latent units active; "
           f"{result['sec_per_epoch']:.2f} s per epoch", flush=True)

@@ -72,6 +72,8 @@ def test_deep_ae_untied_json_files_and_beats_the_mean_image(tmp_path, capsys, da
     baseline = mean_image_mse(X_train[:12000], X_test)
     assert result["mean_image_mse"] == pytest.approx(baseline, rel=1e-6)
     assert result["test_mse"] < baseline
+    (claim,) = result["claims"]  # computed: the test MSE against the mean image's
+    assert claim["holds"] and (claim["ours"], claim["baseline"]) == (result["test_mse"], result["mean_image_mse"])
 
     for name in ("reconstructions.png", "loss.png", "deep_autoencoder.npz"):
         assert (tmp_path / name).stat().st_size > 0, name

@@ -23,7 +23,7 @@ from _data import MNIST, needs_mnist  # noqa: E402  (tests/ is on sys.path under
 KEYS = {"corruption", "level", "test_loss", "noisy_mse", "denoised_mse", "twin_test_loss", "twin_denoised_mse",
         "filter_locality", "localised_filters", "twin_filter_locality", "twin_localised_filters", "seconds",
         "twin_seconds", "epochs", "n_train", "n_test", "hidden", "batch_size", "learning_rate", "momentum", "dtype",
-        "dataset", "data_path"}
+        "dataset", "data_path", "claims"}
 
 # Measured denoised_mse / noisy_mse at the settings below (seed 0, CI subset):
 # masking 0.69, gaussian 0.26, salt-pepper 0.18. The bounds leave room for BLAS
@@ -48,6 +48,11 @@ def test_cli_denoises_and_writes_figures(kind, tmp_path, capsys):
     assert "mnist from" in out and str(MNIST) in out                       # which data it used
     assert out.count("epoch   5/5") == 2                                    # progress: the dA and its 0% twin
     assert result["denoised_mse"] < MAX_RATIO[kind] * result["noisy_mse"]
+    denoises, beats_twin, localised = result["claims"]  # computed from the figures above
+    assert (denoises["ours"], denoises["baseline"]) == (result["denoised_mse"], result["noisy_mse"])
+    assert denoises["holds"]
+    assert beats_twin["holds"] == (result["denoised_mse"] < result["twin_denoised_mse"])
+    assert localised["holds"] == (result["localised_filters"] > result["twin_localised_filters"])
     if kind == "gaussian":  # unclipped N(0, 0.3^2) noise: the mean square is 0.09 up to sampling error
         assert result["noisy_mse"] == pytest.approx(0.09, rel=0.01)
     # filters.png: two panels of 10 x 10 tiles of 28 x 28 with 1-pixel borders (291 pixels) drawn

@@ -48,6 +48,10 @@ def test_mnist_sparse_cli_reports_data_json_and_filters(tmp_path, capsys):
     # it up, a missing term leave it near 0.5.
     assert result["initial_mean_activation"] > 0.4
     assert abs(result["mean_activation"] - rho) < 0.05
+    sparse, beats_mean = result["claims"]  # computed from the run
+    assert (sparse["ours"], sparse["baseline"]) == (result["mean_activation"], result["initial_mean_activation"])
+    assert sparse["holds"] == (abs(result["mean_activation"] - rho) <= 0.25 * rho)
+    assert beats_mean["holds"] == (result["test_mse"] < result["mean_image_mse"])
 
     # L-BFGS with a Wolfe line search never increases the cost from one iteration to the next.
     model = SparseAutoencoder.load(tmp_path / "sparse_autoencoder.npz")
@@ -122,6 +126,10 @@ def test_self_taught_cli_beats_chance_on_features_and_pixels(tmp_path, capsys):
     # scores near chance; 0.85 leaves room for platform differences.
     assert result["accuracy"] > 0.85
     assert result["raw_pixel_accuracy"] > 0.85
+    (claim,) = result["claims"]  # features against raw pixels, UFLDL's figure beside
+    assert (claim["ours"], claim["baseline"], claim["published"]) == (result["accuracy"],
+                                                                       result["raw_pixel_accuracy"], 0.983)
+    assert claim["holds"] == (result["accuracy"] > result["raw_pixel_accuracy"])
     assert (tmp_path / "filters.png").is_file()
 
 

@@ -26,6 +26,9 @@ def test_pca_demo_json_and_figure(tmp_path, capsys):
     assert result["pca_recon_mse"] > 0
     assert result["recon_mse"] == pytest.approx(result["pca_recon_mse"], rel=1e-6)
     assert result["recon_mse"] >= result["pca_recon_mse"] * (1 - 1e-12)   # PCA is optimal
+    angle, excess = result["claims"]  # computed from the run: both hold at the defaults
+    assert angle["holds"] and angle["ours"] == result["max_principal_angle"]
+    assert excess["holds"] and (excess["ours"], excess["baseline"]) == (result["recon_mse"], result["pca_recon_mse"])
     png = out / "pca_demo.png"
     assert png.is_file()
     image = matplotlib.image.imread(png)
@@ -47,6 +50,13 @@ def test_run_returns_the_model_and_the_numbers(tmp_path):
     # recon_mse is the mean over examples and features: recompute it from the model.
     X = pca_demo.make_3d_data(100, random_state=np.random.default_rng(3))  # run()'s first draws
     assert result["recon_mse"] == pytest.approx(((ae.reconstruct(X) - X) ** 2).mean(), rel=1e-12)
+
+
+def test_the_claims_fail_when_training_stops_too_early(tmp_path):
+    _, result = pca_demo.run(out=str(tmp_path), n=100, seed=3, max_iter=2, verbose=0)
+    angle, excess = result["claims"]
+    assert not angle["holds"] and not excess["holds"]  # two L-BFGS iterations do not find the plane
+    assert angle["ours"] == result["max_principal_angle"] > pca_demo.CLAIM_ANGLE
 
 
 def test_bad_arguments_give_one_clear_error(tmp_path, capsys):

@@ -84,6 +84,13 @@ def test_cli_runs_every_model_and_reports_the_table(tmp_path, capsys):
     assert code == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert set(result["models"]) == set(MODELS)
+    every, contractive = result["claims"]  # computed from the table
+    accuracies = [row["accuracy"] for row in result["models"].values()]
+    assert (every["ours"], every["baseline"]) == (min(accuracies), result["raw_pixel_accuracy"])
+    assert every["holds"] == (min(accuracies) > result["raw_pixel_accuracy"])
+    jac = {name: result["models"][name]["jacobian_norm"] for name in ("contractive", "plain")}
+    assert (contractive["ours"], contractive["baseline"], contractive["holds"]) == (
+        jac["contractive"], jac["plain"], jac["contractive"] < jac["plain"])
     from numpy_ae.data import load_mnist
 
     X_train, _, X_test, _ = load_mnist("mnist", data_home=str(MNIST), download=False)

@@ -32,7 +32,7 @@ def test_stacked_cli_small_run(tmp_path, capsys):
                  "--quiet", "--data-home", str(MNIST)])
     assert code == 0
     result, out = last_json(capsys)
-    assert set(result) == {"accuracy_before_finetune", "accuracy_after_finetune", "n_train", "n_test"}
+    assert set(result) == {"accuracy_before_finetune", "accuracy_after_finetune", "n_train", "n_test", "claims"}
     _, _, _, y_test = load_mnist("mnist", data_home=MNIST)
     assert result["n_train"] == 2000 and result["n_test"] == len(y_test)
     assert "mnist from" in out and str(MNIST) in out and "first 2000 of" in out  # which data, and how much
@@ -54,6 +54,9 @@ def test_stacked_cli_small_run(tmp_path, capsys):
     # (sqrt(0.8 * 0.2 / 2000) = 0.009), the room left for sampling noise.
     assert after >= before - 0.02
     assert after - before > 0.15  # and at these settings it gains a lot (measured 0.29)
+    (claim,) = result["claims"]  # computed from this run: ours is after, the baseline before fine-tuning
+    assert (claim["ours"], claim["baseline"], claim["holds"]) == (after, before, after > before)
+    assert claim["published"] == 0.976 and "UFLDL" in claim["source"]
 
     # 200 tiles of 28x28, 15 per row (ceil(sqrt(200))), 14 rows, 1-pixel borders:
     # 15 * 29 + 1 = 436 by 14 * 29 + 1 = 407 pixels, drawn at scale ceil(512 / 436) = 2,
