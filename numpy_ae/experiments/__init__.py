@@ -5,9 +5,9 @@ imported here, explicitly (``gradcheck`` first: the order of ``--help``).
 """
 from . import gradcheck
 from . import (aae, anomaly_images, anomaly_timeseries, assignment, deep_ae, denoise_images, denoising, gsn,
-               linear_decoder, mnist_sparse, pca_demo, regularized, self_taught, sparse_patches, stacked, tutorials,
-               vae)
+               linear_decoder, mnist_sparse, pca_demo, regularized, reproduce, self_taught, sparse_patches, stacked,
+               tutorials, vae)
 
 __all__ = ["gradcheck", "aae", "anomaly_images", "anomaly_timeseries", "assignment", "deep_ae", "denoise_images",
-           "denoising", "gsn", "linear_decoder", "mnist_sparse", "pca_demo", "regularized", "self_taught",
+           "denoising", "gsn", "linear_decoder", "mnist_sparse", "pca_demo", "regularized", "reproduce", "self_taught",
            "sparse_patches", "stacked", "tutorials", "vae"]

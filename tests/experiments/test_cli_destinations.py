@@ -75,7 +75,7 @@ def test_every_command_that_writes_declares_its_destination():
     kinds = {(" ".join(path), a.option_strings[0]): a.output_kind for path, a in OUTPUTS}
     assert kinds[("anomaly-timeseries", "--save-model")] == kinds[("assignment grade", "--results")] == "file"
     assert kinds[("assignment create", "--out")] == kinds[("vae", "--out")] == "folder"
-    assert len(OUTPUTS) == 19  # 17 --out folders, --save-model, --results
+    assert len(OUTPUTS) == 20  # 18 --out folders, --save-model, --results
 
 
 def _unwritable_folder(tmp_path):
