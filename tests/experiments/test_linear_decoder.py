@@ -42,7 +42,7 @@ def test_cli_json_figure_and_models(tmp_path, capsys):
     assert 0 < result["reconstruction_error"] and 0 < result["data_variance"]
     rec, sparse = result["claims"]  # computed from the run
     assert (rec["ours"], rec["baseline"]) == (result["reconstruction_error"], result["data_variance"])
-    assert rec["holds"] == (result["reconstruction_error"] < 0.1 * result["data_variance"])
+    assert rec["holds"] == (result["reconstruction_error"] < 0.25 * result["data_variance"])
     assert sparse["ours"] == result["mean_activation"]
 
     # 16 filters of 8x8x3 tile into a 4 x 4 grid of 4 * 9 + 1 = 37 pixels a side, colour
