@@ -16,7 +16,7 @@ Exit status
 0
     done (``gradcheck``: every check passed; ``assignment grade``: whatever the score).
 1
-    ``gradcheck``: a check failed.
+    ``gradcheck``: a check failed; ``reproduce``: an experiment failed or gave no claims (the table lists it).
 2
     bad input, one line ``error: ...`` on stderr and no traceback: a bad
     argument (argparse's usage errors, and the ValueErrors the commands raise), an

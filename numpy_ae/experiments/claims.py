@@ -43,8 +43,8 @@ def claim(text, holds, ours, baseline=None, published=None, source=None):
     ----------
     text : str
         The sentence.
-    holds : bool or numpy.bool_
-        The computed comparison.
+    holds : bool
+        The computed comparison (a NumPy boolean is converted).
     ours, baseline, published : float or None
         ``ours`` is required.
     source : str or None
