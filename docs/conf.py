@@ -57,7 +57,7 @@ extensions = [
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
-exclude_patterns = ["_build", "README.md", "Thumbs.db", ".DS_Store", "tutorials/*.ipynb",
+exclude_patterns = ["_build", "_generated", "README.md", "Thumbs.db", ".DS_Store", "tutorials/*.ipynb",
                     "tutorials/*.py", "tutorials/*.md5", "tutorials/*.zip", "tutorials/*.json"]
 templates_path = ["_templates"]
 html_static_path = ["_static"]
