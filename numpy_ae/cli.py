@@ -54,6 +54,7 @@ def build_parser(prog=PROG_SCRIPT):
     """The parser of every command; ``prog`` is the name its usage lines give (see :data:`PROG_SCRIPT`)."""
     parser = argparse.ArgumentParser(prog=prog,
                                      description="Reference NumPy autoencoders: experiments and checks.")
+    parser.set_defaults(program=prog)  # for the hints a command prints ("grade it with: <program> ...")
     sub = parser.add_subparsers(dest="command", required=True, metavar="command")
     for name, (fn, help) in COMMANDS.items():
         # argparse %-formats a help string always (its %(default)s), a description only when it holds

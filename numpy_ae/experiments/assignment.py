@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import shlex
 
 from .registry import add_output, check_destination, command
 from ..course import exercises, gradescope
@@ -84,7 +85,8 @@ def cmd_assignment(args):
             print("put it in <course>/source/<assignment>/, then: nbgrader generate_assignment <assignment>; "
                   "nbgrader autograde <assignment>")
         else:
-            print(f"grade it with: python -m numpy_ae assignment grade {info['out']}")
+            program = getattr(args, "program", "python -m numpy_ae")  # as the user called it (cli.build_parser)
+            print(f"grade it with: {program} assignment grade {shlex.quote(str(info['out']))}")
         if archive is not None:
             print(f"wrote the Gradescope autograder {info['gradescope_zip']} (upload it; students submit "
                   f"numpy_ae_student/ or a zip of their folder)")

@@ -448,3 +448,11 @@ def test_cli_missing_module_exits_2(made, tmp_path):
                           capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 2
     assert "missing module(s) nn/losses.py" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("prog", ["numpy-ae", "python -m numpy_ae"])
+def test_cli_create_hint_names_the_program_as_called_and_a_quoted_folder(tmp_path, capsys, prog):
+    out = tmp_path / "home work"  # a space: the hint must be pastable into a shell
+    assert main(["assignment", "create", "softmax_regression", "--out", str(out)], prog=prog) == 0
+    hint = [line for line in capsys.readouterr().out.splitlines() if line.startswith("grade it with: ")]
+    assert hint == [f"grade it with: {prog} assignment grade '{out}'"]
