@@ -53,7 +53,7 @@ from .._validation import check_positive_int
 from .registry import add_output, command, emit
 from ..data.series import KINDS, make_nab_like, read_nab_csv, sliding_windows, standardize
 from ..models.sequence import Conv1DAutoencoder
-from ..analysis.anomaly import detect
+from ..analysis.anomaly import DETECTOR_QUANTILE, DETECTOR_SMOOTH, detect
 from .denoising import one_blas_thread
 from ..analysis.class_figures import legend_outside
 from ..analysis.plotting import new_figure
@@ -71,17 +71,20 @@ def flagged_intervals(flags):
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
 
-def save_anomaly_figure(path, timestamps, values, labels, flags, errors, threshold, window, title=None):
+def save_anomaly_figure(path, timestamps, values, labels, flags, errors, threshold, window, title=None,
+                        detector_flags=None):
     r"""Write :func:`anomaly_figure` as a PNG; return ``path``."""
-    anomaly_figure(timestamps, values, labels, flags, errors, threshold, window, title=title).savefig(path)
+    anomaly_figure(timestamps, values, labels, flags, errors, threshold, window, title=title,
+                   detector_flags=detector_flags).savefig(path)
     return path
 
 
-def anomaly_figure(timestamps, values, labels, flags, errors, threshold, window, title=None):
+def anomaly_figure(timestamps, values, labels, flags, errors, threshold, window, title=None, detector_flags=None):
     r"""The two-panel figure: the series with labelled/flagged points, and the window error vs the threshold.
 
     Top: ``values (T,)`` against time in days; labelled points shaded grey,
-    flagged points shaded red. Bottom: ``errors (N,)`` (the MAE of window
+    flagged points shaded red (``detector_flags``, the bottleneck detector's
+    flagged points: a dark band under the curve). Bottom: ``errors (N,)`` (the MAE of window
     :math:`j`, drawn at its centre :math:`j + (L-1)/2`) with the threshold as a
     dashed line. Each panel's legend to its right, off the curves. Returns the
     Figure (on an Agg canvas: no pyplot state).
@@ -99,13 +102,18 @@ def anomaly_figure(timestamps, values, labels, flags, errors, threshold, window,
                         label="labelled anomaly" if k == 0 else None)
     for k, (a, b) in enumerate(flagged_intervals(flags)):
         ax1.axvspan(days[a], days[b - 1] + step, color="tab:red", alpha=0.3, lw=0,
-                    label="flagged by the autoencoder" if k == 0 else None)
+                    label="flagged by the Keras replica" if k == 0 else None)
+    if detector_flags is not None:
+        lo = float(np.min(values))
+        for k, (a, b) in enumerate(flagged_intervals(detector_flags)):
+            ax1.plot([days[a], days[b - 1] + step], [lo, lo], color="k", lw=5, solid_capstyle="butt",
+                     label="flagged by the bottleneck detector" if k == 0 else None)
     ax1.set_ylabel("value")
     legend_outside(ax1)
     if title:
         ax1.set_title(title, fontsize=10)
     centres = days[(window - 1) // 2:(window - 1) // 2 + len(errors)]
-    ax2.plot(centres, errors, color="tab:purple", lw=0.8, label="window reconstruction MAE")
+    ax2.plot(centres, errors, color="tab:purple", lw=0.8, label="Keras replica: window MAE")
     ax2.axhline(threshold, color="k", ls="--", lw=1, label=f"threshold (max training MAE) {threshold:.3f}")
     ax2.set_xlabel(f"days since {str(ts[0])[:10]} (window errors at the window centres)")
     ax2.set_ylabel("MAE (standardised units)")
@@ -117,36 +125,119 @@ def _fmt(ts):
     return str(ts).replace("T", " ")[:16]
 
 
+KERAS_SOURCE = "Keras example 'Timeseries anomaly detection using an Autoencoder' (NAB art_daily series)"
+
+
+def _train(model, W, name, save_model=None):
+    conv = f"{model.filters} (kernel {model.kernel_size}, stride {model.stride}, dropout {model.dropout})"
+    code = (f"code {model.code_size} numbers" if model.code_size is not None
+            else "code: the last convolution's output")
+    print(f"training {name}: Conv1DAutoencoder {conv}, {code}, on {W.shape[0]} windows of {W.shape[-1]} steps "
+          f"(last {model.validation_split:.0%} held out for early stopping, patience {model.patience}), Adam "
+          f"{model.learning_rate}, minibatches of {model.batch_size}, up to {model.epochs} epochs, {model.dtype}",
+          flush=True)
+    with one_blas_thread():
+        model.fit(W)
+    print(f"  {model.message_}; {model.fit_seconds_:.1f} s; code shape {tuple(model.code_shape_)}", flush=True)
+    if save_model:
+        os.makedirs(os.path.dirname(os.path.abspath(save_model)), exist_ok=True)  # checked before training
+        print(f"saved the model to {model.save(save_model)}", flush=True)  # the path written (.npz added)
+    return model
+
+
+def _figures(det, test, window, pca_components):
+    """The flat JSON figures of one test series (the Keras replica's under the keys of the original example)."""
+    ae, z, pca, d = (det[k]["metrics"] for k in ("ae", "zscore", "pca", "detector"))
+    out = {"precision": ae["precision"], "recall": ae["recall"], "f1": ae["f1"], "roc_auc": ae["roc_auc"],
+           "baseline_zscore_f1": z["f1"], "baseline_pca_f1": pca["f1"],
+           "threshold": ae["threshold"], "n_flagged": ae["n_flagged"], "n_windows_flagged": ae["n_windows_flagged"]}
+    out.update({f"detector_{k}": d[k] for k in ("precision", "recall", "f1", "roc_auc", "point_roc_auc",
+                                                 "threshold", "n_flagged")})
+    for name, m in (("zscore", z), ("pca", pca)):
+        out.update({f"baseline_{name}_{k}": m[k] for k in ("precision", "recall", "roc_auc", "n_flagged")})
+    out.update({"pca_components": pca_components, "n_points": int(test.values.size),
+                "n_windows": int(det["ae"]["scores"].size), "window": window,
+                "n_labelled": None if test.labels is None else int(test.labels.sum())})
+    return out
+
+
+def _claim(claim, holds, ours, baseline, source=None):
+    return {"claim": claim, "holds": bool(holds), "ours": float(ours),
+            "baseline": None if baseline is None else float(baseline), "published": None, "source": source}
+
+
+def claims(per_kind, code_size, window):
+    r"""The README's claims, computed from ``per_kind`` (``{name: figures}`` of :func:`_figures`, labelled runs).
+
+    One series: the detector's F1 against the PCA baseline's, and whether the
+    replica ranks the anomalous windows above chance. Several (``--kind all``):
+    the mean F1 over the kinds against PCA's and the replica's, and the
+    detector's smallest F1 above 0.
+    """
+    runs = {k: v for k, v in per_kind.items() if v["f1"] is not None}
+    if not runs:
+        return []
+    det, pca, rep = ([v[key] for v in runs.values()] for key in ("detector_f1", "baseline_pca_f1", "f1"))
+    if len(runs) == 1:
+        (name, v), = runs.items()
+        out = [_claim(f"On '{name}' the bottleneck autoencoder ({code_size} numbers for {window} steps) reaches "
+                      f"an F1 at least the PCA baseline's", det[0] >= pca[0], det[0], pca[0])]
+        if v["roc_auc"] is not None:
+            out.append(_claim(f"On '{name}' the Keras replica ranks the anomalous windows above the normal ones "
+                              f"(window ROC AUC above 0.5)", v["roc_auc"] > 0.5, v["roc_auc"], 0.5, KERAS_SOURCE))
+        return out
+    names = ", ".join(runs)
+    return [_claim(f"Over the anomaly kinds ({names}) the bottleneck autoencoder's mean F1 is at least the PCA "
+                   f"baseline's", np.mean(det) >= np.mean(pca), np.mean(det), np.mean(pca)),
+            _claim("The bottleneck autoencoder finds every anomaly kind (no kind at F1 0)", min(det) > 0, min(det),
+                   min(pca)),
+            _claim("The bottleneck autoencoder's mean F1 is above the Keras replica's", np.mean(det) > np.mean(rep),
+                   np.mean(det), np.mean(rep), KERAS_SOURCE)]
+
+
 def run(kind="jump-up", train_csv=None, test_csv=None, interpolate=False, out="out/anomaly_timeseries",
         n_days=14, period=288, window=None, noise=2.0, epochs=50, batch_size=128, learning_rate=1e-3, patience=5,
-        pca_components=16, dtype="float32", seed=0, model_path=None, save_model=None, verbose=True):
-    r"""Train (or load) the autoencoder, detect, draw; return ``(model, result)`` (``result``: the JSON figures).
+        pca_components=16, code_size=16, smooth=DETECTOR_SMOOTH, quantile=DETECTOR_QUANTILE, dtype="float32",
+        seed=0, model_path=None, save_model=None, verbose=True):
+    r"""Train (or load) the Keras replica, train the bottleneck detector, detect, draw; return ``(model, result)``.
 
-    ``window`` defaults to ``period`` (one day). ``model_path`` loads a saved
-    :class:`Conv1DAutoencoder` (fitted on windows of ``window`` steps of the
-    same standardised training series) instead of training; ``save_model``
-    writes the trained one. Other parameters: see the command's options.
+    ``kind="all"`` scores every kind of :data:`ANOMALY_KINDS` with the same two
+    trained models (the training series is the same clean one). ``window``
+    defaults to ``period`` (one day). ``model_path`` loads a saved Keras
+    replica (fitted on windows of ``window`` steps of the same standardised
+    training series) instead of training it; ``save_model`` writes the trained
+    one. ``code_size``, ``smooth``, ``quantile``: the bottleneck detector
+    (:func:`numpy_ae.analysis.anomaly.detect`). Other parameters: see the
+    command's options.
     """
-    if kind not in ANOMALY_KINDS:
-        raise ValueError(f"kind must be one of {list(ANOMALY_KINDS)}; got {kind!r}")
+    if kind not in ANOMALY_KINDS + ("all",):
+        raise ValueError(f"kind must be one of {list(ANOMALY_KINDS) + ['all']}; got {kind!r}")
     if (train_csv is None) != (test_csv is None):
         raise ValueError(f"--train-csv and --test-csv go together; got train_csv={train_csv!r}, "
                          f"test_csv={test_csv!r}")
     period = check_positive_int(period, "period")
     window = period if window is None else check_positive_int(window, "window")
     epochs = check_positive_int(epochs, "epochs")
+    code_size = check_positive_int(code_size, "code_size")
+    if code_size >= window:
+        raise ValueError(f"code_size must be smaller than the window (a bottleneck); got code_size={code_size} "
+                         f"for windows of {window} steps")
+    smooth = check_positive_int(smooth, "smooth")
     if train_csv is not None:
-        train, test = read_nab_csv(train_csv, interpolate), read_nab_csv(test_csv, interpolate)
+        train = read_nab_csv(train_csv, interpolate)
+        tests = {os.path.basename(str(test_csv)): read_nab_csv(test_csv, interpolate)}
         source = {"train_csv": str(train_csv), "test_csv": str(test_csv)}
-        what = f"{os.path.basename(str(test_csv))}"
     else:
         train = make_nab_like("none", n_days=n_days, period=period, noise=noise, random_state=seed)
-        test = make_nab_like(kind, n_days=n_days, period=period, noise=noise, random_state=seed + 1)
+        tests = {k: make_nab_like(k, n_days=n_days, period=period, noise=noise, random_state=seed + 1)
+                 for k in (ANOMALY_KINDS if kind == "all" else (kind,))}
         source = {"kind": kind, "n_days": n_days, "period": period, "noise": noise}
-        what = f"synthetic '{kind}'"
-    _, _, train_z, _ = standardize(train.values, test.values)
+    _, _, train_z, _ = standardize(train.values, train.values)
     W = sliding_windows(train_z, window)
-    sliding_windows(test.values, window)  # a test series shorter than a window fails before training
+    for t in tests.values():
+        sliding_windows(t.values, window)  # a test series shorter than a window fails before training
+    training = dict(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience,
+                    dtype=dtype, verbose=verbose, random_state=seed)
     if model_path is not None:
         model = Conv1DAutoencoder.load(model_path)
         if tuple(model.series_shape_) != (1, window):
@@ -154,58 +245,63 @@ def run(kind="jump-up", train_csv=None, test_csv=None, interpolate=False, out="o
                              f"this run uses (1, window) = (1, {window})")
         print(f"loaded {model_path}", flush=True)
     else:
-        model = Conv1DAutoencoder(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
-                                  patience=patience, dtype=dtype, verbose=verbose, random_state=seed)
-        print(f"training Conv1DAutoencoder {model.filters} (kernel {model.kernel_size}, stride {model.stride}, "
-              f"dropout {model.dropout}) on {W.shape[0]} windows of {window} steps (last "
-              f"{model.validation_split:.0%} held out for early stopping, patience {patience}), Adam "
-              f"{learning_rate}, minibatches of {batch_size}, up to {epochs} epochs, {dtype}", flush=True)
-        with one_blas_thread():
-            model.fit(W)
-        print(f"  {model.message_}; {model.fit_seconds_:.1f} s", flush=True)
-        if save_model:
-            os.makedirs(os.path.dirname(os.path.abspath(save_model)), exist_ok=True)  # checked before training
-            print(f"saved the model to {model.save(save_model)}", flush=True)  # the path written (.npz added)
-    with one_blas_thread():
-        det = detect(model, train.values, test.values, window=window, test_labels=test.labels,
-                     n_components=pca_components)
-    ae, z, pca = det["ae"]["metrics"], det["zscore"]["metrics"], det["pca"]["metrics"]
-    flags = det["ae"]["point_flags"]
-    result = {"precision": ae["precision"], "recall": ae["recall"], "f1": ae["f1"], "roc_auc": ae["roc_auc"],
-              "baseline_zscore_f1": z["f1"], "baseline_pca_f1": pca["f1"],
-              "threshold": ae["threshold"], "n_flagged": ae["n_flagged"],
-              "n_windows_flagged": ae["n_windows_flagged"],
-              "baseline_zscore_precision": z["precision"], "baseline_zscore_recall": z["recall"],
-              "baseline_zscore_roc_auc": z["roc_auc"], "baseline_zscore_n_flagged": z["n_flagged"],
-              "baseline_pca_precision": pca["precision"], "baseline_pca_recall": pca["recall"],
-              "baseline_pca_roc_auc": pca["roc_auc"], "baseline_pca_n_flagged": pca["n_flagged"],
-              "pca_components": pca_components, "n_points": int(test.values.size),
-              "n_windows": int(det["ae"]["scores"].size), "window": window,
-              "n_labelled": None if test.labels is None else int(test.labels.sum()),
-              "epochs_run": getattr(model, "n_epochs_", None),
-              "fit_seconds": getattr(model, "fit_seconds_", None), **source}
+        model = _train(Conv1DAutoencoder(**training), W, "the Keras replica", save_model)
+    detector = _train(Conv1DAutoencoder(code_size=code_size, **training), W, "the bottleneck detector")
     os.makedirs(out, exist_ok=True)
-    fig = save_anomaly_figure(os.path.join(out, "anomalies.png"), test.timestamps, test.values, test.labels, flags,
-                              det["ae"]["scores"], det["ae"]["threshold"], window,
-                              title=f"{what}: {ae['n_flagged']} points flagged by the autoencoder")
-    result["figure"] = str(fig)
-    for a, b in flagged_intervals(flags):
-        print(f"flagged {_fmt(test.timestamps[a])} to {_fmt(test.timestamps[b - 1])} ({b - a} points)", flush=True)
+    per_kind, figures = {}, []
+    for name, test in tests.items():
+        with one_blas_thread():
+            det = detect(model, train.values, test.values, window=window, test_labels=test.labels,
+                         n_components=pca_components, detector=detector, smooth=smooth, quantile=quantile)
+        per_kind[name] = r = _figures(det, test, window, pca_components)
+        fname = "anomalies.png" if len(tests) == 1 else f"anomalies-{name}.png"
+        figures.append(str(save_anomaly_figure(
+            os.path.join(out, fname), test.timestamps, test.values, test.labels, det["ae"]["point_flags"],
+            det["ae"]["scores"], det["ae"]["threshold"], window, detector_flags=det["detector"]["point_flags"],
+            title=f"{name}: {r['n_flagged']} points flagged by the Keras replica, {r['detector_n_flagged']} by "
+                  f"the bottleneck detector")))
+        _report(name, test, det, pca_components)
+    settings = {"code_size": code_size, "smooth": smooth, "quantile": quantile, "window": window,
+                "epochs_run": getattr(model, "n_epochs_", None), "fit_seconds": getattr(model, "fit_seconds_", None),
+                "detector_epochs_run": detector.n_epochs_, "detector_fit_seconds": detector.fit_seconds_,
+                "n_params": model.n_params_, "detector_n_params": detector.n_params_,
+                "code_numbers": int(np.prod(model.code_shape_)), **source}
+    if len(tests) == 1:
+        result = {**per_kind[next(iter(tests))], **settings, "figure": figures[0]}
+    else:
+        result = {"kinds": per_kind, **settings, "figures": figures}
+        for key in ("f1", "detector_f1", "baseline_pca_f1", "baseline_zscore_f1", "roc_auc", "detector_roc_auc",
+                    "baseline_pca_roc_auc"):
+            vals = [v[key] for v in per_kind.values()]
+            result[f"mean_{key}"] = float(np.mean(vals)) if None not in vals else None
+            result[f"min_{key}"] = float(np.min(vals)) if None not in vals else None
+    result["claims"] = claims(per_kind, code_size, window)
+    print(f"wrote {', '.join(figures)}", flush=True)
+    return model, result
+
+
+def _report(name, test, det, pca_components):
+    flags = det["ae"]["point_flags"]
+    print(f"--- {name}", flush=True)
+    for who, f in (("replica", flags), ("detector", det["detector"]["point_flags"])):
+        for a, b in flagged_intervals(f):
+            print(f"{who} flagged {_fmt(test.timestamps[a])} to {_fmt(test.timestamps[b - 1])} ({b - a} points)",
+                  flush=True)
     if test.labels is not None:
         for a, b in flagged_intervals(test.labels):
             print(f"labelled {_fmt(test.timestamps[a])} to {_fmt(test.timestamps[b - 1])} ({b - a} points)",
                   flush=True)
 
-    def line(name, m):
+    def line(who, m):
         if m["f1"] is None:
-            return f"  {name:<22} {m['n_flagged']:5d} points flagged (no labels: no scores)"
+            return f"  {who:<28} {m['n_flagged']:5d} points flagged (no labels: no scores)"
         auc = "n/a" if m["roc_auc"] is None else f"{m['roc_auc']:.3f}"
-        return (f"  {name:<22} precision {m['precision']:.3f}  recall {m['recall']:.3f}  F1 {m['f1']:.3f}  "
+        return (f"  {who:<28} precision {m['precision']:.3f}  recall {m['recall']:.3f}  F1 {m['f1']:.3f}  "
                 f"window ROC AUC {auc}  ({m['n_flagged']} points flagged)")
-    print("\n".join(["point-level scores, window-level ROC AUC:", line("autoencoder", ae),
-                     line("rolling z-score", z), line(f"PCA ({pca_components} comp.)", pca)]), flush=True)
-    print(f"wrote {fig}", flush=True)
-    return model, result
+    print("\n".join(["point-level scores, window-level ROC AUC:", line("Keras replica", det["ae"]["metrics"]),
+                     line("bottleneck detector", det["detector"]["metrics"]),
+                     line("rolling z-score", det["zscore"]["metrics"]),
+                     line(f"PCA ({pca_components} comp.)", det["pca"]["metrics"])]), flush=True)
 
 
 @command("anomaly-timeseries", "time-series anomaly detection (the Keras/NAB example) against z-score and PCA")
@@ -217,15 +313,17 @@ def cmd_anomaly_timeseries(args):
                     window=args.window, noise=args.noise,
                     epochs=args.epochs if args.epochs is not None else (3 if fast else 50),
                     batch_size=args.batch_size, learning_rate=args.learning_rate, patience=args.patience,
-                    pca_components=args.pca_components, dtype=args.dtype, seed=args.seed,
+                    pca_components=args.pca_components, code_size=args.code_size, smooth=args.smooth,
+                    quantile=args.quantile, dtype=args.dtype, seed=args.seed,
                     model_path=args.model, save_model=args.save_model, verbose=not args.quiet)
     emit(args, result, "")
     return 0
 
 
 def _configure(p):
-    p.add_argument("--kind", choices=ANOMALY_KINDS, default="jump-up",
-                   help="anomaly of the synthetic test series (default jump-up, as NAB's art_daily_jumpsup)")
+    p.add_argument("--kind", choices=ANOMALY_KINDS + ("all",), default="jump-up",
+                   help="anomaly of the synthetic test series (default jump-up, as NAB's art_daily_jumpsup; all: "
+                        "every kind, scored by the same two trained models)")
     p.add_argument("--train-csv", help="NAB-format CSV (timestamp,value) to train on, instead of the generator")
     p.add_argument("--test-csv", help="NAB-format CSV to test on (an optional 'label' column gives the labels)")
     p.add_argument("--interpolate", action="store_true",
@@ -241,6 +339,13 @@ def _configure(p):
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
     p.add_argument("--patience", type=int, default=5, help="early-stopping patience in epochs (default 5)")
     p.add_argument("--pca-components", type=int, default=16, help="components of the PCA baseline (default 16)")
+    p.add_argument("--code-size", type=int, default=16,
+                   help="numbers in the bottleneck detector's code (default 16, below the window's steps)")
+    p.add_argument("--smooth", type=int, default=DETECTOR_SMOOTH,
+                   help=f"points of the moving mean of the detector's point errors (default {DETECTOR_SMOOTH})")
+    p.add_argument("--quantile", type=float, default=DETECTOR_QUANTILE,
+                   help="the detector's threshold: this quantile of its training point scores (default: the "
+                        "largest, the Keras rule)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="precision of training")
     p.add_argument("--seed", type=int, default=0, help="seed of the series (train: seed, test: seed+1) and model")
     p.add_argument("--model", help="load a saved Conv1DAutoencoder instead of training")

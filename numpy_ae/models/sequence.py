@@ -56,6 +56,7 @@ from .._validation import check_filters_and_kernel, array_ndim, check_array, che
 from .autoencoders import Autoencoder
 from .training import _set_params_from_locals
 from ..nn.conv import Conv1D, ConvTranspose1D
+from ..nn.dense import Dense
 from ..nn.noise import Dropout
 from ..nn.activations import make_activation
 from ..nn.losses import make_loss
@@ -78,7 +79,9 @@ class Conv1DAutoencoder(Autoencoder):
 
         X (N, C L) -> Reshape(C, L)
           -> [Conv1D(f_m, k, stride s, "same") -> ReLU (-> Dropout)]   m = 1..M      (encoder)
-          -> Flatten                                                   code (N, f_M L_M)
+          -> Flatten                                                   (N, f_M L_M)
+          (-> Dense(K)                                                 code (N, K), when code_size = K
+           -> Dense(f_M L_M) -> ReLU)
           -> Reshape(f_M, L_M)
           -> [ConvTranspose1D(f_m, k, stride s) -> ReLU (-> Dropout)]  m = M..1      (decoder)
           -> ConvTranspose1D(C, k, stride 1, "same") -> Flatten        reconstruction (N, C L)
@@ -89,6 +92,17 @@ class Conv1DAutoencoder(Autoencoder):
     convolution, as in Keras. Loss: mean squared error (Keras' ``"mse"``,
     :class:`~numpy_ae.nn.losses.MeanSquaredError`). For ``L = 288``: 288 -> 144 -> 72
     -> 144 -> 288 steps, 9,505 parameters, as Keras' summary reports.
+
+    The bottleneck. The Keras network's code is the last convolution's output,
+    ``f_M L_M`` numbers: 16 x 72 = 1,152 for 288 inputs, four times more
+    numbers than the window holds, so nothing stops it from passing any
+    window through, anomalous or not (``code_size=None``, the default: the
+    replica). ``code_size = K`` puts a linear :class:`~numpy_ae.nn.dense.Dense`
+    layer of ``K`` units after the encoder's ``Flatten`` (the code, ``(N, K)``)
+    and a ``Dense(f_M L_M)`` + activation before the decoder's ``Reshape``: a
+    real bottleneck of ``K < C L`` numbers (``K = 16`` for 288 steps: the
+    detector of ``python -m numpy_ae anomaly-timeseries``, as many numbers as
+    the PCA baseline's 16 components).
 
     "Same" padding. A stride-``s`` convolution pads ``k // 2`` on both sides
     (odd ``k``), giving :math:`L' = \lceil L/s \rceil`, Keras' "same" length
@@ -112,6 +126,9 @@ class Conv1DAutoencoder(Autoencoder):
     Parameters
     ----------
     filters : tuple of int >= 1
+    code_size : None or int >= 1
+        None: the Keras network (the code is the last convolution's output);
+        ``K``: a dense code of ``K`` numbers between encoder and decoder.
     kernel_size : odd int >= 1
     stride : int >= 1
     dropout : float in [0, 1)
@@ -129,12 +146,12 @@ class Conv1DAutoencoder(Autoencoder):
     Attributes
     ----------
     series_shape_ : (C, L)
-    code_shape_ : (f_M, L_M)
+    code_shape_ : (f_M, L_M), or (K,) with ``code_size = K``
     """
 
     _saved_attributes = {"series_shape_": tuple, "code_shape_": tuple, "n_validation_": int}
 
-    def __init__(self, filters=(32, 16), *, kernel_size=7, stride=2, dropout=0.2, activation="relu",
+    def __init__(self, filters=(32, 16), *, code_size=None, kernel_size=7, stride=2, dropout=0.2, activation="relu",
                  weight_decay=0.0, validation_split=0.1, method="adam", max_iter=200, gtol=1e-5, epochs=50,
                  batch_size=128, learning_rate=None, momentum=0.9, nesterov=False, patience=5, verbose=0,
                  warm_start=False, dtype="float64", random_state=None, fast=True):
@@ -145,6 +162,8 @@ class Conv1DAutoencoder(Autoencoder):
     def _validate_params(self):
         check_filters_and_kernel(self.filters, self.kernel_size)
         check_positive_int(self.stride, "stride")
+        if self.code_size is not None:
+            check_positive_int(self.code_size, "code_size")
         d = self.dropout
         if isinstance(d, bool) or not isinstance(d, numbers.Real) or not 0.0 <= d < 1.0:
             raise ValueError(f"dropout must be a number in [0, 1) (the probability of dropping an entry); got {d!r}")
@@ -180,8 +199,15 @@ class Conv1DAutoencoder(Autoencoder):
             c = f
         encoder.append(Flatten())
         self.series_shape_ = (C, L)
-        self.code_shape_ = (c, lengths[-1])
-        decoder = [Reshape(self.code_shape_)]
+        conv_shape = (c, lengths[-1])
+        self.code_shape_ = conv_shape
+        decoder = []
+        if self.code_size is not None:
+            K, n_conv = int(self.code_size), c * lengths[-1]
+            encoder.append(Dense(n_conv, K, init="glorot"))
+            decoder += [Dense(K, n_conv, init=init), make_activation(self.activation)]
+            self.code_shape_ = (K,)
+        decoder.append(Reshape(conv_shape))
         for m in reversed(range(M)):
             small, big = lengths[m + 1], lengths[m]
             r = (small - 1) * s + k - big  # 2p - o
