@@ -8,16 +8,14 @@ from .metrics import precision_recall_f1, roc_auc
 from ..data.series import check_series, sliding_windows, standardize
 from ..models.pca import PCA
 
-#: The bottleneck detector's defaults (see :func:`detect`): points of the centred moving mean of the point
-#: errors, and the threshold's quantile of the training point scores (None: the largest, the Keras rule).
-DETECTOR_SMOOTH = 12
-DETECTOR_QUANTILE = None
+#: The peak scoring's defaults (see :func:`peak_error`): points of the moving mean of the absolute error, and
+#: the positions dropped at each end of a window (where the convolutions' zero padding reaches).
+PEAK_SPAN = 3
+PEAK_MARGIN = 8
 
-__all__ = ['window_mae', 'point_errors', 'smooth_scores', 'flag_points', 'window_labels', 'max_threshold',
-           'rolling_zscore', 'rolling_zscore_scores', 'pca_window_scores', 'quantile_threshold',
-           'detector_scores', 'detect', 'DETECTOR_SMOOTH', 'DETECTOR_QUANTILE']
-
-
+__all__ = ['window_mae', 'peak_error', 'flag_points', 'window_labels', 'max_threshold', 'rolling_zscore',
+           'rolling_zscore_scores', 'pca_reconstructions', 'pca_window_scores', 'detect', 'PEAK_SPAN',
+           'PEAK_MARGIN']
 
 
 # --------------------------------------------------------------------------
@@ -33,50 +31,44 @@ def window_mae(windows, reconstructions):
     return np.abs(R - W).reshape(W.shape[0], -1).mean(axis=1)
 
 
-def point_errors(windows, reconstructions):
-    r"""Reconstruction error of each POINT, shape ``(T,)``: its absolute error averaged over the windows covering it.
+def _check_margin(span, margin, L):
+    span = check_positive_int(span, "span")
+    if isinstance(margin, bool) or not isinstance(margin, (int, np.integer)) or margin < 0:
+        raise ValueError(f"margin must be an integer >= 0 (positions dropped at each end of a window); got "
+                         f"{margin!r}")
+    if span > L - 2 * int(margin):
+        raise ValueError(f"span must be <= window - 2 margin (the points scored in a window); got span={span}, "
+                         f"margin={margin} for windows of {L} steps")
+    return span, int(margin)
 
-    .. math:: e_i = \frac{1}{|J_i|}\sum_{j \in J_i} \frac{1}{C}\sum_c |\hat x_{j,c,i-j} - x_{j,c,i-j}|,
-              \qquad J_i = \max(0, i-L+1) .. \min(i, N-1),
 
-    ``windows`` and ``reconstructions`` of shape ``(N, C, L)`` (stride-1
-    windows of one series, :func:`~numpy_ae.data.series.sliding_windows`),
-    ``T = N + L - 1``. Each point is covered by up to ``L`` windows, and each
-    of them reconstructs it; averaging the ``|J_i|`` errors scores the point
-    itself, where a window's MAE (:func:`window_mae`) scores a whole day.
-    A loop over the ``L`` positions in a window, each an O(N) add.
+def peak_error(windows, reconstructions, span=PEAK_SPAN, margin=PEAK_MARGIN):
+    r"""Peak score of each window, shape ``(N,)``: the largest ``span``-point mean absolute error in its middle.
+
+    .. math:: e_j = \max_{m \le t \le L - m - s} \frac{1}{s}\sum_{u=t}^{t+s-1}
+              \frac{1}{C}\sum_c |\hat x_{jcu} - x_{jcu}|,
+
+    ``windows`` and ``reconstructions`` of shape ``(N, C, L)`` or ``(N, L)``,
+    ``s = span``, ``m = margin``: the window's positions ``m .. L-m-1``. The
+    window MAE (:func:`window_mae`) dilutes a short anomaly by the normal
+    points around it (an hour of 5-minute steps is 12 of 288 points); the peak
+    does not. ``margin`` drops the ends of the window, where the zero padding
+    of a convolutional autoencoder makes its error larger on normal data than
+    in the middle (every point but the series' first and last ``m`` is still in
+    the middle of some window: :func:`flag_points` with the same ``margin``).
+    ``span = 1, margin = 0``: the largest absolute error in the window.
     """
     W = np.asarray(windows, dtype=np.float64)
     R = np.asarray(reconstructions, dtype=np.float64)
-    if W.shape != R.shape or W.ndim != 3:
-        raise ValueError(f"windows and reconstructions must have the same shape (N, C, L); got {W.shape} and "
-                         f"{R.shape}")
-    E = np.abs(R - W).mean(axis=1)  # (N, L)
-    N, L = E.shape
-    total, count = np.zeros(N + L - 1), np.zeros(N + L - 1)
-    for k in range(L):  # position k of window j is point j + k
-        total[k:k + N] += E[:, k]
-        count[k:k + N] += 1
-    return total / count
-
-
-def smooth_scores(scores, span):
-    r"""Centred moving mean of ``scores (T,)`` over ``span`` points (fewer at the ends), shape ``(T,)``.
-
-    :math:`\bar s_i = \mathrm{mean}(s_a .. s_{b-1})`, :math:`a = \max(0, i - \lfloor span/2 \rfloor)`,
-    :math:`b = \min(T, i - \lfloor span/2 \rfloor + span)`; ``span = 1`` returns a copy. Smoothing the
-    errors before thresholding is what Hundman et al. (KDD 2018) do with an exponential average; a centred
-    mean does not delay the flags.
-    """
-    s = np.asarray(scores, dtype=np.float64)
-    if s.ndim != 1 or s.size == 0:
-        raise ValueError(f"scores must be a non-empty 1-D array; got shape {s.shape}")
-    span = check_positive_int(span, "span")
-    c = np.concatenate(([0.0], np.cumsum(s)))
-    i = np.arange(s.size)
-    a = np.maximum(0, i - span // 2)
-    b = np.minimum(s.size, i - span // 2 + span)
-    return (c[b] - c[a]) / (b - a)
+    if W.shape != R.shape or W.ndim not in (2, 3):
+        raise ValueError(f"windows and reconstructions must have the same shape, (N, L) or (N, C, L); got "
+                         f"{W.shape} and {R.shape}")
+    E = np.abs(R - W)
+    E = E.mean(axis=1) if E.ndim == 3 else E  # (N, L)
+    span, m = _check_margin(span, margin, E.shape[1])
+    E = E[:, m:E.shape[1] - m]
+    c = np.concatenate((np.zeros((E.shape[0], 1)), np.cumsum(E, axis=1)), axis=1)
+    return ((c[:, span:] - c[:, :-span]) / span).max(axis=1)
 
 
 def max_threshold(train_scores):
@@ -94,33 +86,40 @@ def _check_flags(flags, name):
     return f.astype(bool)
 
 
-def flag_points(window_flags, window):
+def flag_points(window_flags, window, margin=0):
     r"""Point flags ``(T,)`` from window flags ``(N,)``: point i is anomalous when EVERY window covering it is.
 
-    ``T = N + window - 1``. Window :math:`j` covers points :math:`j..j+L-1`, so
-    point :math:`i` is covered by windows :math:`\max(0, i-L+1)..\min(i, N-1)`
-    (fewer than ``L`` near the ends: see the module docstring). Counted with a
-    cumulative sum of the NON-anomalous windows: a point is flagged when none
-    of its windows is normal. O(T), no loop.
+    ``T = N + window - 1``. Window :math:`j` covers points :math:`j+m..j+L-1-m`
+    (``m = margin``: the middle scored by :func:`peak_error`; 0: the whole
+    window), so point :math:`i` is covered by windows
+    :math:`\max(0, i-L+1+m)..\min(i-m, N-1)` (fewer than ``L - 2m`` near the
+    ends: see the module docstring; the first and last ``m`` points, covered by
+    none, are not flagged). Counted with a cumulative sum of the NON-anomalous
+    windows: a point is flagged when none of its windows is normal. O(T), no loop.
     """
     f = _check_flags(window_flags, "window_flags")
     L = check_positive_int(window, "window")
+    _, m = _check_margin(1, margin, L)
     N = f.size
     T = N + L - 1
     normal = np.concatenate(([0], np.cumsum(~f)))
     i = np.arange(T)
-    first, last = np.maximum(0, i - L + 1), np.minimum(i, N - 1)
-    return (normal[last + 1] - normal[first]) == 0
+    first, last = np.clip(i - L + 1 + m, 0, N), np.clip(i - m, -1, N - 1)  # empty when last < first
+    return (last >= first) & ((normal[np.maximum(last + 1, first)] - normal[first]) == 0)
 
 
-def window_labels(point_labels, window):
-    """Window labels ``(N,)`` from point labels ``(T,)``: a window is anomalous when it contains a labelled point."""
+def window_labels(point_labels, window, margin=0):
+    """Window labels ``(N,)`` from point labels ``(T,)``: anomalous when its middle holds a labelled point.
+
+    The middle: positions ``margin .. window - 1 - margin`` (0: the whole window), as in :func:`flag_points`.
+    """
     p = _check_flags(point_labels, "point_labels")
     L = check_positive_int(window, "window")
+    _, m = _check_margin(1, margin, L)
     if p.size < L:
         raise ValueError(f"window must be <= the number of labelled points; got window={L} for {p.size} labels")
     c = np.concatenate(([0], np.cumsum(p)))
-    return (c[L:] - c[:-L]) > 0
+    return (c[L - m:c.size - m] - c[m:c.size - L + m]) > 0
 
 
 def rolling_zscore(values, span):
@@ -154,105 +153,88 @@ def rolling_zscore_scores(values, window, span=None):
     return sliding_windows(z, window)[:, 0, :].mean(axis=1)
 
 
-def pca_window_scores(train_windows, test_windows, n_components=16):
-    r"""Baseline 2: PCA reconstruction MAE of each window, ``(train_scores (N_train,), test_scores (N_test,))``.
+def pca_reconstructions(train_windows, test_windows, n_components=16):
+    r"""PCA's reconstructions of both sets of windows, ``(R_train (N_train, C L), R_test (N_test, C L))``.
 
     :class:`~numpy_ae.models.pca.PCA` with ``n_components`` principal directions is fitted
-    on the training windows (flattened to ``(N, C L)``); a window's score is the
-    mean absolute error of its projection :math:`\hat x = \bar x + U_k U_k^\top (x - \bar x)`,
-    the autoencoder's score with a linear code of ``n_components`` numbers.
+    on the training windows (flattened to ``(N, C L)``);
+    :math:`\hat x = \bar x + U_k U_k^\top (x - \bar x)`: the autoencoder's
+    reconstruction with a linear code of ``n_components`` numbers.
     """
     A = np.asarray(train_windows, dtype=np.float64).reshape(np.shape(train_windows)[0], -1)
     B = np.asarray(test_windows, dtype=np.float64).reshape(np.shape(test_windows)[0], -1)
     pca = PCA(n_components).fit(A)
-    return tuple(window_mae(M, pca.inverse_transform(pca.transform(M))) for M in (A, B))
+    return tuple(pca.inverse_transform(pca.transform(M)) for M in (A, B))
 
 
-def quantile_threshold(train_scores, q=None):
-    """The largest training score (``q=None``, :func:`max_threshold`) or its ``q``-quantile (``0 < q < 1``)."""
-    if q is None:
-        return max_threshold(train_scores)
-    if isinstance(q, bool) or not isinstance(q, (int, float)) or not 0.0 < q < 1.0:
-        raise ValueError(f"q must be None (the largest score) or a quantile in (0, 1); got {q!r}")
-    max_threshold(train_scores)  # the same checks
-    return float(np.quantile(np.asarray(train_scores, dtype=np.float64), q))
+def pca_window_scores(train_windows, test_windows, n_components=16):
+    r"""Baseline 2: PCA reconstruction MAE of each window, ``(train_scores (N_train,), test_scores (N_test,))``.
 
-
-def detector_scores(model, windows, smooth=DETECTOR_SMOOTH):
-    r"""The bottleneck detector's scores of one series: ``(point_scores (T,), window_scores (N,))``.
-
-    ``point_scores``: :func:`point_errors` of ``model``'s reconstructions,
-    smoothed by :func:`smooth_scores` over ``smooth`` points; ``window_scores``:
-    the same reconstructions' :func:`window_mae` (for the window-level ROC AUC
-    every detector here reports).
+    The MAE (:func:`window_mae`) of :func:`pca_reconstructions`.
     """
-    R = model.reconstruct(windows)
-    return smooth_scores(point_errors(windows, R), smooth), window_mae(windows, R)
+    R = pca_reconstructions(train_windows, test_windows, n_components)
+    return tuple(window_mae(np.reshape(W, (np.shape(W)[0], -1)), r) for W, r in zip((train_windows, test_windows), R))
 
 
-def _metrics(point_flags, window_scores, threshold, labels, window, point_scores=None):
+def _metrics(point_flags, window_scores, threshold, labels, window, margin=0):
     out = {"threshold": float(threshold), "n_flagged": int(point_flags.sum()),
-           "n_windows_flagged": int((window_scores > threshold).sum()) if point_scores is None else None}
-    keys = ("precision", "recall", "f1", "roc_auc") + (() if point_scores is None else ("point_roc_auc",))
+           "n_windows_flagged": int((window_scores > threshold).sum())}
     if labels is None:
-        out.update({k: None for k in keys})
+        out.update({k: None for k in ("precision", "recall", "f1", "roc_auc")})
         return out
     p, r, f1 = precision_recall_f1(labels, point_flags)
-    wl = window_labels(labels, window)
+    wl = window_labels(labels, window, margin)
     auc = roc_auc(wl, window_scores) if 0 < wl.sum() < wl.size else None
     out.update({"precision": p, "recall": r, "f1": f1, "roc_auc": auc})
-    if point_scores is not None:
-        out["point_roc_auc"] = roc_auc(labels, point_scores) if 0 < labels.sum() < labels.size else None
     return out
 
 
 def detect(model, train_values, test_values, window=288, test_labels=None, n_components=16, zscore_span=None,
-           detector=None, smooth=DETECTOR_SMOOTH, quantile=DETECTOR_QUANTILE):
+           detector=None, span=PEAK_SPAN, margin=PEAK_MARGIN):
     r"""Run the autoencoder, both baselines and (optionally) the bottleneck detector on one train/test pair.
 
     ``model`` is a FITTED :class:`Conv1DAutoencoder` (trained on the windows of
     the standardised ``train_values``); ``train_values``, ``test_values`` are
-    the raw series (standardised here by the training statistics). For the
-    autoencoder and the baselines (window detectors): window scores on both
-    series, threshold = the largest training score (:func:`max_threshold`),
-    window flags ``score > threshold``, point flags by :func:`flag_points`.
-    ``detector``, a fitted bottleneck :class:`Conv1DAutoencoder`
-    (``code_size`` set), is a POINT detector: :func:`detector_scores` (each
-    point's reconstruction error averaged over the windows covering it,
-    smoothed over ``smooth`` points), threshold = :func:`quantile_threshold`
-    of its training point scores (``quantile`` None: the largest), a point
-    flagged when its score is above it. With ``test_labels``, every detector
-    gets point-level precision, recall and F1, and the window-level ROC AUC
-    against :func:`window_labels` (None when the windows hold one class only;
-    the point detector's windows are scored by their MAE); the point detector
-    also its point-level ``point_roc_auc``.
+    the raw series (standardised here by the training statistics). Every
+    detector: window scores on both series, threshold = the largest training
+    score (:func:`max_threshold`, the Keras rule), window flags
+    ``score > threshold``, point flags by :func:`flag_points`. ``model``,
+    the rolling z-score and PCA are scored as in the Keras example, by each
+    window's MAE. ``detector``, a fitted :class:`Conv1DAutoencoder` with a
+    bottleneck (``code_size``), is scored by :func:`peak_error` (``span``,
+    ``margin``), and so is PCA once more (``"pca_peak"``), so that the two are
+    compared under the same scoring, and with ``span = 1`` (``"pca_max"``: the
+    largest single error, PCA's best peak scoring on the synthetic kinds). With ``test_labels``: point-level
+    precision, recall and F1, and the window-level ROC AUC against
+    :func:`window_labels` (with the same ``margin`` for the peak scores; None
+    when the windows hold one class only).
 
     Returns
     -------
     dict
-        ``"ae"``, ``"zscore"``, ``"pca"`` (and ``"detector"``): each ``{"train_scores", "scores",
-        "threshold", "point_flags", "metrics"}`` (``"detector"``: ``scores`` per point, and
-        ``"window_scores"``); ``"test_z"`` the standardised test series.
+        ``"ae"``, ``"zscore"``, ``"pca"`` (and ``"detector"``, ``"pca_peak"``, ``"pca_max"``): each ``{"train_scores",
+        "scores", "threshold", "point_flags", "metrics"}``; ``"test_z"`` the standardised test series.
     """
     _, _, train_z, test_z = standardize(train_values, test_values)
     Wtr, Wte = sliding_windows(train_z, window), sliding_windows(test_z, window)
     labels = None if test_labels is None else _check_flags(test_labels, "test_labels")
     if labels is not None and labels.size != test_z.size:
         raise ValueError(f"test_labels must have one label per test point ({test_z.size}); got {labels.size}")
-    scored = {"ae": (model.reconstruction_error(Wtr), model.reconstruction_error(Wte)),
-              "zscore": (rolling_zscore_scores(train_z, window, zscore_span),
-                         rolling_zscore_scores(test_z, window, zscore_span)),
-              "pca": pca_window_scores(Wtr, Wte, n_components)}
-    out = {"test_z": test_z}
-    for name, (s_tr, s_te) in scored.items():
-        thr = max_threshold(s_tr)
-        flags = flag_points(s_te > thr, window)
-        out[name] = {"train_scores": s_tr, "scores": s_te, "threshold": thr, "point_flags": flags,
-                     "metrics": _metrics(flags, s_te, thr, labels, window)}
+    P = pca_reconstructions(Wtr, Wte, n_components)
+    flat = [np.reshape(W, (W.shape[0], -1)) for W in (Wtr, Wte)]
+    scored = {"ae": ((model.reconstruction_error(Wtr), model.reconstruction_error(Wte)), 0),
+              "zscore": ((rolling_zscore_scores(train_z, window, zscore_span),
+                          rolling_zscore_scores(test_z, window, zscore_span)), 0),
+              "pca": (tuple(window_mae(W, R) for W, R in zip(flat, P)), 0)}
     if detector is not None:
-        (p_tr, _), (p_te, w_te) = detector_scores(detector, Wtr, smooth), detector_scores(detector, Wte, smooth)
-        thr = quantile_threshold(p_tr, quantile)
-        flags = p_te > thr
-        out["detector"] = {"train_scores": p_tr, "scores": p_te, "window_scores": w_te, "threshold": thr,
-                           "point_flags": flags, "metrics": _metrics(flags, w_te, thr, labels, window, p_te)}
+        scored["detector"] = (tuple(peak_error(W, detector.reconstruct(W), span, margin) for W in (Wtr, Wte)),
+                              margin)
+        scored["pca_peak"] = (tuple(peak_error(W, R, span, margin) for W, R in zip(flat, P)), margin)
+        scored["pca_max"] = (tuple(peak_error(W, R, 1, margin) for W, R in zip(flat, P)), margin)
+    out = {"test_z": test_z}
+    for name, ((s_tr, s_te), m) in scored.items():
+        thr = max_threshold(s_tr)
+        flags = flag_points(s_te > thr, window, m)
+        out[name] = {"train_scores": s_tr, "scores": s_te, "threshold": thr, "point_flags": flags,
+                     "metrics": _metrics(flags, s_te, thr, labels, window, m)}
     return out
