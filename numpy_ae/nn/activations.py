@@ -31,6 +31,8 @@ def sigmoid(Z):
 class Sigmoid(Layer):
     r""":math:`A = \sigma(Z)`; backward :math:`\partial J/\partial Z = \partial J/\partial A \odot A (1 - A)`."""
 
+    rows_independent = True  # see numpy_ae.train.parallel
+
     def forward(self, Z, training=True):
         self.A = sigmoid(Z)
         return self.A
@@ -42,6 +44,8 @@ class Sigmoid(Layer):
 class Tanh(Layer):
     r""":math:`A = \tanh(Z)`; backward :math:`\partial J/\partial Z = \partial J/\partial A \odot (1 - A^2)`."""
 
+    rows_independent = True  # see numpy_ae.train.parallel
+
     def forward(self, Z, training=True):
         self.A = np.tanh(Z)
         return self.A
@@ -52,6 +56,8 @@ class Tanh(Layer):
 
 class ReLU(Layer):
     r""":math:`A = \max(Z, 0)`; backward :math:`\partial J/\partial Z = \partial J/\partial A \odot [Z > 0]`."""
+
+    rows_independent = True  # see numpy_ae.train.parallel
 
     def forward(self, Z, training=True):
         self.Z = Z
@@ -77,6 +83,8 @@ class ELU(Layer):
     alpha : float
         :math:`\alpha`, the value :math:`-A` approaches as :math:`z \to -\infty`.
     """
+
+    rows_independent = True  # see numpy_ae.train.parallel
 
     scale = 1.0
 
@@ -113,6 +121,8 @@ class SELU(ELU):
 class Identity(Layer):
     r""":math:`A = Z`: the linear units of a linear decoder or of the linear autoencoder."""
 
+    rows_independent = True  # see numpy_ae.train.parallel
+
     def forward(self, Z, training=True):
         return Z
 
@@ -123,6 +133,8 @@ class Identity(Layer):
 class Softplus(Layer):
     r""":math:`A = \log(1 + e^z)`, computed as ``logaddexp(0, z)`` (no overflow);
     backward :math:`\partial A/\partial z = \sigma(z)`."""
+
+    rows_independent = True  # see numpy_ae.train.parallel
 
     def forward(self, Z, training=True):
         self.Z = Z

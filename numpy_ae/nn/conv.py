@@ -86,8 +86,7 @@ def col2im(dcols, padded_shape, stride):
 
     One ``+=`` of a strided slab per kernel offset ``(u, v)``; pixels no patch reaches get 0.
     """
-    N, Ho, Wo, C, kh, kw = dcols.shape
-    sh, sw = stride
+    (N, Ho, Wo, C, kh, kw), (sh, sw) = dcols.shape, stride
     dXp = np.zeros(padded_shape, dtype=dcols.dtype)
     for u in range(kh):
         for v in range(kw):
@@ -123,6 +122,7 @@ class _Conv(Layer):
     is a 2-D layer with kernel ``(1, k)``, stride ``(1, s)``, padding ``(0, p)``).
     """
 
+    rows_independent = True  # see numpy_ae.train.parallel
     _rank = 2
     _inits = ("he", "glorot")
 

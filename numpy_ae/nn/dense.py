@@ -36,6 +36,8 @@ class Dense(Layer):
         How :meth:`init_params` draws ``W`` (:func:`~numpy_ae.nn.init_weights`); ``b`` starts at 0.
     """
 
+    rows_independent = True  # see numpy_ae.train.parallel
+
     def __init__(self, n_in, n_out, init="ufldl"):
         self.n_in = check_positive_int(n_in, "n_in")
         self.n_out = check_positive_int(n_out, "n_out")
@@ -78,6 +80,8 @@ class TiedDense(Layer):
         \partial J/\partial b \mathrel{+}= \textstyle\sum_n \delta_n, \qquad
         \partial J/\partial X = \delta W_{enc} .
     """
+
+    rows_independent = True  # see numpy_ae.train.parallel
 
     def __init__(self, source):
         if not isinstance(source, Dense):

@@ -41,10 +41,16 @@ class Layer:
     penalty : float
         Value this layer adds to the objective in the last training forward
         pass (0 for ordinary layers; see :mod:`numpy_ae.nn.penalties`).
+    rows_independent : bool
+        True when each example's output and gradient terms depend on its own
+        row only and nothing is random: a training step may then be split by
+        rows across threads (:mod:`numpy_ae.train.parallel`). False (the
+        default) for batch statistics, selections across the batch, noise.
     """
 
     name = None
     penalty = 0.0
+    rows_independent = False
     workspace = None  # lent by the model's training step to fast twins (numpy_ae.nn.fast.workspace)
 
     def param_shapes(self):

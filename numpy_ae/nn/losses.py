@@ -40,6 +40,7 @@ class Loss:
     """Base class. ``needs_unit_targets`` is True when targets must lie in [0, 1]."""
 
     needs_unit_targets = False
+    rows_independent = False  # True: a mean over the examples (numpy_ae.train.parallel)
     workspace = None  # lent by the model's training step to fast twins (numpy_ae.nn.fast.workspace)
 
     def output(self, Y):
@@ -54,6 +55,8 @@ class SquaredError(Loss):
     r"""UFLDL's :math:`J = \frac{1}{2N}\sum_n \lVert y_n - t_n\rVert^2`;
     :math:`\partial J/\partial Y = (Y - T)/N`."""
 
+    rows_independent = True  # see numpy_ae.train.parallel
+
     def forward(self, Y, T):
         self.Y, self.T = Y, T
         return 0.5 * float(np.sum((Y - T) ** 2)) / Y.shape[0]
@@ -65,6 +68,8 @@ class SquaredError(Loss):
 class MeanSquaredError(Loss):
     r""":math:`J = \frac{1}{ND}\sum_{n,d} (y_{nd} - t_{nd})^2`;
     :math:`\partial J/\partial Y = 2 (Y - T)/(ND)`."""
+
+    rows_independent = True  # see numpy_ae.train.parallel
 
     def forward(self, Y, T):
         self.Y, self.T = Y, T
@@ -83,6 +88,8 @@ class BinaryCrossEntropy(Loss):
     pixels, averaged over examples. Gradient:
     :math:`\partial J/\partial Z = (\sigma(Z) - T)/N`.
     """
+
+    rows_independent = True  # see numpy_ae.train.parallel
 
     needs_unit_targets = True
 
@@ -112,6 +119,8 @@ class GaussianNLL(Loss):
     The constant does not change the gradient but makes :math:`J` a log-likelihood
     (comparable across variances and with other papers' figures).
     """
+
+    rows_independent = True  # see numpy_ae.train.parallel
 
     def __init__(self, variance=1.0):
         if isinstance(variance, bool) or not isinstance(variance, numbers.Real) or not np.isfinite(variance) \
@@ -181,6 +190,8 @@ class SoftmaxCrossEntropy(Loss):
     whose rows do not sum to 1 the code uses the exact
     :math:`(\mathrm{softmax}(Z) \sum_k T_{nk} - T)/N`.
     """
+
+    rows_independent = True  # see numpy_ae.train.parallel
 
     def output(self, Z):
         return softmax(Z)

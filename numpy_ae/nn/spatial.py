@@ -73,6 +73,8 @@ class MaxPool2D(Layer):
         windows). ``stride < pool_size`` gives overlapping windows.
     """
 
+    rows_independent = True  # see numpy_ae.train.parallel
+
     def __init__(self, pool_size=2, stride=None):
         self.pool_size = check_positive_int(pool_size, "pool_size")
         self.stride = self.pool_size if stride is None else check_positive_int(stride, "stride")
@@ -142,6 +144,8 @@ class Upsample2D(Layer):
     scale : int >= 1
     """
 
+    rows_independent = True  # see numpy_ae.train.parallel
+
     def __init__(self, scale=2):
         self.scale = check_positive_int(scale, "scale")
 
@@ -167,6 +171,8 @@ class Flatten(Layer):
     of a contiguous array is a view: no copy either way.
     """
 
+    rows_independent = True  # see numpy_ae.train.parallel
+
     def forward(self, X, training=True):
         if np.ndim(X) < 2:
             raise ValueError(f"Flatten: X must have at least 2 dimensions (N, ...); got shape {np.shape(X)}")
@@ -191,6 +197,8 @@ class Reshape(Layer):
     shape : tuple of int >= 1
         The shape of one example after the layer (without ``N``).
     """
+
+    rows_independent = True  # see numpy_ae.train.parallel
 
     def __init__(self, shape):
         if isinstance(shape, numbers.Integral) and not isinstance(shape, bool):

@@ -13,11 +13,23 @@ objective, and at the end of an epoch whose mean objective exceeds the first
 minibatch's by more than :data:`GROWTH_LIMIT` times its size (a run that lost
 three orders of magnitude is not learning). Training never continues silently
 on NaN, and never reports "ran all epochs" for a run that blew up.
+
+Threads: a fast model whose layers and loss all have independent rows
+(:func:`numpy_ae.train.parallel.splittable`: dense and convolutional
+autoencoders without noise or batch penalties) runs each step split by rows
+across :func:`numpy_ae.train.threads.num_threads` threads
+(:class:`~numpy_ae.train.parallel.RowSplit`), NumPy's BLAS held to one thread
+during the epoch's steps; the same results to round-off for every thread
+count, bitwise for the same count. Any other model: ``net.compute``, BLAS as
+configured.
 """
 from __future__ import annotations
+import contextlib
 import sys
 import time
 import numpy as np
+from . import threads
+from .parallel import RowSplit, splittable
 from .._validation import check_positive_int
 from ..exceptions import TrainingDiverged
 
@@ -104,27 +116,33 @@ def train_minibatch(net, X, T=None, *, optimizer, epochs=10, batch_size=128, rng
     n_batches = -(-N // batch_size)
     best, best_theta, waited, J0 = np.inf, None, 0, None
     frozen = net.frozen if net.frozen.any() else None
+    split = RowSplit(net) if splittable(net) and side is None else None
+    if split is not None and split.n_blocks(batch_size) == 1:
+        split = None
+    compute = net.compute if split is None else split.compute
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         order = rng.permutation(N)
         total = 0.0
-        for b in range(n_batches):
-            idx = order[b * batch_size:(b + 1) * batch_size]
-            if side is not None:
-                net.set_condition(side[idx])
-            J = net.compute(X[idx], None if T is None else T[idx])
-            if not np.isfinite(J):
-                raise TrainingDiverged(
-                    f"the training objective became {J} in epoch {epoch} (minibatch {b + 1}/{n_batches}); "
-                    f"lower the learning rate (now {getattr(optimizer, 'learning_rate', '?')}) or check the "
-                    "input scaling")
-            if J0 is None:
-                J0 = float(J)
-            optimizer.step(net.theta, net.grad, frozen)
-            total += J * len(idx)
-            if live and (b % 20 == 0 or b == n_batches - 1):
-                stream.write(f"\r  epoch {epoch}/{epochs} {_bar(b + 1, n_batches)}")
-                stream.flush()
+        held = contextlib.nullcontext() if split is None else threads.blas_held_to_one()
+        with held:
+            for b in range(n_batches):
+                idx = order[b * batch_size:(b + 1) * batch_size]
+                if side is not None:
+                    net.set_condition(side[idx])
+                J = compute(X[idx], None if T is None else T[idx])
+                if not np.isfinite(J):
+                    raise TrainingDiverged(
+                        f"the training objective became {J} in epoch {epoch} (minibatch {b + 1}/{n_batches}); "
+                        f"lower the learning rate (now {getattr(optimizer, 'learning_rate', '?')}) or check the "
+                        "input scaling")
+                if J0 is None:
+                    J0 = float(J)
+                optimizer.step(net.theta, net.grad, frozen)
+                total += J * len(idx)
+                if live and (b % 20 == 0 or b == n_batches - 1):
+                    stream.write(f"\r  epoch {epoch}/{epochs} {_bar(b + 1, n_batches)}")
+                    stream.flush()
         history["loss"].append(total / N)
         check_growth(J0, history["loss"][-1], epoch, f"the learning rate (now {getattr(optimizer, 'learning_rate', '?')})")
         if validation_data is not None:

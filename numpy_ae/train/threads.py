@@ -13,13 +13,14 @@ bitwise identical for every thread count, not just for the same one.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["ENV", "num_threads", "set_num_threads", "chunked", "in_slots", "MIN_CHUNK"]
+__all__ = ["ENV", "num_threads", "set_num_threads", "chunked", "in_slots", "blas_held_to_one", "MIN_CHUNK"]
 
 ENV = "NUMPY_AE_NUM_THREADS"
 # elements per thread below which one thread is used: an optimiser step over the deep autoencoder's 561,934
@@ -30,6 +31,7 @@ MIN_CHUNK = 1 << 20
 _chosen = None
 _pools = {}
 _lock = threading.Lock()
+_local = threading.local()  # .busy: this thread runs a slot of in_slots (a nested call stays in it)
 
 
 def _available_cores():
@@ -79,7 +81,7 @@ def chunked(fn, size, threads=None):
     any slice is raised here after every slice has finished.
     """
     n = num_threads() if threads is None else _check(threads, "threads")
-    n = min(n, max(1, size // MIN_CHUNK))
+    n = 1 if getattr(_local, "busy", False) else min(n, max(1, size // MIN_CHUNK))
     if n == 1:
         fn(slice(0, size))
         return
@@ -109,30 +111,53 @@ def in_slots(work, n_items, threads=None):
     results, indexed by item (``slot`` lets ``work`` keep scratch arrays per thread). A caller that sums
     the results in item order gets the same bits whichever thread computed each. ``T`` is
     :func:`num_threads` (or ``threads``), at most ``n_items``; one slot runs in the calling thread,
-    BLAS untouched.
+    BLAS untouched. A call from inside a slot (nested: a layer's chunks inside a step that
+    :mod:`numpy_ae.train.parallel` split by rows) runs every item in the calling thread, as does
+    :func:`chunked`: the threads are already busy.
     """
     T = min(num_threads() if threads is None else _check(threads, "threads"), max(n_items, 1))
+    nested = getattr(_local, "busy", False)
+    if nested:  # inside a slot already (a step split by rows, numpy_ae.train.parallel): its thread does it all
+        T = 1
     results = [None] * n_items
 
     def slot(k):
-        for i in range(k, n_items, T):
-            results[i] = work(i, k)
+        _local.busy = True
+        try:
+            for i in range(k, n_items, T):
+                results[i] = work(i, k)
+        finally:
+            _local.busy = nested if k == 0 else False
 
     if T == 1:
         slot(0)
         return results
-    libraries = _blas_libraries()
-    before = [lib.num_threads for lib in libraries]
-    for lib in libraries:
-        lib.set_num_threads(1)
-    try:
+    with blas_held_to_one():
         futures = [_pool(T).submit(slot, k) for k in range(1, T)]
         try:
             slot(0)
         finally:
             for f in futures:
                 f.result()
+    return results
+
+
+@contextlib.contextmanager
+def blas_held_to_one():
+    """Hold NumPy's BLAS to one thread inside the ``with`` block; restore its counts after (nestable).
+
+    A training loop whose steps run their own threads (:mod:`numpy_ae.train.parallel`) holds it for a
+    whole epoch: a BLAS call with two threads leaves its second thread spinning on the other core for a
+    while after it returns, which is the core the step's second thread needs.
+    """
+    libraries = _blas_libraries()
+    before = [lib.num_threads for lib in libraries]
+    for lib, n in zip(libraries, before):
+        if n != 1:
+            lib.set_num_threads(1)
+    try:
+        yield
     finally:
         for lib, n in zip(libraries, before):
-            lib.set_num_threads(n)
-    return results
+            if n != 1:
+                lib.set_num_threads(n)

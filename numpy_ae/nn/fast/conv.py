@@ -142,6 +142,9 @@ class _Buffers:
     """Buffers in a chosen memory order, and the kernel as the matrix :func:`rows` multiplies."""
 
     input_grad = True  # the model sets False on a first layer whose input gradient nobody reads
+    # a training step split by rows pays (numpy_ae.train.parallel): every weight is used at every position,
+    # so half a batch still makes large products, and the im2col / col2im passes halve per thread
+    split_pays = True
 
     def _buffer(self, key, shape, dtype, layout):
         """:func:`~numpy_ae.nn.fast.workspace.buffer` indexed as ``shape``, stored in the axis order ``layout``."""

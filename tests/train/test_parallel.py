@@ -1,0 +1,152 @@
+"""A training step split by rows across threads (numpy_ae.train.parallel): the same objective and gradient as
+the whole batch, bitwise repeatable, only for models whose rows are independent, and nested thread calls
+staying in their thread."""
+import threading
+
+import numpy as np
+import pytest
+
+from numpy_ae.nn.activations import ELU, Identity, Sigmoid, ReLU
+from numpy_ae.nn.conv import Conv2D, ConvTranspose2D
+from numpy_ae.nn.dense import Dense, TiedDense
+from numpy_ae.nn.losses import (BinaryCrossEntropy, GaussianNLL, MeanSquaredError, SoftmaxCrossEntropy,
+                                SquaredError)
+from numpy_ae.nn.noise import Dropout
+from numpy_ae.nn.penalties import KLSparsity
+from numpy_ae.nn.sequential import Sequential
+from numpy_ae.nn.spatial import Flatten, MaxPool2D, Reshape
+from numpy_ae.train import threads
+from numpy_ae.train.fast_optimizers import Adam
+from numpy_ae.train.loop import train_minibatch
+from numpy_ae.train.parallel import MIN_ROWS, RowSplit, splittable
+
+
+def conv_net(dtype=np.float64, seed=0):
+    return Sequential([Reshape((1, 8, 8)), Conv2D(1, 4, 3, padding=1), ReLU(), MaxPool2D(2),
+                       ConvTranspose2D(4, 2, 2, stride=2), ReLU(), Conv2D(2, 1, 3, padding=1), Flatten()],
+                      BinaryCrossEntropy(), weight_decay=1e-3, dtype=dtype, random_state=seed, fast=True)
+
+
+def dense_net(loss, n_out=12, dtype=np.float64):
+    enc = Dense(12, 7)
+    return Sequential([enc, ELU(), Dense(7, 7), Sigmoid(), TiedDense(enc) if n_out == 12 else Dense(7, n_out),
+                       Identity()], loss, weight_decay=1e-2, dtype=dtype, random_state=1, fast=True)
+
+
+def batch(n, d, seed=2):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, d))
+
+
+@pytest.mark.parametrize("make, target", [
+    (conv_net, None),
+    (lambda: dense_net(MeanSquaredError()), None),
+    (lambda: dense_net(SquaredError()), None),
+    (lambda: dense_net(BinaryCrossEntropy()), None),
+    (lambda: dense_net(GaussianNLL(0.5)), None),
+    (lambda: dense_net(SoftmaxCrossEntropy(), n_out=3), "labels"),
+])
+@pytest.mark.parametrize("n_threads", [2, 3])
+def test_split_step_equals_the_whole_batch_and_repeats_bitwise(make, target, n_threads):
+    net = make()
+    n = MIN_ROWS * n_threads + 5  # uneven blocks
+    X = batch(n, 64 if net.layers[0].__class__ is Reshape else 12)
+    T = np.random.default_rng(3).integers(0, 3, n) if target == "labels" else None
+    net.frozen[:5] = True  # a frozen entry stays at 0 in the summed gradient too
+    J, g = net.compute(X, T), net.grad.copy()
+    split = RowSplit(net, threads=n_threads)
+    assert split.n_blocks(n) == n_threads
+    J2 = split.compute(X, T)
+    g2 = net.grad.copy()
+    # float64: the blocks' sums in another order; 1e-12 relative is hundreds of ulps of slack, far below any
+    # real difference (a block weighted wrongly, weight decay counted twice: of order 1e-2 or more)
+    assert J2 == pytest.approx(J, rel=1e-12)
+    np.testing.assert_allclose(g2, g, rtol=1e-10, atol=1e-13 * np.abs(g).max())
+    assert not g2[:5].any()
+    assert split.compute(X, T) == J2 and np.array_equal(net.grad, g2)  # the same count: the same bits
+
+
+def test_split_gradient_matches_central_differences():
+    net = conv_net()
+    X = batch(2 * MIN_ROWS, 64)
+    split = RowSplit(net, threads=2)
+    split.compute(X)
+    g = net.grad.copy()
+    theta0 = net.theta.copy()
+    rng = np.random.default_rng(4)
+    for i in rng.choice(net.n_params, 12, replace=False):
+        h = 1e-6
+        net.theta[i] = theta0[i] + h
+        Jp = split.compute(X)
+        net.theta[i] = theta0[i] - h
+        Jm = split.compute(X)
+        net.theta[i] = theta0[i]
+        num = (Jp - Jm) / (2 * h)
+        # central differences in float64: error O(h^2) plus round-off ~1e-10 / h
+        assert num == pytest.approx(g[i], rel=1e-5, abs=1e-7)
+
+
+def test_one_thread_or_a_small_batch_is_the_plain_step_bitwise():
+    net = conv_net()
+    X = batch(MIN_ROWS * 2 - 1, 64)  # too few rows for two blocks
+    J, g = net.compute(X), net.grad.copy()
+    for split in (RowSplit(net, threads=2), RowSplit(net, threads=1)):
+        assert split.n_blocks(X.shape[0]) == 1
+        assert split.compute(X) == J and np.array_equal(net.grad, g)
+
+
+@pytest.mark.parametrize("layers, culprit", [
+    ([Dense(12, 6), Dropout(0.2), Dense(6, 12)], "Dropout"),
+    ([Dense(12, 6), Sigmoid(), KLSparsity(0.05, 3.0), Dense(6, 12)], "KLSparsity"),
+])
+def test_models_with_batch_statistics_or_noise_are_not_split(layers, culprit):
+    net = Sequential(layers, MeanSquaredError(), random_state=0, fast=True)
+    assert not splittable(net, measured=False)
+    with pytest.raises(ValueError, match=culprit):
+        RowSplit(net)
+
+
+def test_only_models_where_the_split_was_measured_to_pay_are_split_in_training():
+    assert splittable(conv_net())
+    dense = dense_net(MeanSquaredError())
+    assert splittable(dense, measured=False) and not splittable(dense)  # dense-only: BLAS's threads instead
+    reference = Sequential([Dense(12, 6), Sigmoid(), Dense(6, 12)], MeanSquaredError(), random_state=0)
+    assert not splittable(reference, measured=False)  # the reference form is never split
+
+
+def _train(n_threads, epochs=2):
+    threads.set_num_threads(n_threads)
+    try:
+        net = conv_net()
+        X = batch(300, 64, seed=5)
+        train_minibatch(net, X, optimizer=Adam(1e-2), epochs=epochs, batch_size=100,
+                        rng=np.random.default_rng(0), verbose=False)
+        return net.theta.copy()
+    finally:
+        threads.set_num_threads(None)
+
+
+def test_training_is_the_same_to_round_off_for_any_thread_count_and_bitwise_for_the_same():
+    one, two, two_again, three = _train(1), _train(2), _train(2), _train(3)
+    assert np.array_equal(two, two_again)
+    # 6 Adam steps in float64 from sums taken in another order: differences of ~1e-15 grow a little through
+    # Adam's division by sqrt(v); 1e-9 relative still catches any real difference (a block lost: ~1e-2)
+    np.testing.assert_allclose(two, one, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(three, one, rtol=1e-9, atol=1e-12)
+    assert not np.array_equal(one, conv_net().theta)  # it trained
+
+
+def test_nested_thread_calls_stay_in_their_thread():
+    def outer(i, slot):
+        me = threading.get_ident()
+        inner = threads.in_slots(lambda j, s: threading.get_ident(), 4, threads=2)
+        chunks = []
+        threads.chunked(lambda sl: chunks.append(threading.get_ident()), 10 * threads.MIN_CHUNK, threads=2)
+        return me, inner, chunks
+
+    results = threads.in_slots(outer, 2, threads=2)
+    assert len({me for me, _, _ in results}) == 2  # the outer items on two threads
+    for me, inner, chunks in results:
+        assert inner == [me] * 4 and chunks == [me]
+    # outside a slot again: two threads
+    assert len(set(threads.in_slots(lambda j, s: threading.get_ident(), 2, threads=2))) == 2
