@@ -27,7 +27,7 @@ The stand-in is made in four steps.
    spectrum close to ``1/|f|``, so the ramp ``|f|`` flattens it (the power
    spectrum becomes roughly constant, "white") and the ``exp(-(f/f0)^4)``
    roll-off stops the ramp from amplifying noise and aliasing near the
-   Nyquist frequency.
+   Nyquist frequency. ``load_images(whiten=False)`` skips this step.
 3. **Crop** the central 512 x 512 square (rows 44..555), the size UFLDL uses.
    Whitening before cropping means the crop's border pixels were filtered
    with real neighbours.
@@ -163,11 +163,11 @@ def _centre_square(image, side=_SIDE):
     return image[r:r + side, c:c + side]
 
 
-@functools.lru_cache(maxsize=1)
-def _default_images():
-    """The whitened stand-in for IMAGES.mat, shape (8, 512, 512). Read-only."""
+@functools.lru_cache(maxsize=2)
+def _default_images(whiten=True):
+    """The stand-in for IMAGES.mat (whitened) or IMAGES_RAW.mat (not), shape (8, 512, 512). Read-only."""
     grey = _photo_rgb() @ _LUMINANCE                        # (600, 512)
-    white = _centre_square(whiten_image(grey))              # (512, 512)
+    white = _centre_square(whiten_image(grey) if whiten else grey)   # (512, 512)
     white = (white - white.mean()) / white.std()            # zero mean, unit variance
     images = np.stack(_dihedral_copies(white))              # (8, 512, 512), exact copies
     images.setflags(write=False)
@@ -186,8 +186,8 @@ def _default_color_images():
 # ---------------------------------------------------------------------------
 # Public loaders
 # ---------------------------------------------------------------------------
-def load_images(path=None):
-    r"""Whitened grey natural images, shape ``(n_images, H, W)``, float64.
+def load_images(path=None, whiten=True):
+    r"""Whitened (by default) grey natural images, shape ``(n_images, H, W)``, float64.
 
     Parameters
     ----------
@@ -201,6 +201,13 @@ def load_images(path=None):
         variable ``IMAGES`` is stored MATLAB-style as ``(512, 512, 10)``
         (image index last) and is returned transposed to ``(10, 512, 512)``.
         It is returned as stored: UFLDL's file is already whitened.
+    whiten : bool
+        ``True`` (default): the built-in images are whitened (step 2 of the
+        module docstring), as UFLDL's ``IMAGES.mat``. ``False``: step 2 is
+        skipped, giving the grey photograph's crop and its 8 copies, each
+        with zero mean and unit variance (the counterpart of UFLDL's
+        ``IMAGES_RAW.mat``). Only for the built-in images: a file is returned
+        as stored, so ``whiten=False`` with a ``path`` is an error.
 
     Returns
     -------
@@ -213,10 +220,17 @@ def load_images(path=None):
         If ``path`` does not exist.
     ValueError
         If the file has no variable ``IMAGES``, or it is not a finite
-        2-D or 3-D numeric array.
+        2-D or 3-D numeric array; if ``whiten`` is not a bool, or is False
+        with a ``path``.
     """
+    if not isinstance(whiten, (bool, np.bool_)):
+        raise ValueError(f"whiten must be True or False; got {whiten!r}")
     if path is None:
-        return _default_images().copy()
+        return _default_images(bool(whiten)).copy()
+    if not whiten:
+        raise ValueError(f"whiten=False applies to the built-in images only; a file ({os.fspath(path)!r}) is "
+                         "returned as stored (UFLDL's IMAGES.mat is already whitened). Pass path=None, or "
+                         "whiten=True to read the file.")
 
     import scipy.io
 

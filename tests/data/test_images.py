@@ -100,6 +100,31 @@ def test_load_images_returns_a_fresh_copy_each_call():
     assert b.var() > 0.5 and b.flags.writeable
 
 
+def test_unwhitened_images_are_the_standardised_grey_crop_in_its_eight_symmetries(images):
+    raw = load_images(whiten=False)
+    assert raw.shape == images.shape == (8, 512, 512)
+    grey = _raw_grey_square()
+    first = (grey - grey.mean()) / grey.std()
+    expected = [np.rot90(img, k) for img in (first, first[:, ::-1]) for k in range(4)]
+    np.testing.assert_allclose(raw, np.stack(expected), rtol=0, atol=1e-12)
+    # Not whitened: the photograph's steep spectrum (most power at low frequencies), unlike the default images.
+    low, high = _radial_power(raw[0])[4:16].mean(), _radial_power(raw[0])[128:250].mean()
+    white_low, white_high = _radial_power(images[0])[4:16].mean(), _radial_power(images[0])[128:250].mean()
+    assert low / high > 50 * (white_low / white_high)                # measured: 7535 vs 37
+    raw[:] = 0.0                                  # a fresh copy: the next call is unchanged
+    assert load_images(whiten=False).var() > 0.5
+
+
+def test_whiten_must_be_a_bool_and_true_with_a_file(tmp_path):
+    with pytest.raises(ValueError, match="whiten must be True or False; got 'no'"):
+        load_images(whiten="no")
+    path = tmp_path / "IMAGES.mat"
+    scipy.io.savemat(path, {"IMAGES": np.ones((4, 4, 2))})
+    with pytest.raises(ValueError, match="whiten=False applies to the built-in images only"):
+        load_images(path, whiten=False)
+    assert load_images(path, whiten=True).shape == (2, 4, 4)
+
+
 def test_load_color_images():
     colour = load_color_images()
     assert colour.shape == (8, 512, 512, 3) and colour.dtype == np.float64
