@@ -7,7 +7,8 @@ import pytest
 from numpy_ae import StackedAutoencoder, VariationalAutoencoder
 from numpy_ae.cli import main
 from numpy_ae.data import class_names
-from numpy_ae.experiments.anomaly_images import format_table, parse_classes
+from numpy_ae.experiments.anomaly_images import format_table, novelty_claims, parse_classes
+from numpy_ae.experiments.claims import claim_problems
 from numpy_ae.analysis.novelty import _roc_auc, held_out_class_auroc, held_out_split, neg_elbo_score, reconstruction_error
 
 from _data import needs_mnist  # noqa: E402  (tests/ is on sys.path under pytest)
@@ -165,6 +166,22 @@ def test_anomaly_images_cli_end_to_end(tmp_path, capsys):
     assert any("held out" in line for line in lines)  # progress per class and model
     for name in ("auroc", "most_anomalous"):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000, name
+    claims = result["claims"]
+    assert claim_problems(claims) == [] and len(claims) == 3
+    vae = [v["vae"] for v in result["auroc"].values()]
+    assert claims[0]["ours"] == pytest.approx(result["mean_auroc_vae"]) and claims[0]["holds"] == (np.mean(vae) >= 0.75)
+    assert claims[1]["ours"] == pytest.approx(min(vae)) and claims[1]["holds"] == (min(vae) > 0.5)
+
+
+def test_novelty_claims_follow_the_figures():
+    result = {"vae_score": "-ELBO", "auroc": {"A": {"ae": 0.9, "vae": 0.95}, "B": {"ae": 0.4, "vae": 0.7}}}
+    mean, lowest, ae_mean = novelty_claims(result)
+    assert mean["holds"] and mean["ours"] == pytest.approx(0.825) and mean["baseline"] == pytest.approx(0.65)
+    assert lowest["holds"] and lowest["ours"] == 0.7 and lowest["baseline"] == 0.4
+    assert ae_mean["holds"] and ae_mean["ours"] == pytest.approx(0.65)
+    result["auroc"]["B"] = {"ae": 0.05, "vae": 0.45}  # one class below chance; both means fall
+    mean, lowest, ae_mean = novelty_claims(result)
+    assert not mean["holds"] and not lowest["holds"] and lowest["ours"] == 0.45 and not ae_mean["holds"]
 
 
 @pytest.mark.parametrize("argv, match", [
