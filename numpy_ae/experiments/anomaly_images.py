@@ -1,31 +1,43 @@
 r"""``python -m numpy_ae anomaly-images``: novelty detection on Fashion-MNIST with one class held out.
 
-For each held-out class c (all ten by default, ``--classes`` to choose), two
+For each held-out class c (all ten by default, ``--classes`` to choose), three
 models are trained on the training images of the OTHER nine classes only
 (:func:`numpy_ae.analysis.novelty.held_out_split`):
 
 * a dense autoencoder, :class:`~numpy_ae.models.stacked.StackedAutoencoder`
   784-128-32-128-784 (ELU hidden units, sigmoid output trained with the
-  cross-entropy from logits, Adam, float32); its score is the squared
+  cross-entropy from logits, Adam, float32); its score (``ae``) is the squared
   reconstruction error SUMMED over the 784 pixels
   (:func:`numpy_ae.analysis.novelty.reconstruction_error`);
+* the linear baseline at the same code size, :class:`~numpy_ae.models.pca.PCA`
+  with 32 components, scored the same way (``pca``);
 * a VAE, :class:`~numpy_ae.models.variational.VariationalAutoencoder` 784-256-16
-  (ELU, Bernoulli decoder, Adam, float32); its score is the negative ELBO in
-  nats (:func:`numpy_ae.analysis.novelty.neg_elbo_score`), with ONE sample of
-  :math:`\varepsilon` per image from a Generator seeded with ``--seed``
-  (``--iw-k K`` > 1: minus the importance-weighted bound with K samples).
+  (ELU, Bernoulli decoder, Adam, float32), with three scores of the same
+  fitted model and ONE sample of :math:`\varepsilon` per image from a
+  Generator seeded with ``--seed``: ``vae``, the negative ELBO in nats
+  (:func:`~numpy_ae.analysis.novelty.neg_elbo_score`; ``--iw-k K`` > 1: minus
+  the importance-weighted bound with K samples); ``vae_bits``, the one-sample
+  bound on the code length of the 8-bit image in bits, its decoder read as
+  Binomial(255, p) per pixel (:func:`~numpy_ae.analysis.novelty.binomial_nll_bits`);
+  and ``vae_corrected``, Serra et al. (2020)'s complexity-corrected score,
+  ``vae_bits`` minus the image's zlib code length in bits
+  (:func:`~numpy_ae.analysis.novelty.complexity_corrected_score`).
 
-Every test image is scored; the images of class c are the positives (the
-anomalies), and the ROC AUC of each score is computed from ranks with ties
-averaged (:func:`numpy_ae.analysis.novelty._roc_auc`).
+``zlib``, the compressed length alone (no model), shows how much of the
+ranking is input complexity. Every test image is scored; the images of class
+c are the positives (the anomalies), and the ROC AUC of each score is computed
+from ranks with ties averaged (:func:`numpy_ae.analysis.metrics.roc_auc`).
 
-Figures (in ``--out``): ``auroc.png`` (one pair of bars per held-out class)
-and ``most_anomalous.png`` (for each held-out class, the 10 test images each
-model scored highest).
+Figures (in ``--out``): ``auroc.png`` (per held-out class, a bar per score:
+AE, PCA, VAE -ELBO, VAE corrected) and ``most_anomalous.png`` (for each
+held-out class, the 10 test images the AE, the VAE's -ELBO and the corrected
+score put highest).
 
-JSON (last line, ``--json``): ``{"auroc": {"<class name>": {"ae": ..., "vae": ...}},
-"mean_auroc_ae", "mean_auroc_vae"}`` plus the settings (``epochs``, ``n_train``,
-``dataset``, ``ae_score``, ``vae_score``, ``seconds``).
+JSON (last line, ``--json``): ``{"auroc": {"<class name>": {"ae": ..., "pca": ...,
+"vae": ..., "vae_bits": ..., "vae_corrected": ..., "zlib": ...}}, "mean_auroc":
+{score: mean}, "mean_auroc_ae", "mean_auroc_vae", "mean_auroc_vae_corrected"}``
+plus the settings (``epochs``, ``n_train``, ``dataset``, ``ae_score``,
+``vae_score``, ``seconds``) and ``"claims"`` (:func:`novelty_claims`).
 """
 from __future__ import annotations
 
@@ -35,17 +47,30 @@ import time
 import numpy as np
 
 from .._validation import check_positive_int
+from .claims import claim
 from .registry import add_output, command, emit
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from ..analysis.metrics import roc_auc
-from ..analysis.novelty import held_out_class_auroc, neg_elbo_score, reconstruction_error
+from ..analysis.novelty import (binomial_nll_bits, complexity_corrected_score, compressed_bits,
+                                held_out_class_auroc, neg_elbo_score, reconstruction_error)
 from ..analysis.class_figures import legend_outside
 from ..analysis.plotting import PIXEL_RANGE, new_figure, save_image_grid
 from ..data import class_names, dataset_title
+from ..models.pca import PCA
 from ..models.stacked import StackedAutoencoder
 from ..models.variational import VariationalAutoencoder
 
-__all__ = ["run", "parse_classes", "save_auroc_bars", "auroc_bars_figure", "format_table"]
+#: The scores of the AUROC table, in its column order, with their headers.
+SCORES = {"ae": "AE (recon)", "pca": "PCA(32)", "vae": "VAE -ELBO", "vae_bits": "VAE bits",
+          "vae_corrected": "VAE - zlib", "zlib": "zlib alone"}
+#: The scores drawn as bars, and their legend labels.
+BARS = {"ae": "AE: reconstruction error", "pca": "PCA(32): reconstruction error", "vae": "VAE: -ELBO",
+        "vae_corrected": "VAE: bits - zlib bits (Serra et al.)"}
+TOPS = ("ae", "vae", "vae_corrected")  # the scores whose top-10 images are shown
+SERRA = ("Serra et al. 2020, Input complexity and out-of-distribution detection with likelihood-based "
+         "generative models (ICLR)")
+
+__all__ = ["run", "parse_classes", "novelty_claims", "save_auroc_bars", "auroc_bars_figure", "format_table"]
 
 
 def parse_classes(text):
@@ -82,40 +107,54 @@ def run(dataset="fashion-mnist", out="out/anomaly-images", classes=None, epochs=
         return VariationalAutoencoder(hidden_layer_sizes=(256,), n_latent=16, activation="elu", method="adam",
                                       epochs=epochs, batch_size=128, dtype=dtype, random_state=seed)
 
-    make_ae(), make_vae()  # hyperparameters checked before the data is read
+    make_ae(), make_vae(), PCA(32)  # hyperparameters checked before the data is read
     X_train, y_train, X_test, y_test, path = load_dataset(dataset, data_home=data_home, download=download,
                                                           dtype=dtype)
     start = time.perf_counter()
     tops = []  # (label, images) rows of the most anomalous test images
 
+    L_test = compressed_bits(X_test)  # the compressor's code length alone: how much is input complexity
+
+    def vae_scores(vae, X):
+        bits = binomial_nll_bits(vae, X, random_state=seed)
+        return {"vae": neg_elbo_score(vae, X, k=iw_k, random_state=seed), "vae_bits": bits,
+                "vae_corrected": complexity_corrected_score(bits, X)}
+
     def report(label, name, model, scores, positive):
         top = np.argsort(-scores, kind="stable")[:10]
-        tops.append((f"{names[label]} ({name.upper()})", X_test[top]))
+        if name in TOPS:
+            tops.append((f"{names[label]} ({name.upper().replace('_', ' ')})", X_test[top]))
         if verbose:
-            print(f"held out {names[label]!r}: {name} trained in "
-                  f"{model.fit_seconds_:.1f} s, AUROC {roc_auc(positive, scores):.3f}; "
+            fit = getattr(model, "fit_seconds_", None) if name in ("ae", "vae") else None  # once per model
+            print(f"held out {names[label]!r}: {name}" + (f" trained in {fit:.1f} s" if fit is not None else "") +
+                  f", AUROC {roc_auc(positive, scores):.3f}; "
                   f"{int(positive[top].sum())}/10 of its top-scored test images are {names[label]!r} "
                   f"[{time.perf_counter() - start:.0f} s so far]", flush=True)
 
-    models = {"ae": (make_ae, reconstruction_error),
-              "vae": (make_vae, lambda m, X: neg_elbo_score(m, X, k=iw_k, random_state=seed))}
+    models = {"ae": (make_ae, reconstruction_error), "pca": (lambda: PCA(32), reconstruction_error),
+              "vae": (make_vae, vae_scores)}
     if verbose:
-        print(f"{len(classes)} held-out classes; each: AE 784-128-32 and VAE 784-256-16, {epochs} epochs of Adam "
+        print(f"{len(classes)} held-out classes; each: PCA(32), AE 784-128-32 and VAE 784-256-16, {epochs} epochs of Adam "
               f"on the other classes' training images" + (f" (first {n_train})" if n_train else ""), flush=True)
     runs = held_out_class_auroc(X_train, y_train, X_test, y_test, classes, models, n_train=n_train,
                                 callback=report)
     seconds = time.perf_counter() - start
 
-    auroc = {names[c]: {"ae": runs[c]["ae"]["auroc"], "vae": runs[c]["vae"]["auroc"]} for c in classes}
-    result = {"auroc": auroc,
-              "mean_auroc_ae": float(np.mean([v["ae"] for v in auroc.values()])),
-              "mean_auroc_vae": float(np.mean([v["vae"] for v in auroc.values()])),
+    auroc = {names[c]: {**{k: runs[c][k]["auroc"] for k in SCORES if k in runs[c]},
+                        "zlib": roc_auc(y_test == c, L_test)} for c in classes}
+    mean = {k: float(np.mean([v[k] for v in auroc.values()])) for k in SCORES}
+    result = {"auroc": auroc, "mean_auroc": mean, "mean_auroc_ae": mean["ae"], "mean_auroc_vae": mean["vae"],
+              "mean_auroc_vae_corrected": mean["vae_corrected"],
               "epochs": epochs, "n_train": {names[c]: runs[c]["ae"]["n_train"] for c in classes},
               "dataset": dataset, "data_path": str(path), "seed": seed, "seconds": seconds,
               "ae": "StackedAutoencoder 784-128-32 (elu, cross-entropy)",
               "vae": "VariationalAutoencoder 784-256-16 (elu, Bernoulli)",
               "ae_score": "squared reconstruction error summed over pixels",
-              "vae_score": "-ELBO, one sample" if iw_k == 1 else f"-L_k, importance-weighted, k={iw_k}"}
+              "vae_score": "-ELBO, one sample" if iw_k == 1 else f"-L_k, importance-weighted, k={iw_k}",
+              "pca_score": "squared reconstruction error of PCA(32) summed over pixels",
+              "vae_corrected_score": "one-sample bound on -log2 P(8-bit image), Binomial(255, p) decoder, "
+                                     "minus 8 * len(zlib.compress(image bytes, 9))"}
+    result["claims"] = novelty_claims(result)
     if verbose:
         print(format_table(result), flush=True)
 
@@ -127,12 +166,45 @@ def run(dataset="fashion-mnist", out="out/anomaly-images", classes=None, epochs=
     return result
 
 
+def novelty_claims(result):
+    """The ``"claims"`` of a result (:mod:`numpy_ae.experiments.claims`), computed from its ``"auroc"``.
+
+    Issue 20's goal for the complexity-corrected VAE score (``vae_corrected``): a mean AUROC of at least
+    0.75 over the held-out classes and no class below chance (0.5: the novel class scored as MORE normal
+    than the normal ones), the raw -ELBO (``vae``) the baseline of both; and whether it beats the raw -ELBO
+    and the PCA(32) reconstruction baseline on the mean. The last claim: the dense AE beats chance on average.
+    """
+    auroc, n = result["auroc"], len(result["auroc"])
+
+    def col(key):
+        return [v[key] for v in auroc.values()]
+
+    cor, raw, pca, ae = (col(k) for k in ("vae_corrected", "vae", "pca", "ae"))
+    goal = f"numpy_ae issue 20's target (not a published figure); the score: {SERRA}"
+    what = "The VAE's complexity-corrected score (its bits minus zlib's bits of the 8-bit image)"
+    return [
+        claim(f"{what} reaches a mean ROC AUC of at least 0.75 over the {n} held-out classes (baseline: the "
+              f"raw -ELBO)", np.mean(cor) >= 0.75, np.mean(cor), np.mean(raw), source=goal),
+        claim(f"{what} ranks every one of the {n} held-out classes above chance (lowest per-class ROC AUC > "
+              f"0.5; baseline: the raw -ELBO's lowest)", min(cor) > 0.5, min(cor), min(raw), source=goal),
+        claim(f"{what} detects held-out classes better than the raw -ELBO (mean ROC AUC over the {n} classes)",
+              np.mean(cor) > np.mean(raw), np.mean(cor), np.mean(raw), source=SERRA),
+        claim(f"{what} detects held-out classes better than PCA(32)'s reconstruction error (mean ROC AUC over "
+              f"the {n} classes)", np.mean(cor) > np.mean(pca), np.mean(cor), np.mean(pca)),
+        claim(f"The dense AE's reconstruction error detects a held-out class better than chance on average "
+              f"(mean ROC AUC over the {n} classes > 0.5)", np.mean(ae) > 0.5, np.mean(ae), 0.5),
+    ]
+
+
 def format_table(result):
-    """A plain-text table: one row per held-out class, the AUROC of each score, and the means."""
-    lines = [f"{'held-out class':<16} {'AE (recon)':>10} {'VAE (-ELBO)':>11}"]
-    for name, v in result["auroc"].items():
-        lines.append(f"{name:<16} {v['ae']:>10.3f} {v['vae']:>11.3f}")
-    lines.append(f"{'mean':<16} {result['mean_auroc_ae']:>10.3f} {result['mean_auroc_vae']:>11.3f}")
+    """A plain-text table: one row per held-out class, the AUROC of each score in it (:data:`SCORES`), the means."""
+    keys = [k for k in SCORES if all(k in v for v in result["auroc"].values())]
+    widths = [max(10, len(SCORES[k])) for k in keys]
+    lines = [f"{'held-out class':<16} " + " ".join(f"{SCORES[k]:>{w}}" for k, w in zip(keys, widths))]
+    rows = list(result["auroc"].items())
+    rows.append(("mean", {k: np.mean([v[k] for v in result["auroc"].values()]) for k in keys}))
+    for name, v in rows:
+        lines.append(f"{name:<16} " + " ".join(f"{v[k]:>{w}.3f}" for k, w in zip(keys, widths)))
     return "\n".join(lines)
 
 
@@ -143,16 +215,19 @@ def save_auroc_bars(auroc, path, title=None):
 
 
 def auroc_bars_figure(auroc, title=None):
-    """Bars of the AUROC per held-out class, AE next to VAE, the chance line at 0.5, the legend beside the axes.
+    """Bars of the AUROC per held-out class, one per score of :data:`BARS` present, the chance line at 0.5,
+    the legend beside the axes.
 
-    ``auroc`` is ``{class name: {"ae": float, "vae": float}}`` (the ``"auroc"`` of :func:`run`'s result); the
-    bars are in its order. Returns the Figure (one axes)."""
+    ``auroc`` is ``{class name: {score: float}}`` (the ``"auroc"`` of :func:`run`'s result); the classes are in
+    its order. Returns the Figure (one axes)."""
     names = list(auroc)
+    keys = [k for k in BARS if all(k in auroc[n] for n in names)]
     x = np.arange(len(names))
-    fig = new_figure(max(500, 80 * len(names)) + 190, 420)  # + the legend's column
+    width = 0.8 / len(keys)
+    fig = new_figure(max(500, 80 * len(names)) + 260, 420)  # + the legend's column
     ax = fig.add_subplot()
-    ax.bar(x - 0.2, [auroc[n]["ae"] for n in names], width=0.4, label="AE: reconstruction error")
-    ax.bar(x + 0.2, [auroc[n]["vae"] for n in names], width=0.4, label="VAE: -ELBO")
+    for i, key in enumerate(keys):
+        ax.bar(x + (i - (len(keys) - 1) / 2) * width, [auroc[n][key] for n in names], width=width, label=BARS[key])
     ax.axhline(0.5, color="black", lw=0.8, ls="--", label="chance")
     ax.set_xticks(x)
     ax.set_xticklabels(names, rotation=30, ha="right")

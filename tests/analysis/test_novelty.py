@@ -4,11 +4,16 @@ import json
 import numpy as np
 import pytest
 
-from numpy_ae import StackedAutoencoder, VariationalAutoencoder
+import zlib
+
+from numpy_ae import PCA, StackedAutoencoder, VariationalAutoencoder
 from numpy_ae.cli import main
 from numpy_ae.data import class_names
-from numpy_ae.experiments.anomaly_images import format_table, parse_classes
-from numpy_ae.analysis.novelty import _roc_auc, held_out_class_auroc, held_out_split, neg_elbo_score, reconstruction_error
+from numpy_ae.experiments.anomaly_images import format_table, novelty_claims, parse_classes
+from numpy_ae.experiments.claims import claim_problems
+from numpy_ae.analysis.novelty import (_roc_auc, binomial_nll_bits, complexity_corrected_score, compressed_bits,
+                                      held_out_class_auroc, held_out_split, neg_elbo_score, quantize_8bit,
+                                      reconstruction_error)
 
 from _data import needs_mnist  # noqa: E402  (tests/ is on sys.path under pytest)
 
@@ -136,6 +141,72 @@ def test_neg_elbo_score_is_seeded_and_matches_the_vae():
         neg_elbo_score(vae, X, k=0)
 
 
+def test_reconstruction_error_of_pca_uses_its_projection():
+    rng = np.random.default_rng(5)
+    X = rng.uniform(0, 1, (60, 7))
+    pca = PCA(3).fit(X)
+    expected = ((pca.inverse_transform(pca.transform(X)) - X) ** 2).sum(axis=1)
+    np.testing.assert_allclose(reconstruction_error(pca, X), expected, rtol=1e-12)
+    # on the span of its components (plus the mean) PCA reconstructs exactly: error 0
+    inside = pca.mean_ + rng.standard_normal((5, 3)) @ pca.components_ * 0.01
+    np.testing.assert_allclose(reconstruction_error(pca, inside), 0.0, atol=1e-20)
+
+
+def test_held_out_protocol_takes_several_scores_of_one_model():
+    rng = np.random.default_rng(6)
+    X, y = _labelled_images(120, rng)
+    Xt, yt = _labelled_images(60, rng)
+    _Spy.seen = []
+    runs = held_out_class_auroc(X, y, Xt, yt, [2], {"spy": (_Spy, lambda m, Z: {
+        "first": np.asarray(Z)[:, 0], "minus": -np.asarray(Z)[:, 0]})})
+    assert len(_Spy.seen) == 1 and set(runs[2]) == {"first", "minus"}  # one fit, two scores
+    assert runs[2]["first"]["auroc"] == 1.0 and runs[2]["minus"]["auroc"] == 0.0
+
+
+# ------------------------------------------------------- input complexity
+def test_compressed_bits_is_zlib_in_bits_and_a_constant_image_is_shorter_than_noise():
+    rng = np.random.default_rng(7)
+    flat, noise = np.full((1, 784), 0.5), rng.integers(0, 256, (1, 784)) / 255.0
+    X = np.vstack([flat, noise, np.zeros((1, 784))])
+    bits = compressed_bits(X)
+    assert bits[0] < 0.1 * bits[1] and bits[2] == bits[0]  # two constant images: the same length
+    assert bits[1] == 8 * len(zlib.compress(np.rint(noise * 255).astype(np.uint8).tobytes(), 9))
+    assert bits[1] > 784 * 8  # uniform noise does not compress: deflate's frame costs more than it saves
+    assert compressed_bits(X, level=0)[0] > bits[0]  # level 0 stores the bytes
+    np.testing.assert_array_equal(quantize_8bit([[0.0, 1.0, 0.5, 0.2]]), [[0, 255, 128, 51]])
+    with pytest.raises(ValueError, match="level must be an integer zlib level 0..9"):
+        compressed_bits(X, level=10)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        compressed_bits(X * 2)
+
+
+def test_binomial_nll_bits_is_the_binomial_bound_in_bits():
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(8)
+    X = rng.integers(0, 256, (40, 10)) / 255.0
+    vae = VariationalAutoencoder(hidden_layer_sizes=(5,), n_latent=2, epochs=1, random_state=0).fit(X)
+    bits = binomial_nll_bits(vae, X, random_state=3)
+    p = np.asarray(vae.inverse_transform(vae.sample_codes(X, random_state=3)), dtype=np.float64)
+    nats = -stats.binom.logpmf(np.rint(X * 255), 255, p).sum(axis=1) + vae.elbo(X, random_state=3).kl
+    np.testing.assert_allclose(bits, nats / np.log(2), rtol=1e-5)
+    assert np.all(bits > 0)
+    gaussian = VariationalAutoencoder(hidden_layer_sizes=(5,), n_latent=2, likelihood="gaussian", epochs=1,
+                                      random_state=0).fit(X)
+    with pytest.raises(ValueError, match="vae must have a Bernoulli decoder"):
+        binomial_nll_bits(gaussian, X)
+
+
+def test_complexity_corrected_score_is_the_nll_minus_the_code_length_in_bits():
+    rng = np.random.default_rng(9)
+    X = np.vstack([np.zeros((1, 784)), rng.integers(0, 256, (1, 784)) / 255.0])
+    nll = np.array([1000.0, 1000.0])
+    score = complexity_corrected_score(nll, X)
+    np.testing.assert_array_equal(score, nll - compressed_bits(X))
+    assert score[0] > score[1]  # the same likelihood is more surprising for the simple image
+    with pytest.raises(ValueError, match="nll_bits must have one value per row of X"):
+        complexity_corrected_score(nll[:1], X)
+
+
 # --------------------------------------------------------------------- CLI
 def test_parse_classes_and_table():
     assert parse_classes(None) == list(range(10)) and parse_classes("all") == list(range(10))
@@ -143,8 +214,9 @@ def test_parse_classes_and_table():
     for bad in ("10", "a,b", "1,1", ""):
         with pytest.raises(ValueError, match="--classes must be"):
             parse_classes(bad)
-    table = format_table({"auroc": {"Trouser": {"ae": 0.9, "vae": 0.8}}, "mean_auroc_ae": 0.9, "mean_auroc_vae": 0.8})
-    assert "Trouser" in table and "0.900" in table and "mean" in table
+    table = format_table({"auroc": {"Trouser": {"ae": 0.9, "vae": 0.8}, "Bag": {"ae": 0.7, "vae": 0.4}}})
+    assert "Trouser" in table and "0.900" in table and "VAE -ELBO" in table and "PCA" not in table
+    assert table.splitlines()[-1].split() == ["mean", "0.800", "0.600"]
 
 
 @needs_mnist
@@ -156,15 +228,43 @@ def test_anomaly_images_cli_end_to_end(tmp_path, capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     result = json.loads(lines[-1])
     names = class_names("mnist")
-    assert {"auroc", "mean_auroc_ae", "mean_auroc_vae"} <= set(result)
+    assert {"auroc", "mean_auroc", "mean_auroc_ae", "mean_auroc_vae", "mean_auroc_vae_corrected"} <= set(result)
     assert set(result["auroc"]) == {names[1], names[8]}
+    keys = {"ae", "pca", "vae", "vae_bits", "vae_corrected", "zlib"}
     for v in result["auroc"].values():
-        assert set(v) == {"ae", "vae"} and all(0.0 <= s <= 1.0 for s in v.values())
-    assert result["mean_auroc_ae"] == pytest.approx(np.mean([v["ae"] for v in result["auroc"].values()]))
+        assert set(v) == keys and all(0.0 <= s <= 1.0 for s in v.values())
+    for key in keys:
+        assert result["mean_auroc"][key] == pytest.approx(np.mean([v[key] for v in result["auroc"].values()]))
+    assert result["mean_auroc_ae"] == result["mean_auroc"]["ae"]
+    # a 1 is the simplest digit: zlib alone calls it normal (AUROC far below 0.5); the correction must not
+    assert result["auroc"][names[1]]["zlib"] < 0.2 and result["auroc"][names[1]]["vae_corrected"] > 0.5
     assert result["n_train"] == {names[1]: 600, names[8]: 600}
     assert any("held out" in line for line in lines)  # progress per class and model
     for name in ("auroc", "most_anomalous"):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000, name
+    claims = result["claims"]
+    assert claim_problems(claims) == [] and len(claims) == 5
+    cor = [v["vae_corrected"] for v in result["auroc"].values()]
+    assert claims[0]["ours"] == pytest.approx(np.mean(cor)) and claims[0]["holds"] == (np.mean(cor) >= 0.75)
+    assert claims[0]["baseline"] == pytest.approx(result["mean_auroc_vae"])
+    assert claims[1]["ours"] == pytest.approx(min(cor)) and claims[1]["holds"] == (min(cor) > 0.5)
+    assert claims[2]["holds"] == (np.mean(cor) > result["mean_auroc_vae"])
+
+
+def test_novelty_claims_follow_the_figures():
+    def result(*rows):
+        keys = ("ae", "pca", "vae", "vae_corrected")
+        return {"auroc": {f"c{i}": dict(zip(keys, row)) for i, row in enumerate(rows)}}
+
+    mean, lowest, beats_raw, beats_pca, ae = novelty_claims(result((0.9, 0.8, 0.6, 0.95), (0.4, 0.6, 0.3, 0.7)))
+    assert mean["holds"] and mean["ours"] == pytest.approx(0.825) and mean["baseline"] == pytest.approx(0.45)
+    assert lowest["holds"] and lowest["ours"] == 0.7 and lowest["baseline"] == 0.3
+    assert beats_raw["holds"] and beats_pca["holds"] and beats_pca["baseline"] == pytest.approx(0.7)
+    assert ae["holds"] and ae["ours"] == pytest.approx(0.65)
+    # one class below chance; the corrected mean under 0.75, the raw -ELBO's and PCA's, the AE under chance
+    mean, lowest, beats_raw, beats_pca, ae = novelty_claims(result((0.9, 0.8, 0.8, 0.95), (0.05, 0.7, 0.7, 0.45)))
+    assert not mean["holds"] and not lowest["holds"] and lowest["ours"] == 0.45
+    assert not beats_raw["holds"] and not beats_pca["holds"] and not ae["holds"]
 
 
 @pytest.mark.parametrize("argv, match", [

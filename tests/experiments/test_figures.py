@@ -76,6 +76,14 @@ def test_novelty_bars_keep_the_legend_beside_them_and_name_the_classes():
     bars = [extent(p, fig) for p in ax.patches]
     assert len(bars) == 20 and not any(extent(ax.get_legend(), fig).overlaps(b) for b in bars)
     assert [t.get_text() for t in ax.get_xticklabels()] == list(FASHION)
+    every = {name: {"ae": 0.97, "pca": 0.9, "vae": 0.99, "vae_bits": 0.5, "vae_corrected": 0.98, "zlib": 0.4}
+             for name in FASHION}                                             # the run's six scores: four drawn
+    fig = auroc_bars_figure(every, title="AUROC")
+    ax = fig.axes[0]
+    assert_legend_off_the_axes(fig, ax, ax.get_legend())
+    bars = [extent(p, fig) for p in ax.patches]
+    assert len(bars) == 40 and not any(extent(ax.get_legend(), fig).overlaps(b) for b in bars)
+    assert len(ax.get_legend().get_texts()) == 5  # four scores and the chance line
 
 
 def test_class_histograms_tick_the_class_names_and_keep_the_legend_off_the_bars():
