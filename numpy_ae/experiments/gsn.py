@@ -42,7 +42,10 @@ JSON (last line, ``--json``): ``confident_fraction``, ``class_coverage``,
 ``vae_confident_fraction`` (required), plus ``class_histogram``,
 ``vae_class_coverage``, ``vae_class_histogram``, ``real_confident_fraction``,
 ``real_class_coverage``, ``classifier_test_accuracy``, ``threshold``,
-``gsn_mean_confident_fraction``, ``vae_mean_confident_fraction`` and the settings.
+``gsn_mean_confident_fraction``, ``vae_mean_confident_fraction``, ``largest_class_share`` (the share of
+the samples in their most frequent predicted class; ``vae_`` and ``real_`` alike), the settings, and
+``claims`` (:mod:`numpy_ae.experiments.claims`): no class above 20% of the GSN's samples, and the GSN's
+confident fraction at least the VAE's.
 """
 from __future__ import annotations
 
@@ -52,6 +55,7 @@ import time
 import numpy as np
 
 from .._validation import check_positive_int
+from .claims import claim
 from .registry import add_output, command, emit
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from ..analysis.class_figures import legend_outside
@@ -62,7 +66,11 @@ from ..models.gsn import binarize, fit_walkback, gsn_chain, sample_quality
 from ..models.stacked import DenoisingAutoencoder
 from ..models.variational import VariationalAutoencoder
 
-__all__ = ["run"]
+__all__ = ["run", "MAX_CLASS_SHARE"]
+
+#: The class-balance claim: no predicted class above this share of the samples (issue 20; the real test
+#: images' largest class is about 13%).
+MAX_CLASS_SHARE = 0.20
 
 
 def _step_columns(n_steps, n_cols=12):
@@ -157,6 +165,10 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
               "hidden": hidden, "vae_loss": vae.cost_,
               "noise": f"salt-pepper {noise}", "n_train": int(X_train.shape[0]), "dae_loss": dae.cost_,
               "dataset": dataset, "data_path": str(path), "seed": seed, "seconds": seconds}
+    result.update(largest_class_share=_largest_share(q_gsn["histogram"]),
+                  vae_largest_class_share=_largest_share(q_vae["histogram"]),
+                  real_largest_class_share=_largest_share(q_real["histogram"]))
+    result["claims"] = _claims(result)
     if verbose:
         print(f"classifier test accuracy (binarised test images): {accuracy:.4f}")
         print(f"{'images':<22} {'confident (p>=' + str(threshold) + ')':>18} {'coverage':>9}  histogram")
@@ -185,6 +197,25 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
     figs += [dae.save(os.path.join(out, "gsn_dae.npz")), vae.save(os.path.join(out, "vae.npz"))]
     print("wrote " + ", ".join(str(f) for f in figs), flush=True)
     return result
+
+
+def _largest_share(histogram):
+    """The share of the images in the most frequent predicted class."""
+    h = np.asarray(histogram, dtype=float)
+    return float(h.max() / h.sum())
+
+
+def _claims(result):
+    """The run's claims (:mod:`numpy_ae.experiments.claims`): class balance and confidence, next to the VAE's."""
+    source = "Bengio et al. 2013, Generalized Denoising Auto-Encoders as Generative Models (the walkback chain)"
+    return [claim(f"No class holds more than {MAX_CLASS_SHARE:.0%} of the GSN's samples (their classes predicted by "
+                  "an independent MLP; baseline: the VAE's samples)",
+                  result["largest_class_share"] <= MAX_CLASS_SHARE, result["largest_class_share"],
+                  result["vae_largest_class_share"], source=source),
+            claim("The GSN's samples are confidently classified (max class probability >= "
+                  f"{result['threshold']:g}) at least as often as the VAE's",
+                  result["confident_fraction"] >= result["vae_confident_fraction"], result["confident_fraction"],
+                  result["vae_confident_fraction"], source=source)]
 
 
 def gsn_chain_view(chain, n):

@@ -6,6 +6,7 @@ import pytest
 
 from numpy_ae import DenoisingAutoencoder, StackedAutoencoder, load
 from numpy_ae.cli import main
+from numpy_ae.experiments.claims import claim_problems
 from numpy_ae.models.gsn import binarize, fit_walkback, gsn_chain, sample_quality, walkback_pairs
 from numpy_ae.nn.noise import MaskingNoise, make_corruption
 
@@ -164,6 +165,16 @@ def test_gsn_cli_end_to_end(tmp_path, capsys):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000, name
     dae = load(tmp_path / "gsn_dae.npz")
     assert dae.hidden_layer_sizes == (32,) and dae.corruption == "salt-pepper"
+    # the claims are computed from this run's histograms and fractions
+    assert claim_problems(result["claims"]) == []
+    balance, confident = result["claims"]
+    h = np.array(result["class_histogram"])
+    assert balance["ours"] == pytest.approx(h.max() / h.sum()) == result["largest_class_share"]
+    assert balance["baseline"] == pytest.approx(max(result["vae_class_histogram"]) / 60)
+    assert balance["holds"] == (balance["ours"] <= 0.2) and "20%" in balance["claim"]
+    assert confident["ours"] == result["confident_fraction"]
+    assert confident["baseline"] == result["vae_confident_fraction"]
+    assert confident["holds"] == (result["confident_fraction"] >= result["vae_confident_fraction"])
 
 
 @pytest.mark.parametrize("argv, match", [
