@@ -7,7 +7,7 @@ import pytest
 from numpy_ae import DenoisingAutoencoder, StackedAutoencoder, load
 from numpy_ae.cli import main
 from numpy_ae.experiments.claims import claim_problems
-from numpy_ae.models.gsn import binarize, fit_walkback, gsn_chain, sample_quality, walkback_pairs
+from numpy_ae.models.gsn import binarize, chain_samples, fit_walkback, gsn_chain, sample_quality, walkback_pairs
 from numpy_ae.nn.noise import MaskingNoise, make_corruption
 
 from _data import needs_mnist  # noqa: E402  (tests/ is on sys.path under pytest)
@@ -78,6 +78,38 @@ def test_chain_refuses_what_it_cannot_sample():
         gsn_chain(DAE, X_BIN[:2] * 2, 1)
     with pytest.raises(ValueError, match="n_steps must be"):
         gsn_chain(DAE, X_BIN[:2], 0)
+
+
+def test_chain_samples_keep_every_thin_th_state_after_the_burn_in():
+    samples, means = chain_samples(DAE, n_chains=4, per_chain=3, burn_in=5, thin=2, rng=11)
+    assert samples.shape == means.shape == (12, 16)
+    rng = np.random.default_rng(11)  # the same stream: the start images first, then gsn_chain's draws
+    x0 = (rng.random((4, 16)) < 0.5).astype(float)
+    chain = gsn_chain(DAE, x0, 5 + 3 * 2, rng=rng)
+    for j, t in enumerate((7, 9, 11)):  # b + j k for j = 1..3
+        np.testing.assert_array_equal(samples[4 * j:4 * (j + 1)], chain.states[t])
+        np.testing.assert_array_equal(means[4 * j:4 * (j + 1)], chain.means[t - 1])
+    # no burn-in, thin 1: the states of steps 1, 2, ...
+    s1, _ = chain_samples(DAE, 2, per_chain=2, burn_in=0, rng=3)
+    rng = np.random.default_rng(3)
+    ref = gsn_chain(DAE, (rng.random((2, 16)) < 0.5).astype(float), 2, rng=rng)
+    np.testing.assert_array_equal(s1, ref.states[1:].reshape(4, 16))
+    lower, _ = chain_samples(DAE, 4, per_chain=3, burn_in=5, thin=2, corruption=("salt-pepper", 0.05), rng=11)
+    assert not np.array_equal(lower, samples)  # the chain's own corruption is used
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"n_chains": 0}, r"n_chains must be an integer >= 1; got 0"),
+    ({"per_chain": 0}, r"per_chain must be an integer >= 1; got 0"),
+    ({"burn_in": -1}, r"burn_in must be an integer >= 0; got -1"),
+    ({"thin": 0}, r"thin must be an integer >= 1; got 0"),
+    ({"thin": 1.5}, r"thin must be an integer >= 1; got 1.5"),
+])
+def test_chain_samples_refuses_bad_settings(kw, match):
+    params = dict(n_chains=2, per_chain=1, burn_in=0, thin=1)
+    params.update(kw)
+    with pytest.raises(ValueError, match=match):
+        chain_samples(DAE, **params)
 
 
 # ------------------------------------------------------------------ walkback
