@@ -62,7 +62,7 @@ from ..analysis.class_figures import legend_outside
 from ..analysis.plotting import PIXEL_RANGE, new_figure, save_image_grid
 from ..data import class_names, dataset_title
 from ..models.classifier import EncoderClassifier
-from ..models.gsn import binarize, fit_walkback, gsn_chain, sample_quality
+from ..models.gsn import binarize, chain_samples, fit_walkback, gsn_chain, sample_quality
 from ..models.stacked import DenoisingAutoencoder
 from ..models.variational import VariationalAutoencoder
 
@@ -86,15 +86,22 @@ def _chain_rows(chain, columns, label):
     return [(f"{label} {i + 1}", states[columns, i]) for i in range(states.shape[1])]
 
 
-def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, noise=0.3, walkback=3, steps=100,
-        samples=1000, threshold=0.9, clf_epochs=10, vae_epochs=None, dtype="float32", seed=0, verbose=True,
-        data_home=None, download=True):
+def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, noise=0.3, walkback=3, burn_in=99,
+        thin=1, chains=None, chain_noise=None, samples=1000, threshold=0.9, clf_epochs=10, vae_epochs=None,
+        dtype="float32", seed=0, verbose=True, data_home=None, download=True):
     r"""Train, sample, measure; write the figures; return the result dict (see the module docstring)."""
     epochs = check_positive_int(epochs, "epochs")
     hidden = check_positive_int(hidden, "hidden")
     walkback = check_positive_int(walkback, "walkback")
-    steps = check_positive_int(steps, "steps")
+    burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
+    thin = check_positive_int(thin, "thin")
     samples = check_positive_int(samples, "samples")
+    chains = samples if chains is None else check_positive_int(chains, "chains")
+    if samples % chains:
+        raise ValueError(f"chains must divide samples (each chain gives samples / chains of them); got chains="
+                         f"{chains} for samples={samples}")
+    per_chain = samples // chains
+    steps = burn_in + thin * per_chain  # the length of each chain
     clf_epochs = check_positive_int(clf_epochs, "clf_epochs")
     # as many minibatch updates as the walkback DAE makes (k pairs per image): the same training budget
     vae_epochs = epochs * walkback if vae_epochs is None else check_positive_int(vae_epochs, "vae_epochs")
@@ -112,6 +119,10 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
                                  batch_size=100, dtype=dtype, random_state=seed)
     clf = EncoderClassifier(hidden_layer_sizes=(256,), activation="relu", method="adam", epochs=clf_epochs,
                             batch_size=100, softmax_max_iter=50, weight_decay=1e-4, random_state=seed)
+    chain_noise = noise if chain_noise is None else chain_noise
+    if isinstance(chain_noise, bool) or not isinstance(chain_noise, (int, float)) or not 0.0 <= chain_noise < 1.0:
+        raise ValueError(f"chain_noise must be a salt-and-pepper level in [0, 1) (the sampling chain's corruption); "
+                         f"got {chain_noise!r}")
     X_train, y_train, X_test, y_test, path = load_dataset(dataset, data_home=data_home, download=download,
                                                           dtype=dtype)
     X_train, y_train = X_train[:examples], y_train[:examples]
@@ -125,12 +136,15 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
     fit_walkback(dae, X_train, walkback=walkback, random_state=seed, verbose=verbose)
 
     if verbose:
-        print(f"2. {samples} chains from random binary images, {steps} steps each", flush=True)
-    x0 = (rng.random((samples, X_train.shape[1])) < 0.5).astype(X_train.dtype)
-    chain = gsn_chain(dae, x0, steps, rng=rng)
-    gsn_samples, gsn_means = chain.states[-1], chain.means[-1]
+        print(f"2. {chains} chains from random binary images (salt-and-pepper {chain_noise}): burn-in {burn_in} "
+              f"steps, then every {thin}-th state, {per_chain} per chain ({steps} steps each)", flush=True)
+    corruption = ("salt-pepper", chain_noise)
+    gsn_samples, gsn_means = chain_samples(dae, chains, per_chain=per_chain, burn_in=burn_in, thin=thin,
+                                           corruption=corruption, rng=rng)
     columns = _step_columns(steps)
-    test_chain = gsn_chain(dae, X_test[:10], steps, rng=rng)
+    x0 = (rng.random((10, X_train.shape[1])) < 0.5).astype(X_train.dtype)
+    chain = gsn_chain(dae, x0, steps, corruption=corruption, rng=rng)
+    test_chain = gsn_chain(dae, X_test[:10], steps, corruption=corruption, rng=rng)
 
     if verbose:
         print(f"3. VAE 784-256-16 on the same images, {vae_epochs} epochs (as many updates as the DAE); "
@@ -160,7 +174,8 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
               "gsn_mean_confident_fraction": quality(gsn_means)["confident_fraction"],
               "vae_mean_confident_fraction": quality(vae_means)["confident_fraction"],
               "classifier_test_accuracy": accuracy, "threshold": threshold,
-              "walkback": walkback, "steps": steps, "n_samples": samples, "epochs": epochs,
+              "walkback": walkback, "steps": steps, "burn_in": burn_in, "thin": thin, "n_chains": chains,
+              "per_chain": per_chain, "chain_noise": chain_noise, "n_samples": samples, "epochs": epochs,
               "vae_epochs": vae_epochs,
               "hidden": hidden, "vae_loss": vae.cost_,
               "noise": f"salt-pepper {noise}", "n_train": int(X_train.shape[0]), "dae_loss": dae.cost_,
@@ -180,7 +195,7 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
     os.makedirs(out, exist_ok=True)
     name = dataset_title(dataset)
     shown = ", ".join(str(t) for t in columns)
-    figs = [save_image_grid(_chain_rows(gsn_chain_view(chain, 10), columns, "chain"),
+    figs = [save_image_grid(_chain_rows(chain, columns, "chain"),
                             os.path.join(out, "chains.png"), image_shape=(28, 28), value_range=PIXEL_RANGE,
                             title=f"GSN chains from random binary images ({name}); steps {shown}"),
             save_image_grid(_chain_rows(test_chain, columns, "test"), os.path.join(out, "chains_from_test.png"),
@@ -216,11 +231,6 @@ def _claims(result):
                   f"{result['threshold']:g}) at least as often as the VAE's",
                   result["confident_fraction"] >= result["vae_confident_fraction"], result["confident_fraction"],
                   result["vae_confident_fraction"], source=source)]
-
-
-def gsn_chain_view(chain, n):
-    """The first ``n`` chains of a :class:`~numpy_ae.models.gsn.GSNChain`."""
-    return type(chain)(chain.states[:, :n], chain.means[:, :n])
 
 
 def save_histograms(histograms, path, title=None, names=None):
@@ -259,7 +269,8 @@ def histograms_figure(histograms, title=None, names=None):
          "sample quality by an independent classifier, next to a VAE")
 def cmd_gsn(args):
     result = run(dataset=args.dataset, out=args.out, examples=args.examples, epochs=args.epochs, hidden=args.hidden,
-                 noise=args.noise, walkback=args.walkback, steps=args.steps, samples=args.samples,
+                 noise=args.noise, walkback=args.walkback, burn_in=args.burn_in, thin=args.thin,
+                 chains=args.chains, chain_noise=args.chain_noise, samples=args.samples,
                  threshold=args.threshold, clf_epochs=args.clf_epochs, vae_epochs=args.vae_epochs, dtype=args.dtype,
                  seed=args.seed, verbose=not args.quiet, data_home=args.data_home, download=not args.no_download)
     emit(args, result, "")
@@ -274,8 +285,15 @@ def _configure(p):
     p.add_argument("--hidden", type=int, default=500, help="hidden units of the denoising AE (default: 500)")
     p.add_argument("--noise", type=float, default=0.3, help="salt-and-pepper corruption level (default: 0.3)")
     p.add_argument("--walkback", type=int, default=3, help="walkback steps k (1: plain denoising; default: 3)")
-    p.add_argument("--steps", type=int, default=100, help="steps of each sampling chain (default: 100)")
-    p.add_argument("--samples", type=int, default=1000, help="chains, one sample each; as many VAE samples "
+    p.add_argument("--burn-in", type=int, default=99, help="steps of each chain discarded before its first "
+                   "sample (default: 99)")
+    p.add_argument("--thin", type=int, default=1, help="keep every k-th state of a chain after the burn-in "
+                   "(default: 1)")
+    p.add_argument("--chains", type=int, default=None, help="independent chains from random binary images; "
+                   "each gives samples / chains samples (default: as many as --samples, one sample each)")
+    p.add_argument("--chain-noise", type=float, default=None, help="salt-and-pepper level of the sampling chain "
+                   "(default: --noise, the training corruption)")
+    p.add_argument("--samples", type=int, default=1000, help="samples drawn from the chains; as many VAE samples "
                    "(default: 1000)")
     p.add_argument("--threshold", type=float, default=0.9,
                    help="a sample is 'confident' when its largest class probability is >= this (default: 0.9)")

@@ -176,7 +176,7 @@ def test_binarize():
 @needs_mnist
 def test_gsn_cli_end_to_end(tmp_path, capsys):
     code = main(["gsn", "--dataset", "mnist", "--examples", "500", "--epochs", "1", "--hidden", "32",
-                 "--walkback", "2", "--steps", "4", "--samples", "60", "--clf-epochs", "1", "--out", str(tmp_path),
+                 "--walkback", "2", "--burn-in", "3", "--thin", "2", "--chains", "20", "--samples", "60", "--clf-epochs", "1", "--out", str(tmp_path),
                  "--json"])
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -189,7 +189,11 @@ def test_gsn_cli_end_to_end(tmp_path, capsys):
         assert 0.0 <= result[key] <= 1.0, key
     assert sum(result["class_histogram"]) == sum(result["vae_class_histogram"]) == 60
     assert result["class_coverage"] == np.count_nonzero(result["class_histogram"]) / 10
-    assert result["walkback"] == 2 and result["steps"] == 4 and result["threshold"] == 0.9
+    assert result["walkback"] == 2 and result["threshold"] == 0.9
+    # 20 chains, 3 samples each, burn-in 3, every 2nd state: 3 + 2 * 3 = 9 steps per chain
+    assert (result["n_chains"], result["per_chain"], result["burn_in"], result["thin"], result["steps"]) == \
+        (20, 3, 3, 2, 9)
+    assert result["chain_noise"] == 0.3  # by default the training corruption
     assert result["vae_epochs"] == 2  # by default as many updates as the DAE: epochs x walkback
     assert result["classifier_test_accuracy"] > 0.5  # one epoch on 500 images: far above the 0.1 of chance
     assert any("walkback k=2" in line for line in lines)  # progress while it trains
@@ -213,7 +217,12 @@ def test_gsn_cli_end_to_end(tmp_path, capsys):
     (["--walkback", "0"], "walkback must be"),
     (["--threshold", "1.5"], "threshold must be a probability"),
     (["--noise", "1.2"], "corruption level must be"),
-    (["--steps", "0"], "steps must be"),
+    (["--burn-in", "-1"], "burn_in must be an integer >= 0; got -1"),
+    (["--thin", "0"], "thin must be an integer >= 1; got 0"),
+    (["--chains", "0"], "chains must be an integer >= 1; got 0"),
+    (["--chains", "7"], "chains must divide samples (each chain gives samples / chains of them); got chains=7 for "
+                        "samples=1000"),
+    (["--chain-noise", "1"], "chain_noise must be a salt-and-pepper level in [0, 1)"),
     (["--samples", "0"], "samples must be"),
 ])
 def test_gsn_bad_options_exit_2(argv, match, capsys, tmp_path):
