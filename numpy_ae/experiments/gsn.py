@@ -9,10 +9,18 @@ fed; see :mod:`numpy_ae.models.gsn`):
    Bernoulli reconstruction distribution; salt-and-pepper noise of level
    ``--noise``), trained with walkback (``--walkback`` k steps,
    :func:`numpy_ae.models.gsn.fit_walkback`) and Adam;
-2. ``--samples`` chains started from independent random binary images
-   (every pixel Bernoulli(0.5)), run ``--steps`` steps of
-   corrupt - reconstruct - sample (:func:`numpy_ae.models.gsn.gsn_chain`); the final
-   state of each chain is one sample;
+2. ``--chains`` (200) independent chains started from random binary images
+   (every pixel Bernoulli(0.5)), each run corrupt - reconstruct - sample
+   (salt-and-pepper ``--chain-noise``, by default the training level;
+   :func:`numpy_ae.models.gsn.chain_samples`): the first ``--burn-in`` (300)
+   steps are discarded, then every ``--thin``-th (50th) state is one sample,
+   ``--samples`` / ``--chains`` (5) per chain: the states at steps 350, 400, ..., 550.
+   Why these defaults (seed 0's DAE): the chains from noise pass through blurry
+   2/3/5 blobs, then mostly through ones (55% of the states at step 30, 35% at
+   step 100: the previous default, the state at step 100), and only slowly
+   spread over the classes (about 21% in the largest class from step 200 on);
+   a lower sampling noise (0.1, 0.2) locks them onto the ones (75-92%), a
+   higher one (0.35, 0.45) into the blobs; walkback k=5 collapsed onto zeros;
 3. a VAE (:class:`~numpy_ae.models.variational.VariationalAutoencoder` 784-256-16,
    Bernoulli decoder) trained on the same images with as many minibatch updates
    as the DAE (``--vae-epochs``, default ``epochs x walkback``: the DAE sees k
@@ -42,7 +50,10 @@ JSON (last line, ``--json``): ``confident_fraction``, ``class_coverage``,
 ``vae_confident_fraction`` (required), plus ``class_histogram``,
 ``vae_class_coverage``, ``vae_class_histogram``, ``real_confident_fraction``,
 ``real_class_coverage``, ``classifier_test_accuracy``, ``threshold``,
-``gsn_mean_confident_fraction``, ``vae_mean_confident_fraction`` and the settings.
+``gsn_mean_confident_fraction``, ``vae_mean_confident_fraction``, ``largest_class_share`` (the share of
+the samples in their most frequent predicted class; ``vae_`` and ``real_`` alike), the settings, and
+``claims`` (:mod:`numpy_ae.experiments.claims`): no class above 20% of the GSN's samples, and the GSN's
+confident fraction at least the VAE's.
 """
 from __future__ import annotations
 
@@ -52,17 +63,22 @@ import time
 import numpy as np
 
 from .._validation import check_positive_int
+from .claims import claim
 from .registry import add_output, command, emit
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from ..analysis.class_figures import legend_outside
 from ..analysis.plotting import PIXEL_RANGE, new_figure, save_image_grid
 from ..data import class_names, dataset_title
 from ..models.classifier import EncoderClassifier
-from ..models.gsn import binarize, fit_walkback, gsn_chain, sample_quality
+from ..models.gsn import binarize, chain_samples, fit_walkback, gsn_chain, sample_quality
 from ..models.stacked import DenoisingAutoencoder
 from ..models.variational import VariationalAutoencoder
 
-__all__ = ["run"]
+__all__ = ["run", "MAX_CLASS_SHARE"]
+
+#: The class-balance claim: no predicted class above this share of the samples (issue 20; the real test
+#: images' largest class is about 13%).
+MAX_CLASS_SHARE = 0.20
 
 
 def _step_columns(n_steps, n_cols=12):
@@ -78,15 +94,22 @@ def _chain_rows(chain, columns, label):
     return [(f"{label} {i + 1}", states[columns, i]) for i in range(states.shape[1])]
 
 
-def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, noise=0.3, walkback=3, steps=100,
-        samples=1000, threshold=0.9, clf_epochs=10, vae_epochs=None, dtype="float32", seed=0, verbose=True,
-        data_home=None, download=True):
+def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, noise=0.3, walkback=3, burn_in=300,
+        thin=50, chains=200, chain_noise=None, samples=1000, threshold=0.9, clf_epochs=10, vae_epochs=None,
+        dtype="float32", seed=0, verbose=True, data_home=None, download=True):
     r"""Train, sample, measure; write the figures; return the result dict (see the module docstring)."""
     epochs = check_positive_int(epochs, "epochs")
     hidden = check_positive_int(hidden, "hidden")
     walkback = check_positive_int(walkback, "walkback")
-    steps = check_positive_int(steps, "steps")
+    burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
+    thin = check_positive_int(thin, "thin")
     samples = check_positive_int(samples, "samples")
+    chains = samples if chains is None else check_positive_int(chains, "chains")
+    if samples % chains:
+        raise ValueError(f"chains must divide samples (each chain gives samples / chains of them); got chains="
+                         f"{chains} for samples={samples}")
+    per_chain = samples // chains
+    steps = burn_in + thin * per_chain  # the length of each chain
     clf_epochs = check_positive_int(clf_epochs, "clf_epochs")
     # as many minibatch updates as the walkback DAE makes (k pairs per image): the same training budget
     vae_epochs = epochs * walkback if vae_epochs is None else check_positive_int(vae_epochs, "vae_epochs")
@@ -104,6 +127,10 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
                                  batch_size=100, dtype=dtype, random_state=seed)
     clf = EncoderClassifier(hidden_layer_sizes=(256,), activation="relu", method="adam", epochs=clf_epochs,
                             batch_size=100, softmax_max_iter=50, weight_decay=1e-4, random_state=seed)
+    chain_noise = noise if chain_noise is None else chain_noise
+    if isinstance(chain_noise, bool) or not isinstance(chain_noise, (int, float)) or not 0.0 <= chain_noise < 1.0:
+        raise ValueError(f"chain_noise must be a salt-and-pepper level in [0, 1) (the sampling chain's corruption); "
+                         f"got {chain_noise!r}")
     X_train, y_train, X_test, y_test, path = load_dataset(dataset, data_home=data_home, download=download,
                                                           dtype=dtype)
     X_train, y_train = X_train[:examples], y_train[:examples]
@@ -117,12 +144,15 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
     fit_walkback(dae, X_train, walkback=walkback, random_state=seed, verbose=verbose)
 
     if verbose:
-        print(f"2. {samples} chains from random binary images, {steps} steps each", flush=True)
-    x0 = (rng.random((samples, X_train.shape[1])) < 0.5).astype(X_train.dtype)
-    chain = gsn_chain(dae, x0, steps, rng=rng)
-    gsn_samples, gsn_means = chain.states[-1], chain.means[-1]
+        print(f"2. {chains} chains from random binary images (salt-and-pepper {chain_noise}): burn-in {burn_in} "
+              f"steps, then every {thin}-th state, {per_chain} per chain ({steps} steps each)", flush=True)
+    corruption = ("salt-pepper", chain_noise)
+    gsn_samples, gsn_means = chain_samples(dae, chains, per_chain=per_chain, burn_in=burn_in, thin=thin,
+                                           corruption=corruption, rng=rng)
     columns = _step_columns(steps)
-    test_chain = gsn_chain(dae, X_test[:10], steps, rng=rng)
+    x0 = (rng.random((10, X_train.shape[1])) < 0.5).astype(X_train.dtype)
+    chain = gsn_chain(dae, x0, steps, corruption=corruption, rng=rng)
+    test_chain = gsn_chain(dae, X_test[:10], steps, corruption=corruption, rng=rng)
 
     if verbose:
         print(f"3. VAE 784-256-16 on the same images, {vae_epochs} epochs (as many updates as the DAE); "
@@ -152,11 +182,16 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
               "gsn_mean_confident_fraction": quality(gsn_means)["confident_fraction"],
               "vae_mean_confident_fraction": quality(vae_means)["confident_fraction"],
               "classifier_test_accuracy": accuracy, "threshold": threshold,
-              "walkback": walkback, "steps": steps, "n_samples": samples, "epochs": epochs,
+              "walkback": walkback, "steps": steps, "burn_in": burn_in, "thin": thin, "n_chains": chains,
+              "per_chain": per_chain, "chain_noise": chain_noise, "n_samples": samples, "epochs": epochs,
               "vae_epochs": vae_epochs,
               "hidden": hidden, "vae_loss": vae.cost_,
               "noise": f"salt-pepper {noise}", "n_train": int(X_train.shape[0]), "dae_loss": dae.cost_,
               "dataset": dataset, "data_path": str(path), "seed": seed, "seconds": seconds}
+    result.update(largest_class_share=_largest_share(q_gsn["histogram"]),
+                  vae_largest_class_share=_largest_share(q_vae["histogram"]),
+                  real_largest_class_share=_largest_share(q_real["histogram"]))
+    result["claims"] = _claims(result)
     if verbose:
         print(f"classifier test accuracy (binarised test images): {accuracy:.4f}")
         print(f"{'images':<22} {'confident (p>=' + str(threshold) + ')':>18} {'coverage':>9}  histogram")
@@ -168,7 +203,7 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
     os.makedirs(out, exist_ok=True)
     name = dataset_title(dataset)
     shown = ", ".join(str(t) for t in columns)
-    figs = [save_image_grid(_chain_rows(gsn_chain_view(chain, 10), columns, "chain"),
+    figs = [save_image_grid(_chain_rows(chain, columns, "chain"),
                             os.path.join(out, "chains.png"), image_shape=(28, 28), value_range=PIXEL_RANGE,
                             title=f"GSN chains from random binary images ({name}); steps {shown}"),
             save_image_grid(_chain_rows(test_chain, columns, "test"), os.path.join(out, "chains_from_test.png"),
@@ -187,9 +222,23 @@ def run(dataset="mnist", out="out/gsn", examples=None, epochs=10, hidden=500, no
     return result
 
 
-def gsn_chain_view(chain, n):
-    """The first ``n`` chains of a :class:`~numpy_ae.models.gsn.GSNChain`."""
-    return type(chain)(chain.states[:, :n], chain.means[:, :n])
+def _largest_share(histogram):
+    """The share of the images in the most frequent predicted class."""
+    h = np.asarray(histogram, dtype=float)
+    return float(h.max() / h.sum())
+
+
+def _claims(result):
+    """The run's claims (:mod:`numpy_ae.experiments.claims`): class balance and confidence, next to the VAE's."""
+    source = "Bengio et al. 2013, Generalized Denoising Auto-Encoders as Generative Models (the walkback chain)"
+    return [claim(f"No class holds more than {MAX_CLASS_SHARE:.0%} of the GSN's samples (their classes predicted by "
+                  "an independent MLP; baseline: the VAE's samples)",
+                  result["largest_class_share"] <= MAX_CLASS_SHARE, result["largest_class_share"],
+                  result["vae_largest_class_share"], source=source),
+            claim("The GSN's samples are confidently classified (max class probability >= "
+                  f"{result['threshold']:g}) at least as often as the VAE's",
+                  result["confident_fraction"] >= result["vae_confident_fraction"], result["confident_fraction"],
+                  result["vae_confident_fraction"], source=source)]
 
 
 def save_histograms(histograms, path, title=None, names=None):
@@ -228,7 +277,8 @@ def histograms_figure(histograms, title=None, names=None):
          "sample quality by an independent classifier, next to a VAE")
 def cmd_gsn(args):
     result = run(dataset=args.dataset, out=args.out, examples=args.examples, epochs=args.epochs, hidden=args.hidden,
-                 noise=args.noise, walkback=args.walkback, steps=args.steps, samples=args.samples,
+                 noise=args.noise, walkback=args.walkback, burn_in=args.burn_in, thin=args.thin,
+                 chains=args.chains, chain_noise=args.chain_noise, samples=args.samples,
                  threshold=args.threshold, clf_epochs=args.clf_epochs, vae_epochs=args.vae_epochs, dtype=args.dtype,
                  seed=args.seed, verbose=not args.quiet, data_home=args.data_home, download=not args.no_download)
     emit(args, result, "")
@@ -243,8 +293,15 @@ def _configure(p):
     p.add_argument("--hidden", type=int, default=500, help="hidden units of the denoising AE (default: 500)")
     p.add_argument("--noise", type=float, default=0.3, help="salt-and-pepper corruption level (default: 0.3)")
     p.add_argument("--walkback", type=int, default=3, help="walkback steps k (1: plain denoising; default: 3)")
-    p.add_argument("--steps", type=int, default=100, help="steps of each sampling chain (default: 100)")
-    p.add_argument("--samples", type=int, default=1000, help="chains, one sample each; as many VAE samples "
+    p.add_argument("--burn-in", type=int, default=300, help="steps of each chain discarded before its first "
+                   "sample (default: 300)")
+    p.add_argument("--thin", type=int, default=50, help="keep every k-th state of a chain after the burn-in "
+                   "(default: 50)")
+    p.add_argument("--chains", type=int, default=200, help="independent chains from random binary images; "
+                   "each gives samples / chains samples (default: 200, 5 samples each)")
+    p.add_argument("--chain-noise", type=float, default=None, help="salt-and-pepper level of the sampling chain "
+                   "(default: --noise, the training corruption)")
+    p.add_argument("--samples", type=int, default=1000, help="samples drawn from the chains; as many VAE samples "
                    "(default: 1000)")
     p.add_argument("--threshold", type=float, default=0.9,
                    help="a sample is 'confident' when its largest class probability is >= this (default: 0.9)")

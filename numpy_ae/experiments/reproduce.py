@@ -72,7 +72,8 @@ EXPERIMENTS = {
     "anomaly-timeseries": (("--kind", "all"), ("--fast", "--kind", "all")),  # the claims are over the five kinds
     "anomaly-images": ((), ("--n-train", "2000", "--epochs", "1", "--classes", "1,8")),
     "aae": ((), ("--n-train", "1000", "--n-test", "500", "--epochs", "1")),
-    "gsn": ((), ("--examples", "1000", "--epochs", "1", "--samples", "100", "--steps", "20", "--clf-epochs", "1")),
+    "gsn": ((), ("--examples", "1000", "--epochs", "1", "--samples", "100", "--chains", "20", "--burn-in", "20",
+                 "--thin", "5", "--clf-epochs", "1")),
 }
 
 

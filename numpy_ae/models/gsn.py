@@ -69,7 +69,7 @@ from ..nn.noise import Corruption, make_corruption
 from ..train.loop import train_minibatch
 from ..train.fast_optimizers import make_optimizer
 
-__all__ = ['gsn_chain', 'walkback_pairs', 'fit_walkback', 'sample_quality', 'GSNChain', 'binarize']
+__all__ = ['gsn_chain', 'chain_samples', 'walkback_pairs', 'fit_walkback', 'sample_quality', 'GSNChain', 'binarize']
 
 
 
@@ -154,11 +154,68 @@ def gsn_chain(model, x0, n_steps, corruption=None, rng=None, sample=True):
     states = np.empty((n_steps + 1,) + x.shape, dtype=x.dtype)
     means = np.empty((n_steps,) + x.shape, dtype=x.dtype)
     states[0] = x
-    for t in range(n_steps):
-        p = model.reconstruct(layer.forward(states[t], training=True))
-        means[t] = p
-        states[t + 1] = (rng.random(p.shape) < p) if sample else p
+    for t, (state, p) in enumerate(_steps(model, x, n_steps, layer, rng, sample)):
+        states[t + 1], means[t] = state, p
     return GSNChain(states, means)
+
+
+def _steps(model, x, n_steps, layer, rng, sample=True):
+    """Yield ``(x_{t+1}, p_{t+1})`` for t = 0 .. n_steps - 1: corrupt (``layer``), reconstruct, sample."""
+    for _ in range(n_steps):
+        p = model.reconstruct(layer.forward(x, training=True))
+        x = (rng.random(p.shape) < p).astype(p.dtype) if sample else p
+        yield x, p
+
+
+def chain_samples(model, n_chains, per_chain=1, burn_in=100, thin=1, corruption=None, rng=None):
+    r"""Samples from ``n_chains`` independent chains started from random binary images, after a burn-in, thinned.
+
+    Each chain starts from its own image of Bernoulli(0.5) pixels and runs
+    :func:`gsn_chain`'s step (corrupt, reconstruct, sample); the first
+    ``burn_in`` steps are discarded, then every ``thin``-th state is kept,
+    ``per_chain`` of them: the states :math:`x_t` at
+    :math:`t = b + j\,k` for :math:`j = 1..m` (:math:`b` = ``burn_in``,
+    :math:`k` = ``thin``, :math:`m` = ``per_chain``). The chains together use
+    one stream of randomness, in :func:`gsn_chain`'s order (the start images
+    first): the result equals ``gsn_chain(model, x0, b + m k, ...)``'s
+    states at those steps, without keeping the other states in memory.
+
+    Parameters
+    ----------
+    model : a fitted DenoisingAutoencoder with ``loss="cross_entropy"`` (see :func:`gsn_chain`)
+    n_chains : int >= 1
+    per_chain : int >= 1
+        Samples kept from each chain.
+    burn_in : int >= 0
+        Steps discarded before the first kept state.
+    thin : int >= 1
+        Steps between two kept states of a chain.
+    corruption : None, a Corruption layer, or (kind, level)
+        The chain's :math:`C` (None: the model's own training corruption).
+    rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    samples : array (per_chain * n_chains, D)
+        Binary; rows ``j n .. (j + 1) n - 1`` are the chains' ``j``-th kept states.
+    means : array (per_chain * n_chains, D)
+        The reconstruction means each kept state was drawn from.
+    """
+    _bernoulli_model(model)
+    n_chains = check_positive_int(n_chains, "n_chains")
+    per_chain = check_positive_int(per_chain, "per_chain")
+    burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
+    thin = check_positive_int(thin, "thin")
+    rng = check_random_state(rng)
+    dtype = model._network().dtype
+    x0 = (rng.random((n_chains, model.n_features_in_)) < 0.5).astype(dtype)
+    layer = _corruption_for(model, corruption, rng)
+    kept, kept_means = [], []
+    for t, (state, p) in enumerate(_steps(model, x0, burn_in + per_chain * thin, layer, rng), start=1):
+        if t > burn_in and (t - burn_in) % thin == 0:
+            kept.append(state)
+            kept_means.append(p)
+    return np.concatenate(kept), np.concatenate(kept_means)
 
 
 def walkback_pairs(model, X, k, corruption=None, rng=None):

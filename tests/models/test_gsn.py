@@ -6,7 +6,8 @@ import pytest
 
 from numpy_ae import DenoisingAutoencoder, StackedAutoencoder, load
 from numpy_ae.cli import main
-from numpy_ae.models.gsn import binarize, fit_walkback, gsn_chain, sample_quality, walkback_pairs
+from numpy_ae.experiments.claims import claim_problems
+from numpy_ae.models.gsn import binarize, chain_samples, fit_walkback, gsn_chain, sample_quality, walkback_pairs
 from numpy_ae.nn.noise import MaskingNoise, make_corruption
 
 from _data import needs_mnist  # noqa: E402  (tests/ is on sys.path under pytest)
@@ -79,6 +80,38 @@ def test_chain_refuses_what_it_cannot_sample():
         gsn_chain(DAE, X_BIN[:2], 0)
 
 
+def test_chain_samples_keep_every_thin_th_state_after_the_burn_in():
+    samples, means = chain_samples(DAE, n_chains=4, per_chain=3, burn_in=5, thin=2, rng=11)
+    assert samples.shape == means.shape == (12, 16)
+    rng = np.random.default_rng(11)  # the same stream: the start images first, then gsn_chain's draws
+    x0 = (rng.random((4, 16)) < 0.5).astype(float)
+    chain = gsn_chain(DAE, x0, 5 + 3 * 2, rng=rng)
+    for j, t in enumerate((7, 9, 11)):  # b + j k for j = 1..3
+        np.testing.assert_array_equal(samples[4 * j:4 * (j + 1)], chain.states[t])
+        np.testing.assert_array_equal(means[4 * j:4 * (j + 1)], chain.means[t - 1])
+    # no burn-in, thin 1: the states of steps 1, 2, ...
+    s1, _ = chain_samples(DAE, 2, per_chain=2, burn_in=0, rng=3)
+    rng = np.random.default_rng(3)
+    ref = gsn_chain(DAE, (rng.random((2, 16)) < 0.5).astype(float), 2, rng=rng)
+    np.testing.assert_array_equal(s1, ref.states[1:].reshape(4, 16))
+    lower, _ = chain_samples(DAE, 4, per_chain=3, burn_in=5, thin=2, corruption=("salt-pepper", 0.05), rng=11)
+    assert not np.array_equal(lower, samples)  # the chain's own corruption is used
+
+
+@pytest.mark.parametrize("kw, match", [
+    ({"n_chains": 0}, r"n_chains must be an integer >= 1; got 0"),
+    ({"per_chain": 0}, r"per_chain must be an integer >= 1; got 0"),
+    ({"burn_in": -1}, r"burn_in must be an integer >= 0; got -1"),
+    ({"thin": 0}, r"thin must be an integer >= 1; got 0"),
+    ({"thin": 1.5}, r"thin must be an integer >= 1; got 1.5"),
+])
+def test_chain_samples_refuses_bad_settings(kw, match):
+    params = dict(n_chains=2, per_chain=1, burn_in=0, thin=1)
+    params.update(kw)
+    with pytest.raises(ValueError, match=match):
+        chain_samples(DAE, **params)
+
+
 # ------------------------------------------------------------------ walkback
 def test_walkback_pairs_are_k_chain_steps_from_the_data():
     X = X_BIN[:10]
@@ -143,7 +176,7 @@ def test_binarize():
 @needs_mnist
 def test_gsn_cli_end_to_end(tmp_path, capsys):
     code = main(["gsn", "--dataset", "mnist", "--examples", "500", "--epochs", "1", "--hidden", "32",
-                 "--walkback", "2", "--steps", "4", "--samples", "60", "--clf-epochs", "1", "--out", str(tmp_path),
+                 "--walkback", "2", "--burn-in", "3", "--thin", "2", "--chains", "20", "--samples", "60", "--clf-epochs", "1", "--out", str(tmp_path),
                  "--json"])
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
@@ -156,7 +189,11 @@ def test_gsn_cli_end_to_end(tmp_path, capsys):
         assert 0.0 <= result[key] <= 1.0, key
     assert sum(result["class_histogram"]) == sum(result["vae_class_histogram"]) == 60
     assert result["class_coverage"] == np.count_nonzero(result["class_histogram"]) / 10
-    assert result["walkback"] == 2 and result["steps"] == 4 and result["threshold"] == 0.9
+    assert result["walkback"] == 2 and result["threshold"] == 0.9
+    # 20 chains, 3 samples each, burn-in 3, every 2nd state: 3 + 2 * 3 = 9 steps per chain
+    assert (result["n_chains"], result["per_chain"], result["burn_in"], result["thin"], result["steps"]) == \
+        (20, 3, 3, 2, 9)
+    assert result["chain_noise"] == 0.3  # by default the training corruption
     assert result["vae_epochs"] == 2  # by default as many updates as the DAE: epochs x walkback
     assert result["classifier_test_accuracy"] > 0.5  # one epoch on 500 images: far above the 0.1 of chance
     assert any("walkback k=2" in line for line in lines)  # progress while it trains
@@ -164,13 +201,28 @@ def test_gsn_cli_end_to_end(tmp_path, capsys):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000, name
     dae = load(tmp_path / "gsn_dae.npz")
     assert dae.hidden_layer_sizes == (32,) and dae.corruption == "salt-pepper"
+    # the claims are computed from this run's histograms and fractions
+    assert claim_problems(result["claims"]) == []
+    balance, confident = result["claims"]
+    h = np.array(result["class_histogram"])
+    assert balance["ours"] == pytest.approx(h.max() / h.sum()) == result["largest_class_share"]
+    assert balance["baseline"] == pytest.approx(max(result["vae_class_histogram"]) / 60)
+    assert balance["holds"] == (balance["ours"] <= 0.2) and "20%" in balance["claim"]
+    assert confident["ours"] == result["confident_fraction"]
+    assert confident["baseline"] == result["vae_confident_fraction"]
+    assert confident["holds"] == (result["confident_fraction"] >= result["vae_confident_fraction"])
 
 
 @pytest.mark.parametrize("argv, match", [
     (["--walkback", "0"], "walkback must be"),
     (["--threshold", "1.5"], "threshold must be a probability"),
     (["--noise", "1.2"], "corruption level must be"),
-    (["--steps", "0"], "steps must be"),
+    (["--burn-in", "-1"], "burn_in must be an integer >= 0; got -1"),
+    (["--thin", "0"], "thin must be an integer >= 1; got 0"),
+    (["--chains", "0"], "chains must be an integer >= 1; got 0"),
+    (["--chains", "7"], "chains must divide samples (each chain gives samples / chains of them); got chains=7 for "
+                        "samples=1000"),
+    (["--chain-noise", "1"], "chain_noise must be a salt-and-pepper level in [0, 1)"),
     (["--samples", "0"], "samples must be"),
 ])
 def test_gsn_bad_options_exit_2(argv, match, capsys, tmp_path):
