@@ -63,8 +63,8 @@ PCA), ``sec_per_epoch`` (the conv AE's mean epoch wall time, including its
 validation pass), ``epochs``, ``n_params``, and ``psnr_gaussian_filter``,
 ``psnr_median_filter``, ``psnr_pca``, ``best_classical``, ``gaussian_sigma``,
 ``median_size``, ``pca_components``, the validation scores of every
-candidate, ``dense_sec_per_epoch``, ``conv_val_loss``, the sizes, the noise
-and the seed.
+candidate, ``dense_sec_per_epoch``, ``conv_val_loss``, the sizes, the noise,
+the seed and ``claims`` (:mod:`~numpy_ae.experiments.denoise_claims`).
 
 Threads. Training runs with one BLAS thread (:func:`~numpy_ae.experiments.denoising.one_blas_thread`):
 on a machine busy with other processes a minibatch through the conv AE is
@@ -80,6 +80,7 @@ import numpy as np
 
 from .._validation import check_positive_int
 from .registry import add_output, command, emit
+from .denoise_claims import denoise_claims
 from .denoising import one_blas_thread
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from ..data import dataset_title
@@ -328,6 +329,7 @@ def run(dataset="fashion-mnist", noise="gaussian", level=None, epochs=1, n_train
         "conv_seconds": conv.fit_seconds_, "conv_val_loss": conv.history_["val_loss"][-1],
         "dense_sec_per_epoch": float(np.mean(dense.history_["seconds"])), "dense_epochs": dense_epochs,
         "batch_size": batch_size})
+    result["claims"] = denoise_claims(result)
 
     print(f"\ntest PSNR (dB, peak 1, pooled MSE) on {X_test.shape[0]} {dataset} test images:")
     params = {"gaussian filter": f"sigma {sigma:g}", "median filter": f"size {size}", "pca": f"k = {k}",

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from numpy_ae.cli import main
+from numpy_ae.experiments.claims import claim_problems
+from numpy_ae.experiments.denoise_claims import denoise_claims
 from numpy_ae.experiments.denoise_images import (DEFAULT_LEVELS, add_noise, choose_parameter, classical_methods,
                                                  gaussian_filter_images, psnr)
 
@@ -130,7 +132,7 @@ KEYS = {"psnr_noisy", "psnr_conv_ae", "psnr_dense_dae", "psnr_best_classical", "
         "best_classical", "psnr_gaussian_filter", "psnr_median_filter", "psnr_pca", "gaussian_sigma", "median_size",
         "pca_components", "val_psnr_gaussian_sigma", "val_psnr_median_size", "val_psnr_pca_components",
         "conv_seconds", "conv_val_loss", "dense_sec_per_epoch", "dense_epochs", "batch_size", "dataset",
-        "data_path", "noise", "level", "seed", "n_train", "n_val", "n_test", "dtype", "figure"}
+        "data_path", "noise", "level", "seed", "n_train", "n_val", "n_test", "dtype", "figure", "claims"}
 
 
 @needs_any_data
@@ -158,6 +160,25 @@ def test_fast_cli_run_reports_every_key_and_the_conv_ae_denoises(tmp_path, capsy
     assert result["psnr_best_classical"] == max(result["psnr_gaussian_filter"], result["psnr_median_filter"],
                                                 result["psnr_pca"])
     assert (tmp_path / "denoised.png").stat().st_size > 1000
+    # The claims are well formed and computed from this run's figures.
+    claims = result["claims"]
+    assert claim_problems(claims) == [] and len(claims) == 4
+    assert claims[0]["holds"] is True and claims[0]["ours"] == result["psnr_conv_ae"]
+    assert claims[0]["baseline"] == result["psnr_noisy"]
+    assert claims[3]["holds"] == (result["psnr_conv_ae"] > result["psnr_dense_dae"])
+
+
+def test_claims_follow_the_figures():
+    base = {"psnr_noisy": 10.7, "psnr_conv_ae": 17.3, "psnr_dense_dae": 19.0, "psnr_best_classical": 15.4,
+            "best_classical": "pca", "epochs": 1, "dense_epochs": 15}
+    claims = denoise_claims(base)
+    assert claim_problems(claims) == []
+    assert [c["holds"] for c in claims] == [True, True, True, False]
+    assert "(1 epoch)" in claims[0]["claim"] and "(15 epochs)" in claims[3]["claim"] and "pca" in claims[1]["claim"]
+    worse = denoise_claims(dict(base, psnr_conv_ae=10.0))   # a conv AE that made things worse
+    assert [c["holds"] for c in worse] == [False, False, True, False]
+    assert worse[0]["ours"] == 10.0 and worse[0]["baseline"] == 10.7
+    assert denoise_claims(dict(base, psnr_conv_ae=19.5))[3]["holds"] is True
 
 
 @pytest.mark.parametrize("argv, message", [
