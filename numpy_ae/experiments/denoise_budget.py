@@ -30,15 +30,13 @@ The comparisons (:func:`budget_row`)
   after the most epochs whose CPU seconds do not exceed the conv AE's (the dense
   dA is trained epoch by epoch, :func:`fit_dense_on_budget`, until it passes the budget);
 * **the dense dA's budget**: the dense dA after its ``dense_epochs`` against
-  the conv AE given as many Adam steps as fit into the dense dA's CPU seconds at
-  the conv AE's measured cost per step (:func:`conv_steps_for`). Less than one
-  epoch of steps is one pass over a seeded random subset of that many
-  minibatches (the first steps of a shuffled epoch are exactly such a pass);
-  otherwise the conv AE's own curve at the most whole epochs within the budget.
-
-A fresh conv AE (same seed, same initial weights) trains for the subset pass;
-its measured CPU seconds are reported, and are the budget's up to the noise of
-the clock.
+  a fresh conv AE (same seed, same initial weights) given as many Adam steps as
+  fit into the dense dA's CPU seconds at the conv AE's measured cost per step
+  (:func:`conv_steps_for`), in ONE ``fit`` of one epoch over
+  :func:`indices_for_steps` (so one Adam state throughout): fewer steps than an
+  epoch's are a pass over a seeded random subset (what the first steps of a
+  shuffled epoch are); more are every pair once and a random subset of them
+  once more. Its measured CPU seconds are reported beside the budget.
 """
 from __future__ import annotations
 
@@ -53,7 +51,7 @@ from ..train.threads import num_threads, set_num_threads
 from .denoising import one_blas_thread
 
 __all__ = ["CLOCK", "one_thread", "predict", "EpochCurve", "fit_dense_on_budget", "budget_row", "conv_steps_for",
-           "subset_for_steps"]
+           "indices_for_steps"]
 
 #: How training seconds are measured (see the module docstring).
 CLOCK = "process CPU seconds (time.process_time), one training thread"
@@ -165,9 +163,18 @@ def conv_steps_for(budget, seconds, steps):
     return max(1, int(budget * steps / seconds))
 
 
-def subset_for_steps(n_steps, batch_size, n, random_state):
-    """Sorted indices of a seeded random subset of ``min(n, n_steps * batch_size)`` of ``n`` examples:
-    one epoch over it is ``n_steps`` minibatches (the last one possibly smaller)."""
+def indices_for_steps(n_steps, batch_size, n, random_state):
+    """Sorted indices into ``n`` examples, ``n_steps * batch_size`` of them: one epoch over these rows is
+    ``n_steps`` minibatches.
+
+    Every example appears ``n_steps * batch_size // n`` times, and a seeded random subset of the
+    remainder (drawn without replacement) once more: fewer steps than one epoch's are one pass over a
+    random subset; more are every example once (or k times) and a random subset once again, in one
+    shuffled pass with one optimiser state.
+    """
     n_steps = check_positive_int(n_steps, "n_steps")
-    size = min(n, n_steps * check_positive_int(batch_size, "batch_size"))
-    return np.sort(np.random.default_rng(random_state).choice(n, size=size, replace=False))
+    n = check_positive_int(n, "n")
+    size = n_steps * check_positive_int(batch_size, "batch_size")
+    copies, rest = divmod(size, n)
+    extra = np.random.default_rng(random_state).choice(n, size=rest, replace=False)
+    return np.sort(np.concatenate([np.tile(np.arange(n), copies), extra]))

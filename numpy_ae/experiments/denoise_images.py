@@ -58,7 +58,8 @@ load of a shared machine and to pauses). Three comparisons, each on PSNR and
 SSIM: equal epochs (both after ``--epochs``); the conv AE's budget (the dense
 dA after the most epochs within the conv AE's CPU seconds; it keeps training
 epoch by epoch until it passes them); the dense dA's budget (a fresh conv AE
-given the Adam steps that fit into the dense dA's seconds at ``--dense-epochs``).
+given the Adam steps that fit into the dense dA's seconds at ``--dense-epochs``,
+in one pass over the pairs: a random subset, or all of them and a random subset again).
 
 Writes ``denoised.png`` into ``--out`` (rows: clean, noisy, each method's output
 for ten test images, on one grey scale from 0 to 1) and prints the tables; with
@@ -85,8 +86,8 @@ from ..analysis.plotting import PIXEL_RANGE, save_image_grid
 from ..data import dataset_title
 from ..models.convolutional import ConvAutoencoder
 from ..models.stacked import DenoisingAutoencoder
-from .denoise_budget import (CLOCK, EpochCurve, budget_row, conv_steps_for, fit_dense_on_budget, one_thread,
-                             subset_for_steps)
+from .denoise_budget import (CLOCK, EpochCurve, budget_row, conv_steps_for, fit_dense_on_budget,
+                             indices_for_steps, one_thread)
 from .denoise_claims import denoise_claims
 from .denoise_methods import (DEFAULT_LEVELS, LEVEL_MEANING, NOISES, add_noise, check_level, choose_parameter,
                               classical_methods, gaussian_filter_images, median_filter_images, pca_denoiser)
@@ -114,7 +115,7 @@ def _split(X_all, X_test, n_train, n_val, n_test, batch_size):
 def _compare(title, budget, pairs):
     print(f"\n{title}" + ("" if budget is None else f" ({budget:.1f} CPU s)") + ":")
     for name, r in pairs:
-        print(f"  {name:10s} {r['epoch']:4d} epoch(s)  {r['cpu_seconds']:7.1f} CPU s  PSNR {r['psnr']:6.2f} dB"
+        print(f"  {name:10s} {r.get('epochs', r['epoch']):7.2f} epochs  {r['cpu_seconds']:7.1f} CPU s  PSNR {r['psnr']:6.2f} dB"
               f"  SSIM {r['ssim']:.4f}")
 
 def run(dataset="fashion-mnist", noise="gaussian", level=None, epochs=1, n_train=None, n_val=5000, n_test=None,
@@ -201,17 +202,13 @@ def run(dataset="fashion-mnist", noise="gaussian", level=None, epochs=1, n_train
 
     # The conv AE at the dense dA's budget: the Adam steps that fit into it at the measured cost per step.
     steps = conv_steps_for(dense_budget, conv_budget, epochs * n_batches)
-    if steps < n_batches:
-        idx = subset_for_steps(steps, batch_size, n_fit, [seed, 3])
-        short = make_conv(1)
-        short_curve = EpochCurve(short, Xn_test, X_test)
-        with one_thread():
-            short_curve.start()
-            short.fit(Xn_train[idx], target=X_train[idx], callback=short_curve)
-        conv_at_dense = dict(short_curve.rows[0], steps=steps, mode="subset")
-    else:
-        conv_at_dense = dict(budget_row(conv_curve.rows, dense_budget), mode="whole epochs")
-        conv_at_dense["steps"] = conv_at_dense["epoch"] * n_batches
+    idx = indices_for_steps(steps, batch_size, n_fit, [seed, 3])
+    stepped = make_conv(1)
+    stepped_curve = EpochCurve(stepped, Xn_test, X_test)
+    with one_thread():
+        stepped_curve.start()
+        stepped.fit(Xn_train[idx], target=X_train[idx], callback=stepped_curve)
+    conv_at_dense = dict(stepped_curve.rows[0], steps=steps, epochs=steps / n_batches)
 
     scores = {"noisy": (psnr(Xn_test, X_test), ssim(Xn_test, X_test))}
     scores.update({name: (psnr(Y, X_test), ssim(Y, X_test)) for name, Y in outputs.items()})
@@ -282,7 +279,8 @@ def _configure(p):
     p.add_argument("--level", type=float, default=None,
                    help="noise level: gaussian std (default 0.4), masking or salt-pepper probability "
                         "(defaults 0.3, 0.2)")
-    p.add_argument("--epochs", type=int, default=1, help="conv AE epochs (default 1)")
+    p.add_argument("--epochs", type=int, default=1, help="conv AE epochs (default 1); also the equal-epochs comparison's, and their CPU seconds the "
+                        "dense dA's budget")
     p.add_argument("--n-train", type=int, default=None,
                    help="train on the first N training images (default: all but the validation ones)")
     p.add_argument("--n-val", type=int, default=5000,
@@ -290,7 +288,8 @@ def _configure(p):
     p.add_argument("--n-test", type=int, default=None, help="use the first N test images (default: all)")
     p.add_argument("--batch-size", type=int, default=128, help="conv AE minibatch size (default 128, Keras')")
     p.add_argument("--learning-rate", type=float, default=None, help="conv AE Adam step (default: Adam's 1e-3)")
-    p.add_argument("--dense-epochs", type=int, default=15, help="dense dA SGD epochs (default 15, the tutorial's)")
+    p.add_argument("--dense-epochs", type=int, default=15, help="dense dA SGD epochs (default 15, the tutorial's): its headline figure, and their CPU "
+                        "seconds the conv AE's budget")
     p.add_argument("--dense-hidden", type=int, default=500, help="dense dA hidden units (default 500)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="precision of training")
     p.add_argument("--seed", type=int, default=0, help="seed of the noise, the weights and the shuffling")

@@ -9,7 +9,7 @@ import pytest
 
 from numpy_ae import num_threads
 from numpy_ae.experiments.denoise_budget import (EpochCurve, budget_row, conv_steps_for, fit_dense_on_budget,
-                                                 one_thread, subset_for_steps)
+                                                 indices_for_steps, one_thread)
 from numpy_ae.models.stacked import DenoisingAutoencoder
 
 
@@ -99,10 +99,13 @@ def test_steps_and_subsets_for_a_budget():
     assert conv_steps_for(0.0, 75.0, 430) == 1             # at least one step
     with pytest.raises(ValueError, match="seconds must be > 0"):
         conv_steps_for(1.0, 0.0, 10)
-    idx = subset_for_steps(5, 128, 1000, [0, 3])
+    idx = indices_for_steps(5, 128, 1000, [0, 3])             # less than an epoch: a random subset
     assert idx.shape == (640,) and len(set(idx.tolist())) == 640 and np.all(np.diff(idx) > 0)
-    np.testing.assert_array_equal(idx, subset_for_steps(5, 128, 1000, [0, 3]))     # seeded
-    assert subset_for_steps(50, 128, 1000, 0).shape == (1000,)                      # capped at the data
+    np.testing.assert_array_equal(idx, indices_for_steps(5, 128, 1000, [0, 3]))     # seeded
+    idx = indices_for_steps(20, 128, 1000, 0)                  # 2560 rows: every example twice, 560 of them thrice
+    counts = np.bincount(idx, minlength=1000)
+    assert idx.shape == (2560,) and set(counts.tolist()) == {2, 3} and (counts == 3).sum() == 560
+    assert np.array_equal(np.bincount(indices_for_steps(8, 125, 1000, 0)), np.ones(1000))  # exactly one epoch
 
 
 def test_one_thread_pins_the_pool_and_restores_it():
