@@ -2,7 +2,7 @@ r"""Training the two denoisers of ``denoise-images`` against each other at equal
 
 The clock (:data:`CLOCK`)
 -------------------------
-Training seconds are PROCESS CPU seconds (:func:`time.process_time`), not wall
+Training seconds are PROCESS CPU seconds (``time.process_time()``), not wall
 seconds. The machine these figures come from is shared: other processes take
 the cores and a niced run can be paused; CPU time counts only the work this
 process did, so a budget means the same amount of computation whatever the
@@ -83,7 +83,7 @@ class EpochCurve:
     X_noisy, X_clean : arrays (N, D)
         The test pair scored after every epoch (the scoring is not timed).
     keep : iterable of int
-        Epochs whose denoised test images are kept in :attr:`outputs`.
+        Epochs whose denoised test images are kept in ``outputs``.
     image_shape : (int, int)
     name : str or None
         With a name, one progress line per epoch.
