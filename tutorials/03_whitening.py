@@ -157,10 +157,10 @@ print("wrote", OUT / "pca_2d.png")
 # ## Part 2: pcaExercise on image patches
 #
 # **Step 0: data.** UFLDL samples 10,000 patches of 12 x 12 pixels from raw
-# natural images (`IMAGES_RAW`). `numpy_ae.data.load_images()` gives the
-# stand-in images of Tutorial 1, which are already whitened by Olshausen &
-# Field's $1/f$ filter, so their spectrum is flatter than UFLDL's raw images
-# (more components are needed for 99%); every step is the same. We take the
+# natural images (`IMAGES_RAW`). `numpy_ae.data.load_images(whiten=False)`
+# gives the stand-in photograph of Tutorial 1 as it is, before the Olshausen &
+# Field $1/f$ filter that `load_images()` applies by default (whitening is what
+# this tutorial builds by hand). We take the
 # raw pixel values (`sample_patches(..., normalize=None)`), then remove each
 # patch's own mean with `numpy_ae.models.pca.remove_example_mean` (UFLDL:
 # `x = x - mean(x, 1)`, the per-patch brightness):
@@ -173,7 +173,7 @@ print("wrote", OUT / "pca_2d.png")
 # %%
 n_patches = 2000 if FAST else 10000
 side = 12
-raw = sample_patches(load_images(), n=n_patches, size=side, random_state=rng, normalize=None)
+raw = sample_patches(load_images(whiten=False), n=n_patches, size=side, random_state=rng, normalize=None)
 X = remove_example_mean(raw)
 D = X.shape[1]
 print("patches:", X.shape, " largest |per-patch mean| after removal:", np.abs(X.mean(axis=1)).max())
