@@ -98,6 +98,7 @@ from threadpoolctl import threadpool_limits
 
 import numpy_ae
 from _common import SteppingClock, finish, numpy_blas_threads
+from numpy_ae.analysis.image_quality import psnr  # pooled MSE over all pixels, in float64
 from numpy_ae.nn.conv import Conv2D
 from numpy_ae.models.convolutional import ConvAutoencoder
 from numpy_ae.data import load_mnist
@@ -247,13 +248,6 @@ def noisy_pairs(X, seed):
     """``clip(X + 0.4 N(0, 1), 0, 1)`` in float32 (the Keras example's noise)."""
     noise = np.random.default_rng(seed).standard_normal(X.shape, dtype=np.float32)
     return np.clip(X + np.float32(NOISE) * noise, 0.0, 1.0, dtype=np.float32)
-
-
-def psnr(R, X):
-    """PSNR in dB of reconstructions ``R`` of images ``X`` in [0, 1]: ``10 log10(1 / MSE)``, the MSE
-    over all pixels of all images (accumulated in float64)."""
-    mse = np.mean((np.asarray(R, np.float64) - np.asarray(X, np.float64)) ** 2)
-    return float(10 * np.log10(1.0 / mse))
 
 
 def ours_model(seed):

@@ -66,7 +66,6 @@ idle machine the difference is smaller. See ``benchmarks/README.md``.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 
 import numpy as np
@@ -79,6 +78,7 @@ from ..models.stacked import DenoisingAutoencoder
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from ..data import dataset_title
 from ..analysis.plotting import PIXEL_RANGE, new_figure, save_image_grid, tile_images
+from ..train.threads import blas_held_to_one
 
 __all__ = ["run", "corrupt", "denoising_errors", "filter_locality", "save_filter_panels", "filter_panels_figure",
            "MAX_PANELS_WIDTH", "one_blas_thread",
@@ -90,16 +90,10 @@ _LEVEL_MEANING = {"masking": "probability of zeroing a pixel", "gaussian": "stan
                   "salt-pepper": "probability of setting a pixel to 0 or 1"}
 
 
-@contextlib.contextmanager
 def one_blas_thread():
-    """Limit the BLAS libraries to one thread inside the block (small minibatch products; see the module notes)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # a dependency, but stay usable without it
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+    """Limit the BLAS libraries to one thread inside the ``with`` block (small minibatch products; see the
+    module notes): :func:`numpy_ae.train.threads.blas_held_to_one`, the training loop's own mechanism."""
+    return blas_held_to_one()
 
 
 def corrupt(X, corruption, level, random_state=None):
