@@ -66,15 +66,10 @@ def splittable(net, measured=True):
 
 
 def _replica(net):
-    """A copy of ``net`` with its own layers, caches, workspaces and ``grad``, bound to ``net.theta``."""
-    r = copy.deepcopy(net, memo={id(net.theta): net.theta})
-    r.grad = np.zeros_like(net.grad)
-    for layer in r.layers:
-        mine = [b for b in r.blocks if b.layer is layer]
-        layer.bind({b.key: net.theta[b.slice].reshape(b.shape) for b in mine},
-                   {b.key: r.grad[b.slice].reshape(b.shape) for b in mine})
-    r.theta = net.theta
-    return r
+    """A copy of ``net`` with its own layers, caches, workspaces and ``grad``, bound to ``net.theta``:
+    a deepcopy that maps ``theta`` to itself (``Sequential.__setstate__`` binds the layers' views to it
+    and to the copy's ``grad``; ``__getstate__`` leaves the workspaces behind)."""
+    return copy.deepcopy(net, memo={id(net.theta): net.theta})
 
 
 class RowSplit:
