@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 
 from . import threads
 
