@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import copy
 
-
 from . import threads
 
 __all__ = ["MIN_ROWS", "splittable", "RowSplit"]
