@@ -31,6 +31,7 @@ from ..exceptions import not_fitted_error
 from ..nn.dense import Dense
 from ..nn.sequential import Sequential
 from ..train.lbfgs import lbfgs
+from ..train.parallel import whole_batch_objective
 from .._validation import check_labels, encode_labels
 from ..nn.losses import SoftmaxCrossEntropy
 
@@ -125,8 +126,8 @@ class SoftmaxRegression(BaseEstimator):
         classes, y_index = encode_labels(y)
         net = self.initialize(X.shape[1], classes).network_
         start = time.perf_counter()
-        res = lbfgs(lambda theta: net.loss_and_grad(theta, X, y_index), net.theta, max_iter=self.max_iter,
-                    gtol=self.gtol, verbose=int(self.verbose))
+        with whole_batch_objective(net, X, y_index) as fun:  # split by rows across threads when it pays
+            res = lbfgs(fun, net.theta, max_iter=self.max_iter, gtol=self.gtol, verbose=int(self.verbose))
         net.set_theta(res.x)
         self.fit_seconds_ = time.perf_counter() - start
         self.n_iter_, self.cost_ = int(res.nit), float(res.fun)

@@ -11,6 +11,7 @@ import numpy as np
 from .._validation import check_fast, check_in_open_interval, check_positive_int, check_random_state
 from ..train.lbfgs import lbfgs
 from ..train.loop import train_minibatch
+from ..train.parallel import whole_batch_objective
 from ..train.fast_optimizers import make_optimizer
 
 __all__ = ["METHODS", "TrainingMixin", "check_training_params"]
@@ -83,8 +84,9 @@ class TrainingMixin:
         if self.method == "lbfgs":
             if side is not None:
                 net.set_condition(side)  # the whole data set is every evaluation's batch
-            res = lbfgs(lambda theta: net.loss_and_grad(theta, X, T), net.theta, max_iter=self.max_iter,
-                        callback=callback, verbose=int(self.verbose), gtol=self.gtol)
+            with whole_batch_objective(net, X, T) as fun:  # split by rows across threads when it pays
+                res = lbfgs(fun, net.theta, max_iter=self.max_iter, callback=callback, verbose=int(self.verbose),
+                            gtol=self.gtol)
             net.set_theta(res.x)
             self.cost_ = float(res.fun)
             self.cost_history_ = list(res.history)

@@ -46,11 +46,16 @@ class Layer:
         row only and nothing is random: a training step may then be split by
         rows across threads (:mod:`numpy_ae.train.parallel`). False (the
         default) for batch statistics, selections across the batch, noise.
+    batch_sums : bool
+        True when the rows meet only in column sums of the input (the fast
+        sparsity penalty's batch-mean activation): a split step then hands
+        each block the whole batch's sums (:class:`numpy_ae.train.parallel.ColumnSums`).
     """
 
     name = None
     penalty = 0.0
     rows_independent = False
+    batch_sums = False
     workspace = None  # lent by the model's training step to fast twins (numpy_ae.nn.fast.workspace)
 
     def param_shapes(self):

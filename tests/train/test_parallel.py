@@ -6,6 +6,7 @@ import threading
 import numpy as np
 import pytest
 
+from numpy_ae import SparseAutoencoder
 from numpy_ae.nn.activations import ELU, Identity, Sigmoid, ReLU
 from numpy_ae.nn.conv import Conv2D, ConvTranspose2D
 from numpy_ae.nn.dense import Dense, TiedDense
@@ -13,12 +14,13 @@ from numpy_ae.nn.losses import (BinaryCrossEntropy, GaussianNLL, MeanSquaredErro
                                 SquaredError)
 from numpy_ae.nn.noise import Dropout
 from numpy_ae.nn.penalties import KLSparsity
+from numpy_ae.nn.selection import LifetimeWTA
 from numpy_ae.nn.sequential import Sequential
 from numpy_ae.nn.spatial import Flatten, MaxPool2D, Reshape
 from numpy_ae.train import threads
 from numpy_ae.train.fast_optimizers import Adam
 from numpy_ae.train.loop import train_minibatch
-from numpy_ae.train.parallel import MIN_ROWS, RowSplit, splittable
+from numpy_ae.train.parallel import MIN_ROWS, WHOLE_BATCH_MIN_SIZE, RowSplit, splittable, whole_batch_objective
 
 
 def conv_net(dtype=np.float64, seed=0):
@@ -97,7 +99,7 @@ def test_one_thread_or_a_small_batch_is_the_plain_step_bitwise():
 
 @pytest.mark.parametrize("layers, culprit", [
     ([Dense(12, 6), Dropout(0.2), Dense(6, 12)], "Dropout"),
-    ([Dense(12, 6), Sigmoid(), KLSparsity(0.05, 3.0), Dense(6, 12)], "KLSparsity"),
+    ([Dense(12, 6), Sigmoid(), LifetimeWTA(0.5), Dense(6, 12)], "LifetimeWTA"),  # a selection across the batch
 ])
 def test_models_with_batch_statistics_or_noise_are_not_split(layers, culprit):
     net = Sequential(layers, MeanSquaredError(), random_state=0, fast=True)
@@ -150,3 +152,94 @@ def test_nested_thread_calls_stay_in_their_thread():
         assert inner == [me] * 4 and chunks == [me]
     # outside a slot again: two threads
     assert len(set(threads.in_slots(lambda j, s: threading.get_ident(), 2, threads=2))) == 2
+
+
+# ---- the sparsity penalty's batch mean across blocks (ColumnSums), and full-batch (L-BFGS) objectives
+
+def sparse_net(dtype=np.float64, seed=0, beta=3.0):
+    return Sequential([Dense(12, 6), Sigmoid(), KLSparsity(0.05, beta), Dense(6, 12), Sigmoid()], SquaredError(),
+                      weight_decay=1e-3, dtype=dtype, random_state=seed, fast=True)
+
+
+@pytest.mark.parametrize("n_threads", [2, 3])
+def test_sparse_split_uses_the_whole_batch_rho_hat_and_equals_the_whole_batch(n_threads):
+    net = sparse_net()
+    n = MIN_ROWS * n_threads + 7  # uneven blocks
+    # rows of very different activations: a block's own rho_hat is far from the batch's, so a block that used
+    # its own (or weighted the penalty's delta term by the batch's rows) would change J and grad at 1e-2
+    X = np.vstack([batch(n // 2, 12, seed=6) * 0.1, batch(n - n // 2, 12, seed=7)])
+    J, g = net.compute(X), net.grad.copy()
+    kl = net.layers[2]
+    rho_hat, penalty = kl.rho_hat.copy(), kl.penalty
+    split = RowSplit(net, threads=n_threads)
+    J2 = split.compute(X)
+    g2 = net.grad.copy()
+    assert J2 == pytest.approx(J, rel=1e-12)  # float64 sums in another order: ~1e-15, see the first test
+    np.testing.assert_allclose(g2, g, rtol=1e-10, atol=1e-13 * np.abs(g).max())
+    for model in (net, *split._replicas):  # every block saw the batch's rho_hat and penalty, hooks removed
+        layer = model.layers[2]
+        np.testing.assert_allclose(layer.rho_hat, rho_hat, rtol=1e-13)
+        assert layer.penalty == pytest.approx(penalty, rel=1e-12) and layer.shared_sums is None
+    assert split.compute(X) == J2 and np.array_equal(net.grad, g2)  # the same count: the same bits
+
+
+def test_a_failing_block_raises_its_own_error_and_frees_the_others():
+    net = sparse_net()
+    X = batch(2 * MIN_ROWS, 12)
+    split = RowSplit(net, threads=2)
+    J = split.compute(X)  # makes the replica
+    replica = split._replicas[0]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("block 1 failed")
+    replica.layers[0].forward = broken  # fails before its barrier: block 0 must not wait for ever
+    with pytest.raises(RuntimeError, match="block 1 failed"):
+        split.compute(X)
+    del replica.layers[0].forward
+    assert split.compute(X) == J  # the next step has fresh barriers
+
+
+def test_whole_batch_objective_splits_large_batches_only_and_agrees_with_loss_and_grad():
+    net = Sequential([Dense(64, 8), Sigmoid(), KLSparsity(0.05, 3.0), Dense(8, 64), Sigmoid()], SquaredError(),
+                     weight_decay=1e-3, random_state=0, fast=True)
+    theta = net.theta.copy()
+    rows = 2 * WHOLE_BATCH_MIN_SIZE // 64
+    big, small = batch(rows, 64, seed=8), batch(rows - 1, 64, seed=8)
+    threads.set_num_threads(2)
+    try:
+        for X, split in ((big, True), (small, False)):
+            J, g = net.loss_and_grad(theta, X)
+            with whole_batch_objective(net, X) as fun:
+                assert isinstance(fun.func.__self__, RowSplit) == split
+                J2, g2 = fun(theta)
+            assert J2 == pytest.approx(J, rel=1e-12)
+            np.testing.assert_allclose(g2, g, rtol=1e-10, atol=1e-13 * np.abs(g).max())
+        with whole_batch_objective(dense_net(MeanSquaredError()), batch(2 * WHOLE_BATCH_MIN_SIZE // 12 + 1, 12)) as fun:
+            assert isinstance(fun.func.__self__, RowSplit)  # dense-only networks split too: a full batch is large
+    finally:
+        threads.set_num_threads(None)
+    threads.set_num_threads(1)
+    try:
+        with whole_batch_objective(net, big) as fun:
+            assert not isinstance(fun.func.__self__, RowSplit)
+    finally:
+        threads.set_num_threads(None)
+
+
+def _fit_sparse(n_threads):
+    threads.set_num_threads(n_threads)
+    try:
+        X = batch(2 * WHOLE_BATCH_MIN_SIZE // 64 + 16, 64, seed=9) * 0.8 + 0.1
+        model = SparseAutoencoder(10, max_iter=15, random_state=0).fit(X)
+        return model.cost_, model.transform(X[:50])
+    finally:
+        threads.set_num_threads(None)
+
+
+def test_sparse_autoencoder_lbfgs_fit_agrees_across_thread_counts_and_repeats_bitwise():
+    (J1, w1), (J2, w2), (J2b, w2b) = _fit_sparse(1), _fit_sparse(2), _fit_sparse(2)
+    assert J2 == J2b and np.array_equal(w2, w2b)
+    # 15 L-BFGS iterations from sums taken in another order (~1e-16 relative per evaluation): the paths stay
+    # within ~1e-12; 1e-7 still catches a real difference (a block's rho_hat or weight wrong: ~1e-2)
+    assert J2 == pytest.approx(J1, rel=1e-7)
+    np.testing.assert_allclose(w2, w1, rtol=1e-6, atol=1e-9)

@@ -7,7 +7,8 @@ from ... import nn
 from ...nn.losses import SquaredError
 from ...nn.penalties import KLSparsity
 from ...nn.sequential import Sequential
-from ..gradcheck import check_layer, check_model
+from ...train.parallel import MIN_ROWS, RowSplit
+from ..gradcheck import check_function, check_layer, check_model
 from ..registry import register
 from .common import D, EPS, H, N, away_from_zero, distinct, make_rng
 
@@ -49,6 +50,18 @@ def _kl_guard():
     rng = make_rng(3)
     A = np.column_stack([rng.uniform(-0.02, -0.01, N), rng.uniform(1.01, 1.02, N), rng.uniform(0.2, 0.8, (N, 2))])
     return check_layer(KLSparsity(sparsity=0.1, beta=3.0), A, random_state=3, eps=EPS)
+
+
+@register("model_kl_sparsity_split_by_rows")  # covers no class: check_function sees a function, not layers
+def _kl_split():
+    r"""The fast sparse autoencoder's objective split by rows across 2 threads (numpy_ae.train.parallel): each
+    block's layer gets the whole batch's :math:`\hat\rho` (:class:`~numpy_ae.train.parallel.ColumnSums`), its
+    delta term uses the block's rows and the block's gradient is weighted by its share; uneven blocks."""
+    net = Sequential([nn.Dense(D, H), nn.Sigmoid(), KLSparsity(sparsity=0.1, beta=3.0), nn.Dense(H, D), nn.Sigmoid()],
+                     SquaredError(), weight_decay=1e-2, random_state=5, fast=True)
+    X = make_rng(5).uniform(0.0, 1.0, (2 * MIN_ROWS + 3, D))
+    split = RowSplit(net, threads=2)
+    return check_function(lambda theta: split.loss_and_grad(theta, X), net.theta, eps=EPS)
 
 
 @register("layer_l1_activity", covers=(nn.L1Activity,))

@@ -12,13 +12,24 @@ __all__ = ["KLSparsity", "Contractive"]
 
 
 class KLSparsity(penalties.KLSparsity):
-    """:class:`numpy_ae.nn.KLSparsity`, fast: :math:`\\hat\\rho` as ``ones @ A``."""
+    """:class:`numpy_ae.nn.KLSparsity`, fast: :math:`\\hat\\rho` as ``ones @ A``.
+
+    A training step split by rows (:mod:`numpy_ae.train.parallel`) sets ``shared_sums`` on each block's
+    copy of the layer: it takes the block's column sums of ``A`` and returns the whole batch's with its
+    row count, so every block uses the batch's :math:`\\hat\\rho`. ``n`` stays the block's own rows
+    (the split scales each block's gradient by its share of the rows).
+    """
+
+    batch_sums = True  # rows meet only in the column sums of A (numpy_ae.train.parallel)
+    shared_sums = None
 
     def forward(self, A, training=True):
         if training:
             eps = np.finfo(A.dtype).eps
-            rho_hat = row_sum(self, A)
-            rho_hat /= A.shape[0]
+            sums, n_all = row_sum(self, A), A.shape[0]
+            if self.shared_sums is not None:
+                sums, n_all = self.shared_sums(sums)
+            rho_hat = sums / n_all
             self.rho_hat = rho_hat
             self.guard = np.clip(rho_hat, eps, 1.0 - eps)
             self.n = A.shape[0]
