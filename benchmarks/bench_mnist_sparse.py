@@ -50,9 +50,11 @@ from collections import defaultdict
 import numpy as np
 
 from _common import check_run, finish, fit_timed, float64_cost
+import numpy_ae
 from numpy_ae import SparseAutoencoder
 from numpy_ae.data import load_mnist
 from numpy_ae.nn.sequential import Sequential
+from numpy_ae.train.parallel import RowSplit, whole_batch_objective
 
 HIDDEN, RHO, BETA, LAMBDA = 196, 0.1, 3.0, 3e-3
 COST_RTOL = 0.01  # float32's final cost (evaluated in float64) within 1% of float64's, as for the patches
@@ -91,30 +93,38 @@ def gemm_floor(X, W1, W2, repeat):
 
 @contextlib.contextmanager
 def counting_evaluations():
-    """Count calls of ``Sequential.loss_and_grad`` (what ``fit`` hands to L-BFGS) inside the block."""
+    """Count the evaluations ``fit`` hands to L-BFGS inside the block: calls of ``Sequential.loss_and_grad``,
+    or of ``RowSplit.loss_and_grad`` when the evaluation is split by rows (it calls ``compute`` instead)."""
     counter = {"n": 0}
-    original = Sequential.loss_and_grad
+    originals = {cls: cls.loss_and_grad for cls in (Sequential, RowSplit)}
 
-    def counted(self, *args, **kwargs):
-        counter["n"] += 1
-        return original(self, *args, **kwargs)
+    def counting(original):
+        def counted(self, *args, **kwargs):
+            counter["n"] += 1
+            return original(self, *args, **kwargs)
+        return counted
 
-    Sequential.loss_and_grad = counted
+    for cls, original in originals.items():
+        cls.loss_and_grad = counting(original)
     try:
         yield counter
     finally:
-        Sequential.loss_and_grad = original
+        for cls, original in originals.items():
+            cls.loss_and_grad = original
 
 
 def one_evaluation(ae, X, repeat):
-    """Best time of one ``loss_and_grad`` as L-BFGS calls it (float64 theta in, gradient back to float64)."""
+    """Best time of one evaluation as L-BFGS calls it in ``fit`` (float64 theta in, gradient back to float64;
+    split by rows across numpy_ae's threads when that pays: ``whole_batch_objective``)."""
     net = ae.network_
     theta64 = net.theta.astype(np.float64)
-    return best_time(lambda: np.asarray(net.loss_and_grad(theta64, X)[1], dtype=np.float64), repeat)
+    with whole_batch_objective(net, X) as fun:
+        return best_time(lambda: np.asarray(fun(theta64)[1], dtype=np.float64), repeat)
 
 
 def breakdown(ae, X, repeat):
-    """Best time of every layer's forward and backward pass, and of the loss, in one evaluation."""
+    """Best time of every layer's forward and backward pass, and of the loss, in one evaluation (whole, not split
+    by rows: the layers' own cost)."""
     net = ae.network_
     times = defaultdict(list)
 
@@ -232,6 +242,7 @@ def main():
     if args.threads is not None:
         from threadpoolctl import threadpool_limits
         limit = threadpool_limits(args.threads, user_api="blas")
+        numpy_ae.set_num_threads(args.threads)
     with limit:
         failures = run(args)
     finish(failures)
