@@ -25,6 +25,13 @@ result and the files it wrote), ``<name>/`` (each experiment's figures) and
 ``logs/<name>.out``, ``.err`` (its output). See
 :mod:`numpy_ae.experiments.reproduce_table`.
 
+``--keep`` keeps the records already in ``--out/results.json`` for the
+experiments this run does not run (a long full table re-run one experiment at a
+time, or after one experiment changed): the table then covers them all, each
+record naming the commit and date it ran at, the header listing the commits
+when there are several, and the total times are the sums of the experiments'.
+A kept table of the other mode (quick against full) is refused.
+
 Exit status: 0 when every experiment ran and gave well-formed claims (whether
 or not they hold: the table says); 1 when one failed, printed no JSON or gave
 no claims: it is listed in the table as such, and the table is written
@@ -52,7 +59,7 @@ try:  # POSIX: the CPU time of each child process
 except ImportError:  # pragma: no cover - Windows
     resource = None
 
-__all__ = ["EXPERIMENTS", "select", "command_line", "run_experiment", "header", "reproduce"]
+__all__ = ["EXPERIMENTS", "select", "command_line", "run_experiment", "header", "kept_records", "reproduce"]
 
 #: name -> (arguments of the full run: the documented defaults, so none; arguments of ``--quick``). In the order
 #: of docs/results.md.
@@ -188,39 +195,75 @@ def header(quick):
             "python": platform.python_version(), "numpy": np.__version__, "mode": "quick" if quick else "full"}
 
 
-def reproduce(names, quick=False, out="out/reproduce", runner=None, verbose=True):
+def kept_records(out, quick, names):
+    """The records of ``out/results.json`` for experiments not in ``names`` (``--keep``), in table order.
+
+    ``[]`` when there is no such file. A ValueError when it is not a results table, or one of the other mode.
+    """
+    path = os.path.join(out, "results.json")
+    if not os.path.exists(path):
+        return []
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+        mode, old = doc["header"]["mode"], doc["experiments"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"--keep: {path} is not a reproduce results table ({exc})") from None
+    want = "quick" if quick else "full"
+    if mode != want:
+        raise ValueError(f"--keep: the table in {path} is from a {mode} run; this is a {want} run (use another --out)")
+    for rec in old:  # records written before records carried their commit: the table's own
+        rec.setdefault("git_commit", doc["header"].get("git_commit"))
+        rec.setdefault("date", doc["header"].get("date"))
+    return [rec for rec in old if rec.get("name") in EXPERIMENTS and rec["name"] not in names]
+
+
+def _in_table_order(records):
+    order = list(EXPERIMENTS)
+    return sorted(records, key=lambda r: order.index(r["name"]) if r["name"] in order else len(order))
+
+
+def reproduce(names, quick=False, out="out/reproduce", runner=None, verbose=True, keep=False):
     """Run ``names`` (see :func:`select`) with ``runner(name, quick, out)``, write the table; return ``(header, records)``.
 
     ``runner`` returns a record (:mod:`numpy_ae.experiments.reproduce_table`); None: :func:`run_experiment`.
-    The table is rewritten after every experiment, so a run stopped half-way leaves what it had.
+    Each record gets the ``git_commit`` and ``date`` of this run. ``keep``: keep the other experiments' records
+    already in ``out`` (:func:`kept_records`). The table is rewritten after every experiment, so a run stopped
+    half-way leaves what it had.
     """
     runner = run_experiment if runner is None else runner
-    head, records, start = header(quick), [], time.perf_counter()
-    cpu = []
+    kept = kept_records(out, quick, names) if keep else []
+    head, records = header(quick), []
     for i, name in enumerate(names, 1):
         if verbose:
             print(f"[{i}/{len(names)}] {name}{' (quick)' if quick else ''} ...", flush=True)
         rec = runner(name, quick, out)
+        rec.update(git_commit=head["git_commit"], date=head["date"])
         records.append(rec)
-        cpu.append(rec.get("cpu_seconds"))
-        head.update(total_seconds=time.perf_counter() - start,
+        table = _in_table_order(kept + records)
+        cpu = [r.get("cpu_seconds") for r in table]
+        head.update(total_seconds=float(sum(r["seconds"] for r in table)),
                     total_cpu_seconds=None if None in cpu else float(sum(cpu)),
-                    seconds={r["name"]: r["seconds"] for r in records})
-        write_results(out, head, records)
+                    seconds={r["name"]: r["seconds"] for r in table},
+                    commits=sorted({r.get("git_commit") or "unknown" for r in table}))
+        write_results(out, head, table)
         if verbose:
             held = sum(bool(c.get("holds")) for c in rec["claims"] if isinstance(c, dict))
             print(f"    {rec['status']} in {rec['seconds']:.1f} s: {held} of {len(rec['claims'])} claims hold"
                   + (f" ({rec['reason']})" if rec["status"] != "ok" else ""), flush=True)
     if not records:
-        write_results(out, head, records)
-    return head, records
+        write_results(out, head, kept)
+    return head, _in_table_order(kept + records)
 
 
 @command("reproduce", "every headline experiment at its documented defaults (or --quick: small data), one results "
                       "table: ours, the baseline, the published figure, whether each claim holds")
 def cmd_reproduce(args):
     names = select(args.only)  # a bad name fails here, before anything runs
-    head, records = reproduce(names, quick=args.quick, out=args.out)
+    try:
+        head, records = reproduce(names, quick=args.quick, out=args.out, keep=args.keep)
+    except ValueError as exc:  # a --keep table of the other mode: nothing ran
+        raise SystemExit(f"reproduce: error: {exc}") from None
     s = summary(records)
     emit(args, {"header": head, "summary": s, "results": os.path.join(args.out, "results.md"),
                 "experiments": [{k: r[k] for k in ("name", "status", "reason", "seconds", "claims")}
@@ -237,6 +280,9 @@ def _configure(p):
     add_output(p, "--out", kind="folder", default="out/reproduce",
                help="folder for results.md, results.json, each experiment's figures and logs "
                     "(default: out/reproduce)")
+    p.add_argument("--keep", action="store_true",
+                   help="keep the results already in --out for the experiments not run now (with --only: re-run "
+                        "some of a table); each row says its commit")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
 

@@ -20,7 +20,9 @@ A *record* is what the command keeps of one experiment's run (see
 ``files``
     the files it wrote into its ``--out`` folder, relative to the table's folder;
 ``log``
-    its stdout and stderr, the file names relative to the table's folder.
+    its stdout and stderr, the file names relative to the table's folder;
+``git_commit``, ``date``
+    the commit and date of the run that made it (a table kept with ``--keep`` mixes runs).
 
 :func:`table_rows` turns records into the rows of the table, one per claim
 (and one for an experiment with no usable claims, which says why);
@@ -104,17 +106,24 @@ def markdown(header, records):
     total = header.get("total_seconds")
     lines = [f"# numpy_ae reproduce: {header['mode']} run", "",
              f"- numpy_ae {header['version']}, git commit {header.get('git_commit') or 'unknown'}"
-             + (" (with uncommitted changes)" if header.get("git_dirty") else ""),
-             f"- date {header['date']}; machine {header['machine']}, {header['cores']} cores; "
-             f"Python {header['python']}, NumPy {header['numpy']}",
-             f"- mode: {header['mode']} ({MODES.get(header['mode'], '')})",
-             f"- total wall time {_seconds(total)} s (CPU {_seconds(header.get('total_cpu_seconds'))} s); "
-             f"wall times include any time the machine spent on other work",
-             f"- {s['ok']} of {s['experiments']} experiments ran and gave claims"
-             + (f"; NOT OK: {', '.join(s['not_ok'])}" if s["not_ok"] else "")
-             + f"; {s['claims_holding']} of {s['claims']} claims hold", "",
-             "## Claims", "",
-             "| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] * len(COLUMNS)) + "|"]
+             + (" (with uncommitted changes)" if header.get("git_dirty") else "")]
+    by_commit = {}
+    for rec in records:
+        by_commit.setdefault(rec.get("git_commit") or "unknown", []).append(rec["name"])
+    if len(by_commit) > 1:  # a table kept with --keep: which experiment ran at which commit
+        lines.append("- the experiments ran at several commits: " + "; ".join(
+            f"{c[:7]} ({', '.join(names)})" for c, names in by_commit.items()))
+    lines += [
+        f"- date {header['date']}; machine {header['machine']}, {header['cores']} cores; "
+        f"Python {header['python']}, NumPy {header['numpy']}",
+        f"- mode: {header['mode']} ({MODES.get(header['mode'], '')})",
+        f"- total wall time {_seconds(total)} s (CPU {_seconds(header.get('total_cpu_seconds'))} s); "
+        f"wall times include any time the machine spent on other work",
+        f"- {s['ok']} of {s['experiments']} experiments ran and gave claims"
+        + (f"; NOT OK: {', '.join(s['not_ok'])}" if s["not_ok"] else "")
+        + f"; {s['claims_holding']} of {s['claims']} claims hold", "",
+        "## Claims", "",
+        "| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] * len(COLUMNS)) + "|"]
     for row in table_rows(records):
         lines.append("| " + " | ".join(_cell(row[c]) for c in COLUMNS) + " |")
     lines += ["", "## Runs", "", "| experiment | status | wall s | CPU s | command |", "|---|---|---|---|---|"]

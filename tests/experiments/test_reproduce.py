@@ -183,3 +183,35 @@ def test_quick_run_of_one_experiment_end_to_end(tmp_path, capsys):
     text = (tmp_path / "results.md").read_text()
     assert "| pca-demo | The 3-2-3 linear autoencoder learns PCA's plane" in text and "2 of 2 claims hold" in text
     assert (tmp_path / "logs" / "pca-demo.out").read_text().strip().splitlines()[-1].startswith("{")
+
+
+def test_keep_re_runs_some_experiments_of_a_table_and_keeps_the_others(tmp_path, monkeypatch):
+    runs = []
+
+    def runner(name, quick, out):
+        runs.append(name)
+        return fake_record(name, claims=[HOLDS if len(runs) <= 2 else FAILS])
+
+    out = str(tmp_path)
+    rep.reproduce(["deep-ae", "vae"], out=out, runner=runner, verbose=False)
+    first = json.load(open(tmp_path / "results.json"))["experiments"]
+    real_header = rep.header  # the second run as if at another commit
+    monkeypatch.setattr(rep, "header", lambda quick: {**real_header(quick), "git_commit": "f" * 40})
+    head, records = rep.reproduce(["aae", "deep-ae"], out=out, runner=runner, verbose=False, keep=True)
+    assert runs == ["deep-ae", "vae", "aae", "deep-ae"]
+    assert [r["name"] for r in records] == ["deep-ae", "vae", "aae"]  # table order; vae kept, deep-ae re-run
+    vae = records[1]
+    assert vae["claims"] == first[1]["claims"] and vae["git_commit"] == first[1]["git_commit"]
+    assert records[0]["claims"] == [FAILS] and records[0]["git_commit"] == "f" * 40
+    assert head["total_seconds"] == pytest.approx(3 * 1.5) and head["total_cpu_seconds"] == pytest.approx(3 * 1.25)
+    text = (tmp_path / "results.md").read_text()
+    if first[1]["git_commit"] != "f" * 40:  # a table of two commits says which experiment ran at which
+        assert "fffffff (deep-ae, aae)" in text and "several commits" in text
+    doc = json.load(open(tmp_path / "results.json"))
+    assert [r["name"] for r in doc["experiments"]] == ["deep-ae", "vae", "aae"]
+    # without --keep the table holds this run only; a kept table of the other mode is refused
+    _, records = rep.reproduce(["aae"], out=out, runner=runner, verbose=False)
+    assert [r["name"] for r in records] == ["aae"]
+    with pytest.raises(ValueError, match="from a full run; this is a quick run"):
+        rep.reproduce(["aae"], quick=True, out=out, runner=runner, verbose=False, keep=True)
+    assert runs[-1] == "aae" and len(runs) == 5  # refused before anything ran
