@@ -125,8 +125,11 @@ class RowSplit:
         self._replicas = []
 
     def n_blocks(self, n_rows):
-        """How many blocks a batch of ``n_rows`` is cut into (1: not split)."""
+        """How many blocks a batch of ``n_rows`` is cut into (1: not split; always 1 when called from inside a
+        slot of :func:`numpy_ae.train.threads.in_slots`, whose nested calls run in the calling thread)."""
         T = threads.num_threads() if self.threads is None else threads._check(self.threads, "threads")
+        if getattr(threads._local, "busy", False):
+            return 1
         return max(1, min(T, n_rows // MIN_ROWS))
 
     def compute(self, X, T=None):
@@ -161,7 +164,10 @@ class RowSplit:
             for j, s in zip(shared, sums):
                 model.layers[j].shared_sums = functools.partial(s, i)
         try:
-            parts = threads.in_slots(block, k, threads=k)
+            # the blocks of a step with batch sums wait for each other: one such step at a time in the process,
+            # so that steps started from several threads cannot hold every pool worker at half-full barriers
+            with _BARRIER_STEP if shared else contextlib.nullcontext():
+                parts = threads.in_slots(block, k, threads=k)
         finally:
             for model in nets:
                 for j in shared:
@@ -178,6 +184,9 @@ class RowSplit:
         self.net.set_theta(theta)
         J = self.compute(X, T)
         return J, self.net.grad.copy()
+
+
+_BARRIER_STEP = threading.Lock()
 
 
 class _Failed:

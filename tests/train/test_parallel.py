@@ -243,3 +243,15 @@ def test_sparse_autoencoder_lbfgs_fit_agrees_across_thread_counts_and_repeats_bi
     # within ~1e-12; 1e-7 still catches a real difference (a block's rho_hat or weight wrong: ~1e-2)
     assert J2 == pytest.approx(J1, rel=1e-7)
     np.testing.assert_allclose(w2, w1, rtol=1e-6, atol=1e-9)
+
+
+def test_a_split_step_inside_a_slot_runs_whole_in_that_thread_and_does_not_wait_for_ever():
+    net = sparse_net()
+    X = batch(2 * MIN_ROWS, 12)
+    J, g = net.compute(X), net.grad.copy()
+    split = RowSplit(net, threads=2)
+    assert split.n_blocks(X.shape[0]) == 2
+    # inside a slot, nested thread calls run in the calling thread: blocks waiting at a barrier there would hang
+    ((n_blocks, J2),) = threads.in_slots(lambda i, slot: (split.n_blocks(X.shape[0]), split.compute(X)), 1)
+    assert n_blocks == 1 and J2 == J
+    np.testing.assert_array_equal(net.grad, g)
