@@ -199,7 +199,7 @@ class ColumnSums:
 
     Block ``i`` calls ``sums(i, partial)`` from its own thread and waits until every block has posted its
     own; all then get ``(total, n)``, ``total`` the partial sums added in block order (a new array: the
-    same bits for the same ``k``). :meth:`abort` breaks the barrier (a block failed: the others raise
+    same bits for the same ``k``). ``abort()`` breaks the barrier (a block failed: the others raise
     ``threading.BrokenBarrierError`` instead of waiting for ever). The ``k`` blocks must run at once.
     """
 
@@ -221,6 +221,7 @@ class ColumnSums:
         return self._total, self.n
 
     def abort(self):
+        """Break the barrier: blocks waiting at it, or arriving later, raise ``threading.BrokenBarrierError``."""
         self._barrier.abort()
 
 
