@@ -54,6 +54,7 @@ import numpy as np
 from .._validation import check_positive_int
 from ..models.adversarial import AdversarialAutoencoder
 from ..analysis.mmd import median_bandwidth, mmd
+from .claims import claim
 from .registry import add_output, command, emit
 from ..models.stacked import StackedAutoencoder
 from ..models.variational import VariationalAutoencoder
@@ -82,21 +83,17 @@ OPTIONS = {"generator_learning_rate": "Adam's step size for the AAE's generator 
 
 def _claims(mmds, accuracy, prior):
     """The claims the README states, each computed from this run (see the module docstring)."""
-    src = "Makhzani et al. 2016, Adversarial Autoencoders, fig. 2 (qualitative)"
-    claims = [{"claim": f"The adversarial autoencoder's test codes are closer to its {prior} prior (MMD^2) than a "
-                        "VAE's samples of q(z|x), at one shared kernel bandwidth",
-               "holds": bool(mmds["aae"] < mmds["vae"]), "ours": mmds["aae"], "baseline": mmds["vae"],
-               "published": None, "source": src},
-              {"claim": f"The adversarial autoencoder's test codes are closer to its {prior} prior (MMD^2) than a "
-                        "plain autoencoder's codes",
-               "holds": bool(mmds["aae"] < mmds["ae"]), "ours": mmds["aae"], "baseline": mmds["ae"],
-               "published": None, "source": src}]
+    src = "Makhzani et al. 2015, Adversarial Autoencoders, fig. 2 (qualitative)"
+    claims = [claim(f"The adversarial autoencoder's test codes are closer to its {prior} prior (MMD^2) than a VAE's "
+                    "samples of q(z|x), at one shared kernel bandwidth",
+                    mmds["aae"] < mmds["vae"], mmds["aae"], mmds["vae"], source=src),
+              claim(f"The adversarial autoencoder's test codes are closer to its {prior} prior (MMD^2) than a plain "
+                    "autoencoder's codes", mmds["aae"] < mmds["ae"], mmds["aae"], mmds["ae"], source=src)]
     if accuracy is not None:
-        claims.append({"claim": "With the supervised mixture prior, at least 80% of test codes lie nearest their own "
-                                "class's component (chance: 10%)",
-                       "holds": bool(accuracy >= 0.8), "ours": accuracy, "baseline": None, "published": None,
-                       "source": "Makhzani et al. 2015, Adversarial Autoencoders, section 2.3, fig. 4 (classes "
-                                 "separated)"})
+        claims.append(claim("With the supervised mixture prior, at least 80% of test codes lie nearest their own "
+                            "class's component (chance: 10%)", accuracy >= 0.8, accuracy,
+                            source="Makhzani et al. 2015, Adversarial Autoencoders, section 2.3, fig. 4 (classes "
+                                   "separated)"))
     return claims
 
 
