@@ -147,8 +147,8 @@ class AdversarialAutoencoder(AdversarialTraining, Autoencoder):
         docstring); ``y`` is then required and may have at most
         ``n_components`` classes. False: ``y`` is ignored (as in a ``Pipeline``).
         Measured: a small 3-class problem reaches it; on 10,000 Fashion-MNIST
-        images 5 epochs give 14% to 32% of test codes nearest their own
-        component, 20 epochs (generator 3e-3, discriminator 3e-4) about 50%.
+        images, 50 epochs (discriminator 2e-3, generator 1e-3, no decay) put
+        71% to 75% of test codes nearest their own component (seeds 0-2).
     discriminator_hidden : int or tuple of int
         Widths of the discriminator's hidden layers.
     learning_rate : float > 0
