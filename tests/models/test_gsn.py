@@ -1,11 +1,13 @@
 """numpy_ae.models.gsn and ``python -m numpy_ae gsn``: the denoising autoencoder's Markov chain, walkback, sample quality."""
+import inspect
 import json
 
 import numpy as np
 import pytest
 
 from numpy_ae import DenoisingAutoencoder, StackedAutoencoder, load
-from numpy_ae.cli import main
+from numpy_ae.cli import build_parser, main
+from numpy_ae.experiments import gsn as gsn_experiment
 from numpy_ae.experiments.claims import claim_problems
 from numpy_ae.models.gsn import binarize, chain_samples, fit_walkback, gsn_chain, sample_quality, walkback_pairs
 from numpy_ae.nn.noise import MaskingNoise, make_corruption
@@ -193,7 +195,8 @@ def test_gsn_cli_end_to_end(tmp_path, capsys):
     # 20 chains, 3 samples each, burn-in 3, every 2nd state: 3 + 2 * 3 = 9 steps per chain
     assert (result["n_chains"], result["per_chain"], result["burn_in"], result["thin"], result["steps"]) == \
         (20, 3, 3, 2, 9)
-    assert result["chain_noise"] == 0.3  # by default the training corruption
+    # the default corruption (0.45, issue 20: at 0.3 or 0.4 the chains over-visit one class more) trains and samples
+    assert result["noise"] == "salt-pepper 0.45" and result["chain_noise"] == 0.45
     assert result["vae_epochs"] == 2  # by default as many updates as the DAE: epochs x walkback
     assert result["classifier_test_accuracy"] > 0.5  # one epoch on 500 images: far above the 0.1 of chance
     assert any("walkback k=2" in line for line in lines)  # progress while it trains
@@ -211,6 +214,13 @@ def test_gsn_cli_end_to_end(tmp_path, capsys):
     assert confident["ours"] == result["confident_fraction"]
     assert confident["baseline"] == result["vae_confident_fraction"]
     assert confident["holds"] == (result["confident_fraction"] >= result["vae_confident_fraction"])
+
+
+def test_gsn_default_noise_is_the_same_in_the_cli_and_run():
+    """``--noise`` without the option and ``run()`` without the argument are the one documented default."""
+    args = build_parser().parse_args(["gsn"])
+    assert args.noise == inspect.signature(gsn_experiment.run).parameters["noise"].default == 0.45
+    assert args.chain_noise is None  # None: the training level
 
 
 @pytest.mark.parametrize("argv, match", [
