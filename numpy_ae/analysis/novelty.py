@@ -29,7 +29,15 @@ Two scores (one value per image, higher = more anomalous):
   same 784 bytes. A likelihood model trained on clothes gives simple images
   (a sandal: mostly black background) a HIGH likelihood whatever their class;
   the compressor, which knows nothing of clothes, gives them a short code too,
-  and the difference keeps what the model knows beyond simplicity.
+  and the difference keeps what the model knows beyond simplicity;
+* :func:`likelihood_ratio_score`: Ren et al. (2019)'s likelihood ratio,
+  :math:`S(x) = \mathrm{NLL}_\theta(x) - \mathrm{NLL}_{\theta_0}(x)`, against a
+  background model :math:`\theta_0` of the same family trained on the same
+  images with a share of their pixels replaced by random levels
+  (:func:`mutate_pixels`, :class:`MutatedInputs`): the background learns the
+  population's low-level statistics (black background, grey levels) from the
+  corrupted images, so the ratio is meant to keep only what the clean model
+  knows beyond them.
 
 Why the VAE's likelihood is re-read in bits: its Bernoulli decoder is a density
 of continuous pixels in nats, not a code length of the 8-bit image, and its
@@ -56,7 +64,8 @@ from .._validation import check_array, check_positive_int, check_random_state
 from .metrics import roc_auc
 
 __all__ = ['held_out_split', 'reconstruction_error', 'neg_elbo_score', 'quantize_8bit', 'compressed_bits',
-           'binomial_nll_bits', 'complexity_corrected_score', 'held_out_class_auroc', 'REDUCTIONS']
+           'binomial_nll_bits', 'complexity_corrected_score', 'mutate_pixels', 'MutatedInputs',
+           'likelihood_ratio_score', 'held_out_class_auroc', 'REDUCTIONS']
 
 
 
@@ -191,6 +200,67 @@ def complexity_corrected_score(nll_bits, X, level=9):
     if nll_bits.shape != L.shape:
         raise ValueError(f"nll_bits must have one value per row of X: shape {L.shape}; got {nll_bits.shape}")
     return nll_bits - L
+
+
+def mutate_pixels(X, rate, random_state=0):
+    r"""Ren et al. (2019)'s input perturbation: each pixel of ``X (N, D)`` (in [0, 1]) independently, with
+    probability ``rate``, replaced by a level :math:`k/255` with :math:`k` uniform on 0..255.
+
+    Returns a new float array of ``X``'s shape and dtype (``X`` is not changed); the same ``random_state``
+    gives the same mutation. ``rate`` must lie in [0, 1] (Ren et al. use 0.1 to 0.3).
+    """
+    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= rate <= 1.0:
+        raise ValueError(f"rate must be a probability in [0, 1] (the share of pixels replaced); got {rate!r}")
+    checked = check_array(X, "X", unit_interval=True, unit_interval_hint="Pixels must lie in [0, 1] (X / 255).")
+    rng = check_random_state(random_state)
+    given = np.asarray(X)
+    out = np.array(given if given.dtype.kind == "f" else checked, copy=True)  # a float32 model stays float32
+    hit = rng.random(out.shape) < rate
+    out[hit] = rng.integers(0, 256, int(hit.sum())) / 255.0
+    return out
+
+
+class MutatedInputs:
+    r"""A background model for :func:`likelihood_ratio_score`: ``fit(X)`` fits ``estimator`` on
+    :func:`mutate_pixels` ``(X, rate, random_state)`` instead of ``X``; every other attribute
+    (``elbo``, ``likelihood``, ``fit_seconds_``, ...) is the fitted estimator's.
+
+    Parameters
+    ----------
+    estimator : an unfitted estimator with ``fit(X)``
+        The background model (Ren et al.: the same architecture as the model it is compared with).
+    rate : float in [0, 1]
+        The share of pixels mutated (default 0.2, the middle of Ren et al.'s 0.1-0.3).
+    random_state : int or Generator
+        Seeds the mutation.
+    """
+
+    def __init__(self, estimator, rate=0.2, random_state=0):
+        mutate_pixels(np.zeros((1, 1)), rate)  # the rate checked now, before any data is read
+        self.estimator, self.rate, self.random_state = estimator, rate, random_state
+
+    def fit(self, X, y=None):
+        self.estimator.fit(mutate_pixels(X, self.rate, self.random_state))
+        return self
+
+    def __getattr__(self, name):  # only reached for names this wrapper does not have
+        if name == "estimator":
+            raise AttributeError(name)
+        return getattr(self.estimator, name)
+
+
+def likelihood_ratio_score(nll_bits, background_nll_bits):
+    r"""Ren et al. (2019)'s score, minus the log likelihood ratio: :math:`S(x) = \mathrm{NLL}_\theta(x) -
+    \mathrm{NLL}_{\theta_0}(x)` (higher = more anomalous), both in bits of the same 8-bit image
+    (:func:`binomial_nll_bits` of the model and of its :class:`MutatedInputs` background).
+
+    Returns an array (N,) of float64.
+    """
+    a, b = np.asarray(nll_bits, dtype=np.float64), np.asarray(background_nll_bits, dtype=np.float64)
+    if a.ndim != 1 or a.shape != b.shape:
+        raise ValueError(f"nll_bits and background_nll_bits must be two arrays (N,) of the same N; got shapes "
+                         f"{a.shape} and {b.shape}")
+    return a - b
 
 
 def held_out_class_auroc(X_train, y_train, X_test, y_test, classes, models, n_train=None, callback=None):

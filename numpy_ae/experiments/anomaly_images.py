@@ -24,17 +24,23 @@ models are trained on the training images of the OTHER nine classes only
   (:func:`~numpy_ae.analysis.novelty.complexity_corrected_score`).
 
 ``zlib``, the compressed length alone (no model), shows how much of the
-ranking is input complexity. Every test image is scored; the images of class
+ranking is input complexity. Unless ``--no-background``, a fourth model: the
+same VAE trained on the same images with ``--mutation-rate`` (0.2) of their
+pixels replaced by random levels (:class:`~numpy_ae.analysis.novelty.MutatedInputs`),
+Ren et al. (2019)'s background model; ``vae_llr`` is ``vae_bits`` minus its
+bits (:func:`~numpy_ae.analysis.novelty.likelihood_ratio_score`), ``background``
+its bits alone. Every test image is scored; the images of class
 c are the positives (the anomalies), and the ROC AUC of each score is computed
 from ranks with ties averaged (:func:`numpy_ae.analysis.metrics.roc_auc`).
 
 Figures (in ``--out``): ``auroc.png`` (per held-out class, a bar per score:
-AE, PCA, VAE -ELBO, VAE corrected) and ``most_anomalous.png`` (for each
+AE, PCA, VAE -ELBO, VAE corrected, VAE likelihood ratio) and ``most_anomalous.png`` (for each
 held-out class, the 10 test images the AE, the VAE's -ELBO and the corrected
 score put highest).
 
 JSON (last line, ``--json``): ``{"auroc": {"<class name>": {"ae": ..., "pca": ...,
-"vae": ..., "vae_bits": ..., "vae_corrected": ..., "zlib": ...}}, "mean_auroc":
+"vae": ..., "vae_bits": ..., "vae_corrected": ..., "zlib": ..., "vae_llr": ..., "background": ...}},
+"mean_auroc":
 {score: mean}, "mean_auroc_ae", "mean_auroc_vae", "mean_auroc_vae_corrected"}``
 plus the settings (``epochs``, ``n_train``, ``dataset``, ``ae_score``,
 ``vae_score``, ``seconds``) and ``"claims"`` (:func:`novelty_claims`).
@@ -51,8 +57,9 @@ from .claims import claim
 from .registry import add_output, command, emit
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from ..analysis.metrics import roc_auc
-from ..analysis.novelty import (binomial_nll_bits, complexity_corrected_score, compressed_bits,
-                                held_out_class_auroc, neg_elbo_score, reconstruction_error)
+from ..analysis.novelty import (MutatedInputs, binomial_nll_bits, complexity_corrected_score, compressed_bits,
+                                held_out_class_auroc, likelihood_ratio_score, mutate_pixels, neg_elbo_score,
+                                reconstruction_error)
 from ..analysis.class_figures import legend_outside
 from ..analysis.plotting import PIXEL_RANGE, new_figure, save_image_grid
 from ..data import class_names, dataset_title
@@ -62,13 +69,16 @@ from ..models.variational import VariationalAutoencoder
 
 #: The scores of the AUROC table, in its column order, with their headers.
 SCORES = {"ae": "AE (recon)", "pca": "PCA(32)", "vae": "VAE -ELBO", "vae_bits": "VAE bits",
-          "vae_corrected": "VAE - zlib", "zlib": "zlib alone"}
+          "vae_corrected": "VAE - zlib", "zlib": "zlib alone", "vae_llr": "VAE - backgr.",
+          "background": "backgr. alone"}
 #: The scores drawn as bars, and their legend labels.
 BARS = {"ae": "AE: reconstruction error", "pca": "PCA(32): reconstruction error", "vae": "VAE: -ELBO",
-        "vae_corrected": "VAE: bits - zlib bits (Serra et al.)"}
+        "vae_corrected": "VAE: bits - zlib bits (Serra et al.)",
+        "vae_llr": "VAE: bits - background bits (Ren et al.)"}
 TOPS = ("ae", "vae", "vae_corrected")  # the scores whose top-10 images are shown
 SERRA = ("Serra et al. 2020, Input complexity and out-of-distribution detection with likelihood-based "
          "generative models (ICLR)")
+REN = "Ren et al. 2019, Likelihood ratios for out-of-distribution detection (NeurIPS)"
 
 __all__ = ["run", "parse_classes", "novelty_claims", "save_auroc_bars", "auroc_bars_figure", "format_table"]
 
@@ -88,7 +98,7 @@ def parse_classes(text):
 
 
 def run(dataset="fashion-mnist", out="out/anomaly-images", classes=None, epochs=3, n_train=None, iw_k=1,
-        dtype="float32", seed=0, verbose=True, data_home=None, download=True):
+        dtype="float32", seed=0, verbose=True, data_home=None, download=True, mutation_rate=0.2, background=True):
     r"""Run the held-out-class protocol; write the figures; return the result dict (see the module docstring)."""
     epochs = check_positive_int(epochs, "epochs")
     iw_k = check_positive_int(iw_k, "iw_k")
@@ -108,6 +118,7 @@ def run(dataset="fashion-mnist", out="out/anomaly-images", classes=None, epochs=
                                       epochs=epochs, batch_size=128, dtype=dtype, random_state=seed)
 
     make_ae(), make_vae(), PCA(32)  # hyperparameters checked before the data is read
+    mutate_pixels(np.zeros((1, 1)), mutation_rate)  # and the background's mutation rate
     X_train, y_train, X_test, y_test, path = load_dataset(dataset, data_home=data_home, download=download,
                                                           dtype=dtype)
     start = time.perf_counter()
@@ -125,7 +136,7 @@ def run(dataset="fashion-mnist", out="out/anomaly-images", classes=None, epochs=
         if name in TOPS:
             tops.append((f"{names[label]} ({name.upper().replace('_', ' ')})", X_test[top]))
         if verbose:
-            fit = getattr(model, "fit_seconds_", None) if name in ("ae", "vae") else None  # once per model
+            fit = getattr(model, "fit_seconds_", None) if name in ("ae", "vae", "background") else None  # once per model
             print(f"held out {names[label]!r}: {name}" + (f" trained in {fit:.1f} s" if fit is not None else "") +
                   f", AUROC {roc_auc(positive, scores):.3f}; "
                   f"{int(positive[top].sum())}/10 of its top-scored test images are {names[label]!r} "
@@ -133,16 +144,25 @@ def run(dataset="fashion-mnist", out="out/anomaly-images", classes=None, epochs=
 
     models = {"ae": (make_ae, reconstruction_error), "pca": (lambda: PCA(32), reconstruction_error),
               "vae": (make_vae, vae_scores)}
+    if background:  # Ren et al.'s background: the same VAE on mutated images, scored in bits
+        models["background"] = (lambda: MutatedInputs(make_vae(), mutation_rate, random_state=seed),
+                                lambda bg, X: binomial_nll_bits(bg, X, random_state=seed))
     if verbose:
-        print(f"{len(classes)} held-out classes; each: PCA(32), AE 784-128-32 and VAE 784-256-16, {epochs} epochs of Adam "
-              f"on the other classes' training images" + (f" (first {n_train})" if n_train else ""), flush=True)
+        print(f"{len(classes)} held-out classes; each: PCA(32), AE 784-128-32 and VAE 784-256-16"
+              + (f" (and the VAE again on images with {mutation_rate:g} of the pixels mutated)" if background else "")
+              + f", {epochs} epochs of Adam on the other classes' training images"
+              + (f" (first {n_train})" if n_train else ""), flush=True)
     runs = held_out_class_auroc(X_train, y_train, X_test, y_test, classes, models, n_train=n_train,
                                 callback=report)
     seconds = time.perf_counter() - start
 
     auroc = {names[c]: {**{k: runs[c][k]["auroc"] for k in SCORES if k in runs[c]},
                         "zlib": roc_auc(y_test == c, L_test)} for c in classes}
-    mean = {k: float(np.mean([v[k] for v in auroc.values()])) for k in SCORES}
+    if background:
+        for c in classes:
+            llr = likelihood_ratio_score(runs[c]["vae_bits"]["scores"], runs[c]["background"]["scores"])
+            auroc[names[c]]["vae_llr"] = roc_auc(y_test == c, llr)
+    mean = {k: float(np.mean([v[k] for v in auroc.values()])) for k in SCORES if k in auroc[names[classes[0]]]}
     result = {"auroc": auroc, "mean_auroc": mean, "mean_auroc_ae": mean["ae"], "mean_auroc_vae": mean["vae"],
               "mean_auroc_vae_corrected": mean["vae_corrected"],
               "epochs": epochs, "n_train": {names[c]: runs[c]["ae"]["n_train"] for c in classes},
@@ -153,7 +173,12 @@ def run(dataset="fashion-mnist", out="out/anomaly-images", classes=None, epochs=
               "vae_score": "-ELBO, one sample" if iw_k == 1 else f"-L_k, importance-weighted, k={iw_k}",
               "pca_score": "squared reconstruction error of PCA(32) summed over pixels",
               "vae_corrected_score": "one-sample bound on -log2 P(8-bit image), Binomial(255, p) decoder, "
-                                     "minus 8 * len(zlib.compress(image bytes, 9))"}
+                                     "minus 8 * len(zlib.compress(image bytes, 9))",
+              "mutation_rate": mutation_rate if background else None}
+    if background:
+        result["vae_llr_score"] = ("the same bound in bits minus that of the same VAE trained on the images with "
+                                   f"{mutation_rate:g} of the pixels replaced by uniform random levels")
+        result["mean_auroc_vae_llr"] = mean["vae_llr"]
     result["claims"] = novelty_claims(result)
     if verbose:
         print(format_table(result), flush=True)
@@ -172,7 +197,8 @@ def novelty_claims(result):
     Issue 20's goal for the complexity-corrected VAE score (``vae_corrected``): a mean AUROC of at least
     0.75 over the held-out classes and no class below chance (0.5: the novel class scored as MORE normal
     than the normal ones), the raw -ELBO (``vae``) the baseline of both; and whether it beats the raw -ELBO
-    and the PCA(32) reconstruction baseline on the mean. The last claim: the dense AE beats chance on average.
+    and the PCA(32) reconstruction baseline on the mean. Then: the dense AE beats chance on average;
+    and, when the result has ``vae_llr`` (Ren et al.'s background ratio), whether it beats the raw -ELBO.
     """
     auroc, n = result["auroc"], len(result["auroc"])
 
@@ -193,7 +219,10 @@ def novelty_claims(result):
               f"the {n} classes)", np.mean(cor) > np.mean(pca), np.mean(cor), np.mean(pca)),
         claim(f"The dense AE's reconstruction error detects a held-out class better than chance on average "
               f"(mean ROC AUC over the {n} classes > 0.5)", np.mean(ae) > 0.5, np.mean(ae), 0.5),
-    ]
+    ] + ([] if not all("vae_llr" in v for v in auroc.values()) else [
+        claim(f"Ren et al.'s likelihood ratio (the VAE's bits minus those of a VAE trained on mutated images) "
+              f"detects held-out classes better than the raw -ELBO (mean ROC AUC over the {n} classes)",
+              np.mean(col("vae_llr")) > np.mean(raw), np.mean(col("vae_llr")), np.mean(raw), source=REN)])
 
 
 def format_table(result):
@@ -250,7 +279,8 @@ def _save_tops(rows, path):
 def cmd_anomaly_images(args):
     result = run(dataset=args.dataset, out=args.out, classes=parse_classes(args.classes), epochs=args.epochs,
                  n_train=args.n_train, iw_k=args.iw_k, dtype=args.dtype, seed=args.seed, verbose=not args.quiet,
-                 data_home=args.data_home, download=not args.no_download)
+                 data_home=args.data_home, download=not args.no_download, mutation_rate=args.mutation_rate,
+                 background=not args.no_background)
     emit(args, result, "")
     return 0
 
@@ -264,6 +294,11 @@ def _configure(p):
                    help="train on the first N images of the other classes (default: all, about 54,000)")
     p.add_argument("--iw-k", type=int, default=1,
                    help="VAE score: 1 = one-sample -ELBO; K > 1 = minus the importance-weighted bound (default: 1)")
+    p.add_argument("--mutation-rate", type=float, default=0.2,
+                   help="share of pixels the background VAE's training images have replaced by random levels "
+                        "(Ren et al. 2019; default: 0.2)")
+    p.add_argument("--no-background", action="store_true",
+                   help="skip the background VAE and its likelihood-ratio score (one model less per class)")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="precision (default: float32)")
     p.add_argument("--seed", type=int, default=0, help="seeds both models and the ELBO's noise")
     p.add_argument("--quiet", action="store_true", help="no progress")

@@ -11,9 +11,9 @@ from numpy_ae.cli import main
 from numpy_ae.data import class_names
 from numpy_ae.experiments.anomaly_images import format_table, novelty_claims, parse_classes
 from numpy_ae.experiments.claims import claim_problems
-from numpy_ae.analysis.novelty import (_roc_auc, binomial_nll_bits, complexity_corrected_score, compressed_bits,
-                                      held_out_class_auroc, held_out_split, neg_elbo_score, quantize_8bit,
-                                      reconstruction_error)
+from numpy_ae.analysis.novelty import (MutatedInputs, _roc_auc, binomial_nll_bits, complexity_corrected_score,
+                                      compressed_bits, held_out_class_auroc, held_out_split, likelihood_ratio_score,
+                                      mutate_pixels, neg_elbo_score, quantize_8bit, reconstruction_error)
 
 from _data import needs_mnist  # noqa: E402  (tests/ is on sys.path under pytest)
 
@@ -230,7 +230,7 @@ def test_anomaly_images_cli_end_to_end(tmp_path, capsys):
     names = class_names("mnist")
     assert {"auroc", "mean_auroc", "mean_auroc_ae", "mean_auroc_vae", "mean_auroc_vae_corrected"} <= set(result)
     assert set(result["auroc"]) == {names[1], names[8]}
-    keys = {"ae", "pca", "vae", "vae_bits", "vae_corrected", "zlib"}
+    keys = {"ae", "pca", "vae", "vae_bits", "vae_corrected", "zlib", "vae_llr", "background"}
     for v in result["auroc"].values():
         assert set(v) == keys and all(0.0 <= s <= 1.0 for s in v.values())
     for key in keys:
@@ -243,7 +243,10 @@ def test_anomaly_images_cli_end_to_end(tmp_path, capsys):
     for name in ("auroc", "most_anomalous"):
         assert (tmp_path / f"{name}.png").stat().st_size > 1000, name
     claims = result["claims"]
-    assert claim_problems(claims) == [] and len(claims) == 5
+    assert claim_problems(claims) == [] and len(claims) == 6
+    assert result["mutation_rate"] == 0.2 and result["mean_auroc_vae_llr"] == result["mean_auroc"]["vae_llr"]
+    llr = [v["vae_llr"] for v in result["auroc"].values()]
+    assert claims[5]["ours"] == pytest.approx(np.mean(llr)) and claims[5]["holds"] == (np.mean(llr) > result["mean_auroc_vae"])
     cor = [v["vae_corrected"] for v in result["auroc"].values()]
     assert claims[0]["ours"] == pytest.approx(np.mean(cor)) and claims[0]["holds"] == (np.mean(cor) >= 0.75)
     assert claims[0]["baseline"] == pytest.approx(result["mean_auroc_vae"])
@@ -272,8 +275,60 @@ def test_novelty_claims_follow_the_figures():
     (["--epochs", "0"], "epochs must be"),
     (["--iw-k", "0"], "iw_k must be"),
     (["--n-train", "-3"], "n_train must be"),
+    (["--mutation-rate", "1.5"], "rate must be a probability"),
 ])
 def test_anomaly_images_bad_options_exit_2(argv, match, capsys, tmp_path):
     assert main(["anomaly-images", "--out", str(tmp_path), "--no-download"] + argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and match in err
+
+
+# ------------------------------------------------------- background model (Ren et al.)
+def test_mutate_pixels_replaces_the_given_share_with_uniform_levels_and_leaves_x_alone():
+    rng = np.random.default_rng(10)
+    X = (rng.random((400, 50)) < 0.5).astype(np.float32) * 0.0  # all black: a changed pixel is visible
+    X0 = X.copy()
+    M = mutate_pixels(X, 0.2, random_state=3)
+    np.testing.assert_array_equal(X, X0)  # a new array; X is untouched
+    assert M.dtype == X.dtype and M.shape == X.shape
+    changed = M != 0
+    # 20,000 pixels, each hit w.p. 0.2 (and then nonzero w.p. 255/256): binomial sd 0.0028, so 5 sd is 0.014
+    assert abs(changed.mean() - 0.2 * 255 / 256) < 0.014
+    levels = np.rint(M[changed] * 255)
+    np.testing.assert_allclose(M[changed] * 255, levels, atol=1e-4)  # on the 8-bit grid
+    # uniform on 1..255 given nonzero: mean 128, sd of the mean of ~4,000 draws about 1.2
+    assert abs(levels.mean() - 128) < 6
+    np.testing.assert_array_equal(M, mutate_pixels(X, 0.2, random_state=3))
+    np.testing.assert_array_equal(mutate_pixels(X, 0.0), X)
+    assert np.all(mutate_pixels(X, 1.0, random_state=4) >= 0)
+    for bad in (-0.1, 1.5, True, "0.2"):
+        with pytest.raises(ValueError, match="rate must be a probability in"):
+            mutate_pixels(X, bad)
+
+
+def test_mutated_inputs_fits_its_estimator_on_mutated_images():
+    seen = []
+
+    class Recorder:
+        likelihood = "bernoulli"
+
+        def fit(self, X):
+            seen.append(np.array(X))
+            return self
+
+    X = np.zeros((300, 20))
+    bg = MutatedInputs(Recorder(), rate=0.3, random_state=5).fit(X)
+    assert bg.likelihood == "bernoulli"  # the estimator's attributes
+    np.testing.assert_array_equal(seen[0], mutate_pixels(X, 0.3, random_state=5))
+    assert 0.25 < (seen[0] != 0).mean() < 0.35
+    with pytest.raises(ValueError, match="rate must be a probability"):
+        MutatedInputs(Recorder(), rate=2)
+    with pytest.raises(AttributeError):
+        bg.no_such_attribute
+
+
+def test_likelihood_ratio_score_is_the_difference_of_the_bits():
+    a, b = np.array([10.0, 5.0, 7.0]), np.array([9.0, 1.0, 7.5])
+    np.testing.assert_array_equal(likelihood_ratio_score(a, b), [1.0, 4.0, -0.5])
+    with pytest.raises(ValueError, match="must be two arrays"):
+        likelihood_ratio_score(a, b[:2])
