@@ -13,6 +13,9 @@ Not part of ``make bench`` (it measures candidate designs, not numpy_ae): run it
     when a 10,000-row L-BFGS evaluation is split in two): bias, sigmoid, squared error and the delta
     over the whole block at once (numpy_ae's passes) against the same work in blocks of 64 rows that
     stay in cache; one thread, then two threads at once. The cost and the delta are checked equal.
+(c) SciPy's L-BFGS-B alone (maxcor 10, numpy_ae's default) on a quadratic with as many parameters as that
+    model (308,308): its time per iteration outside the objective, SciPy's BLAS at one thread (as
+    ``numpy_ae.train.lbfgs`` holds it) and at its default. Checked: 200 iterations ran.
 """
 from __future__ import annotations
 
@@ -136,12 +139,46 @@ def _both(blocks, R):
         th.join()
 
 
+def lbfgs_overhead(iterations=200):
+    import scipy.optimize
+    from numpy_ae.train.lbfgs import single_threaded_scipy_blas
+    n = 2 * 784 * 196 + 196 + 784
+    rng = np.random.default_rng(2)
+    d = rng.uniform(1.0, 10.0, n)
+    x0 = rng.standard_normal(n)
+    spent = []
+
+    def fun(x):
+        t = time.perf_counter()
+        g = d * x
+        J = 0.5 * float(x @ g)
+        spent.append(time.perf_counter() - t)
+        return J, g
+
+    print(f"(c) SciPy's L-BFGS-B on a quadratic of {n:,} parameters, maxcor 10, {iterations} iterations", flush=True)
+    for label, ctx in (("SciPy's BLAS at one thread", single_threaded_scipy_blas), ("at its default", None)):
+        spent.clear()
+        t = time.perf_counter()
+        if ctx is None:
+            res = scipy.optimize.minimize(fun, x0, jac=True, method="L-BFGS-B",
+                                          options=dict(maxiter=iterations, maxcor=10, ftol=0, gtol=0))
+        else:
+            with ctx():
+                res = scipy.optimize.minimize(fun, x0, jac=True, method="L-BFGS-B",
+                                              options=dict(maxiter=iterations, maxcor=10, ftol=0, gtol=0))
+        wall = time.perf_counter() - t - sum(spent)
+        assert res.nit == iterations, (res.nit, res.message)
+        print(f"  {label:<28} {1e3 * wall / res.nit:6.1f} ms per iteration outside the objective "
+              f"({res.nfev} evaluations)", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=300, help="timings per product (part b: a twentieth of it)")
     args = p.parse_args()
     products(args.repeats)
     blocking(max(args.repeats // 20, 3))
+    lbfgs_overhead()
 
 
 if __name__ == "__main__":
