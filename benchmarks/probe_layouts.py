@@ -16,6 +16,10 @@ Not part of ``make bench`` (it measures candidate designs, not numpy_ae): run it
 (c) SciPy's L-BFGS-B alone (maxcor 10, numpy_ae's default) on a quadratic with as many parameters as that
     model (308,308): its time per iteration outside the objective, SciPy's BLAS at one thread (as
     ``numpy_ae.train.lbfgs`` holds it) and at its default. Checked: 200 iterations ran.
+(d) Adam over the VAE's 652,824 float32 parameters: ours on one thread (the default below
+    ``numpy_ae.train.threads.MIN_CHUNK``) and on two, PyTorch's ``torch.optim.Adam`` when installed; alone
+    and right after a matrix product (OpenBLAS's worker then spins on the other core). Set
+    ``OPENBLAS_THREAD_TIMEOUT=4`` in the environment to see the spin go.
 """
 from __future__ import annotations
 
@@ -172,6 +176,47 @@ def lbfgs_overhead(iterations=200):
               f"({res.nfev} evaluations)", flush=True)
 
 
+def adam_steps(repeats):
+    from numpy_ae.train import threads
+    from numpy_ae.train.fast_optimizers import Adam
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    shapes = [(784, 400), (400,), (400, 40), (40,), (20, 400), (400,), (400, 784), (784,)]
+    n = sum(int(np.prod(s)) for s in shapes)
+    rng = np.random.default_rng(3)
+    theta, g = rng.standard_normal(n).astype(np.float32), rng.standard_normal(n).astype(np.float32)
+    opt = Adam(1e-3)
+    A, W = rng.random((128, 784), dtype=np.float32), rng.random((784, 400), dtype=np.float32)
+    O = np.empty((128, 400), np.float32)
+    product = median_us(lambda: np.matmul(A, W, out=O), repeats)
+
+    def after_product(step):
+        return median_us(lambda: (np.matmul(A, W, out=O), step()), repeats) - product
+
+    print(f"(d) Adam over {n:,} float32 parameters, median of {repeats} steps (us)", flush=True)
+    default = threads.MIN_CHUNK
+    try:
+        for label, chunk in (("ours, one thread (default)", default), ("ours, two threads", 1 << 15)):
+            threads.MIN_CHUNK = chunk
+            alone = median_us(lambda: opt.step(theta, g), repeats)
+            print(f"  {label:<28} alone {alone:6.0f}   after a product {after_product(lambda: opt.step(theta, g)):6.0f}",
+                  flush=True)
+    finally:
+        threads.MIN_CHUNK = default
+    if torch is not None:
+        params = [torch.nn.Parameter(torch.randn(*s)) for s in shapes]
+        for q in params:
+            q.grad = torch.randn_like(q)
+        topt = torch.optim.Adam(params, lr=1e-3)
+        tA, tW = torch.from_numpy(A), torch.from_numpy(W)
+        tprod = median_us(lambda: tA @ tW, repeats)
+        alone = median_us(topt.step, repeats)
+        after = median_us(lambda: (tA @ tW, topt.step()), repeats) - tprod
+        print(f"  {'torch.optim.Adam':<28} alone {alone:6.0f}   after a product {after:6.0f}", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--repeats", type=int, default=300, help="timings per product (part b: a twentieth of it)")
@@ -179,6 +224,7 @@ def main():
     products(args.repeats)
     blocking(max(args.repeats // 20, 3))
     lbfgs_overhead()
+    adam_steps(args.repeats)
 
 
 if __name__ == "__main__":
