@@ -132,6 +132,13 @@ def check_in_open_interval(value, name, low=0.0, high=1.0):
     return float(value)
 
 
+def check_probability(value, name, meaning="a probability"):
+    """Require a real ``0 <= value <= 1``; return it as float. ``meaning`` says what it is, for the message."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be a probability in [0, 1] ({meaning}); got {value!r}")
+    return float(value)
+
+
 def check_positive_int(value, name, minimum=1):
     """Require an integer ``value >= minimum``; return it as int."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:

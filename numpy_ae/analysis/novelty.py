@@ -60,7 +60,7 @@ import math
 import numbers
 import zlib
 import numpy as np
-from .._validation import check_array, check_positive_int, check_random_state
+from .._validation import check_array, check_positive_int, check_probability, check_random_state
 from .metrics import roc_auc
 
 __all__ = ['held_out_split', 'reconstruction_error', 'neg_elbo_score', 'quantize_8bit', 'compressed_bits',
@@ -209,8 +209,7 @@ def mutate_pixels(X, rate, random_state=0):
     Returns a new float array of ``X``'s shape and dtype (``X`` is not changed); the same ``random_state``
     gives the same mutation. ``rate`` must lie in [0, 1] (Ren et al. use 0.1 to 0.3).
     """
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 <= rate <= 1.0:
-        raise ValueError(f"rate must be a probability in [0, 1] (the share of pixels replaced); got {rate!r}")
+    check_probability(rate, "rate", "the share of pixels replaced")
     checked = check_array(X, "X", unit_interval=True, unit_interval_hint="Pixels must lie in [0, 1] (X / 255).")
     rng = check_random_state(random_state)
     given = np.asarray(X)
@@ -225,6 +224,11 @@ class MutatedInputs:
     :func:`mutate_pixels` ``(X, rate, random_state)`` instead of ``X``; every other attribute
     (``elbo``, ``likelihood``, ``fit_seconds_``, ...) is the fitted estimator's.
 
+    A model factory's product for :func:`held_out_class_auroc`, not a scikit-learn estimator (no
+    ``get_params``). It keeps no state of its own: a refused or failed ``fit`` leaves ``estimator`` as
+    the estimator's own transaction leaves it (numpy_ae's estimators: as it was). ``__init__`` only
+    stores its arguments; ``fit`` checks ``rate`` before any training.
+
     Parameters
     ----------
     estimator : an unfitted estimator with ``fit(X)``
@@ -236,7 +240,6 @@ class MutatedInputs:
     """
 
     def __init__(self, estimator, rate=0.2, random_state=0):
-        mutate_pixels(np.zeros((1, 1)), rate)  # the rate checked now, before any data is read
         self.estimator, self.rate, self.random_state = estimator, rate, random_state
 
     def fit(self, X, y=None):

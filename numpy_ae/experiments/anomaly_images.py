@@ -52,14 +52,13 @@ import time
 
 import numpy as np
 
-from .._validation import check_positive_int
+from .._validation import check_positive_int, check_probability
 from .claims import claim
 from .registry import add_output, command, emit
 from .mnist_sparse import DATASETS, add_data_options, load_dataset
 from ..analysis.metrics import roc_auc
 from ..analysis.novelty import (MutatedInputs, binomial_nll_bits, complexity_corrected_score, compressed_bits,
-                                held_out_class_auroc, likelihood_ratio_score, mutate_pixels, neg_elbo_score,
-                                reconstruction_error)
+                                held_out_class_auroc, likelihood_ratio_score, neg_elbo_score, reconstruction_error)
 from ..analysis.class_figures import legend_outside
 from ..analysis.plotting import PIXEL_RANGE, new_figure, save_image_grid
 from ..data import class_names, dataset_title
@@ -118,7 +117,7 @@ def run(dataset="fashion-mnist", out="out/anomaly-images", classes=None, epochs=
                                       epochs=epochs, batch_size=128, dtype=dtype, random_state=seed)
 
     make_ae(), make_vae(), PCA(32)  # hyperparameters checked before the data is read
-    mutate_pixels(np.zeros((1, 1)), mutation_rate)  # and the background's mutation rate
+    check_probability(mutation_rate, "mutation_rate", "the share of pixels the background's images have mutated")
     X_train, y_train, X_test, y_test, path = load_dataset(dataset, data_home=data_home, download=download,
                                                           dtype=dtype)
     start = time.perf_counter()

@@ -275,7 +275,7 @@ def test_novelty_claims_follow_the_figures():
     (["--epochs", "0"], "epochs must be"),
     (["--iw-k", "0"], "iw_k must be"),
     (["--n-train", "-3"], "n_train must be"),
-    (["--mutation-rate", "1.5"], "rate must be a probability"),
+    (["--mutation-rate", "1.5"], "mutation_rate must be a probability in [0, 1]"),
 ])
 def test_anomaly_images_bad_options_exit_2(argv, match, capsys, tmp_path):
     assert main(["anomaly-images", "--out", str(tmp_path), "--no-download"] + argv) == 2
@@ -321,8 +321,10 @@ def test_mutated_inputs_fits_its_estimator_on_mutated_images():
     assert bg.likelihood == "bernoulli"  # the estimator's attributes
     np.testing.assert_array_equal(seen[0], mutate_pixels(X, 0.3, random_state=5))
     assert 0.25 < (seen[0] != 0).mean() < 0.35
+    refused = MutatedInputs(Recorder(), rate=2)  # scikit-learn's convention: __init__ only stores
     with pytest.raises(ValueError, match="rate must be a probability"):
-        MutatedInputs(Recorder(), rate=2)
+        refused.fit(X)
+    assert len(seen) == 1  # refused before the estimator was trained
     with pytest.raises(AttributeError):
         bg.no_such_attribute
 
